@@ -1,0 +1,67 @@
+/**
+ * DotCompute Plugins for Deno: a plugin host in which every plugin runs in its own Deno Worker holding only the
+ * permissions it was granted.
+ *
+ * ```ts ignore
+ * import { createPluginHost } from "@dotcompute/plugins";
+ *
+ * await using host = await createPluginHost("./host.jsonc");
+ * await host.start();
+ * console.log(await host.getPlugin("hello.world")?.call("greet", "Ada"));
+ * ```
+ *
+ * @module
+ */
+
+export { createPluginHost } from "./src/host.ts";
+export type { HostStatistics, PluginHost, PluginHostOptions } from "./src/host.ts";
+export { discoverPlugins } from "./src/discovery.ts";
+export type { DiscoverOptions, DiscoveryResult } from "./src/discovery.ts";
+export { CAPABILITIES, loadPluginFolder, MANIFEST_FILES, parseManifest } from "./src/manifest.ts";
+export type { Capability, DiscoveredPlugin, ManifestPermissions, PluginManifest } from "./src/manifest.ts";
+export { CONFIG_DEFAULTS, loadConfig, normalizeConfig, parseConfig } from "./src/config.ts";
+export type {
+  AdminConfig,
+  HostConfig,
+  LoadedConfig,
+  PluginConfig,
+  ResourceLimits,
+  SecurityEntry,
+} from "./src/config.ts";
+export { computePermissions, toDenoFlags, toWorkerPermissions } from "./src/permissions.ts";
+export type { EffectivePermissions } from "./src/permissions.ts";
+export { canTransition, Lifecycle, PluginState } from "./src/lifecycle.ts";
+export type { StateChange } from "./src/lifecycle.ts";
+export { Plugin } from "./src/plugin.ts";
+export type { PluginHandle, PluginOptions } from "./src/plugin.ts";
+export { CallMetrics, LatencyHistogram } from "./src/metrics.ts";
+export type { LatencySummary, PluginMetricsSnapshot } from "./src/metrics.ts";
+export { Emitter } from "./src/events.ts";
+export type { CrashEvent, DiscoveryFailureEvent, HostEventMap, ProtocolErrorEvent } from "./src/events.ts";
+export { startOrder } from "./src/graph.ts";
+export type { GraphNode, StartOrder } from "./src/graph.ts";
+export { WorkerTier } from "./src/isolation/worker_tier.ts";
+export type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./src/isolation/tier.ts";
+export { collectTransferables, RpcEndpoint } from "./src/rpc/endpoint.ts";
+export type { CallOptions, Send } from "./src/rpc/endpoint.ts";
+export { parseWorkerMessage, PROTOCOL_VERSION } from "./src/rpc/protocol.ts";
+export type * from "./src/rpc/protocol.ts";
+export {
+  CallTimeoutError,
+  ConfigError,
+  formatDiagnostic,
+  ManifestError,
+  PluginCrashedError,
+  PluginHostError,
+} from "./src/errors.ts";
+export type { Diagnostic, PluginHostErrorCode, PluginHostErrorOptions } from "./src/errors.ts";
+export { BackendPluginBase, definePlugin } from "./src/plugin_api.ts";
+export type {
+  HealthReport,
+  PluginCalls,
+  PluginContext,
+  PluginCounter,
+  PluginDefinition,
+  PluginHistogram,
+  PluginMetrics,
+} from "./src/plugin_api.ts";

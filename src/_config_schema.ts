@@ -1,0 +1,253 @@
+/**
+ * The shape of the host configuration after its keys were lowercased: the known keys (for "did you mean"
+ * warnings), the zod schema, and the step from validated data to a frozen {@linkcode HostConfig}.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import type { ConfigDefaults, HostConfig, PluginConfig, ResourceLimits, SecurityEntry } from "./config.ts";
+import type { Segment } from "./_config_parse.ts";
+import { isPluginId, normalizeEndpoint, type Parsed, parseDuration, suggest } from "./_config_values.ts";
+
+type Names = Readonly<Record<string, string>>;
+const TOP: Names = { plugins: "Plugins", pluginsecurity: "PluginSecurity" };
+/** The options of the `Plugins` section; every other object-valued key there is a plugin block. */
+export const OPTIONS: Names = {
+  pluginsdirectory: "PluginsDirectory",
+  enablehotreload: "EnableHotReload",
+  reloaddelay: "ReloadDelay",
+  healthcheckinterval: "HealthCheckInterval",
+  enablemetrics: "EnableMetrics",
+  calltimeout: "CallTimeout",
+  draintimeout: "DrainTimeout",
+  resourcelimits: "ResourceLimits",
+  validatesignatures: "ValidateSignatures",
+  trustedcertificatethumbprints: "TrustedCertificateThumbprints",
+  admin: "Admin",
+};
+const LIMITS: Names = { maxmemorymb: "MaxMemoryMB", maxcpupercent: "MaxCpuPercent" };
+const ADMIN: Names = { hostname: "Hostname", port: "Port", token: "Token" };
+const BLOCK: Names = { enabled: "Enabled", isolation: "Isolation", resourcelimits: "ResourceLimits", settings: "Settings" };
+const SECURITY: Names = {
+  allowfilesystemaccess: "AllowFileSystemAccess",
+  allowedpaths: "AllowedPaths",
+  allownetworkaccess: "AllowNetworkAccess",
+  allowednetworkendpoints: "AllowedNetworkEndpoints",
+  allowedenvironmentvariables: "AllowedEnvironmentVariables",
+};
+
+/** A warning found by {@linkcode scanKeys}, at the key of a normalized path. */
+export interface KeyWarning {
+  readonly path: readonly Segment[];
+  readonly message: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const has = (names: Names, key: string): boolean => Object.hasOwn(names, key);
+const hint = (key: string, names: Names): string => {
+  const best = suggest(key, Object.keys(names));
+  return best === undefined ? "" : `; did you mean "${names[best]}"?`;
+};
+
+/** Whether the path is `plugins.<id>.settings`, whose keys belong to the plugin and keep their case. */
+export function isSettingsPath(path: readonly Segment[]): boolean {
+  return path.length === 3 && path[0] === "plugins" && path[2] === "settings" && !has(OPTIONS, String(path[1]));
+}
+
+/**
+ * Warns about unknown keys (with a hint) and removes the non-object unknown keys of `Plugins`, which would
+ * otherwise be taken for malformed plugin blocks. `written` gives a key as the file spells it.
+ */
+export function scanKeys(root: unknown, written: (path: readonly Segment[]) => string): KeyWarning[] {
+  const warnings: KeyWarning[] = [];
+  const unknown = (obj: unknown, names: Names, path: readonly Segment[]): void => {
+    if (!isObj(obj)) return;
+    for (const key of Object.keys(obj)) {
+      if (has(names, key) || key.startsWith("$")) continue;
+      const at = [...path, key];
+      warnings.push({ path: at, message: `unknown key "${written(at)}" is ignored${hint(key, names)}` });
+    }
+  };
+  const badId = (path: readonly Segment[]): void => {
+    const id = String(path[path.length - 1]);
+    if (isPluginId(id)) return;
+    warnings.push({
+      path,
+      message: `no plugin can have the id "${id}" (lowercase letters, digits, "." and "-"); the entry is never used`,
+    });
+  };
+  if (!isObj(root)) return warnings;
+  unknown(root, TOP, []);
+  const plugins = root.plugins;
+  if (isObj(plugins)) {
+    for (const [key, value] of Object.entries(plugins)) {
+      const at = ["plugins", key];
+      if (has(OPTIONS, key)) continue;
+      if (!isObj(value)) {
+        delete plugins[key];
+        warnings.push({
+          path: at,
+          message: `unknown option "${written(at)}" is ignored (only an object here is a plugin block)${
+            hint(key, OPTIONS)
+          }`,
+        });
+        continue;
+      }
+      const near = key.includes(".") ? "" : hint(key, OPTIONS);
+      if (near) warnings.push({ path: at, message: `"${written(at)}" is taken as a plugin block${near}` });
+      badId(at);
+      unknown(value, BLOCK, at);
+      unknown(value.resourcelimits, LIMITS, [...at, "resourcelimits"]);
+    }
+    unknown(plugins.resourcelimits, LIMITS, ["plugins", "resourcelimits"]);
+    unknown(plugins.admin, ADMIN, ["plugins", "admin"]);
+  }
+  if (isObj(root.pluginsecurity)) {
+    for (const [key, value] of Object.entries(root.pluginsecurity)) {
+      badId(["pluginsecurity", key]);
+      unknown(value, SECURITY, ["pluginsecurity", key]);
+    }
+  }
+  return warnings;
+}
+
+// The .NET binder reads every value from text, so "true" and "512" are accepted as well.
+const coerceBool = (v: unknown): unknown =>
+  typeof v === "string" && /^\s*(true|false)\s*$/i.test(v) ? v.trim().toLowerCase() === "true" : v;
+const coerceNumber = (v: unknown): unknown =>
+  typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v;
+const OBJECT = { error: "must be an object" };
+const bool = z.preprocess(coerceBool, z.boolean({ error: "must be true or false" }));
+const num = () => z.number({ error: "must be a number" });
+const string = z.string({ error: "must be a string" }).trim().min(1, { error: "must not be empty" });
+const strings = z.array(string, { error: "must be an array of strings" });
+const parsed = <T>(parse: (v: unknown) => Parsed<T>) =>
+  z.unknown().transform((v, ctx): T => {
+    const r = parse(v);
+    if (r.ok) return r.value;
+    ctx.issues.push({ code: "custom", message: r.reason, input: v });
+    return z.NEVER;
+  });
+const duration = parsed(parseDuration).optional();
+const endpoint = parsed((v) =>
+  typeof v === "string" ? normalizeEndpoint(v) : { ok: false, reason: 'must be a string: a URL or "host:port"' }
+);
+const thumbprint = parsed((v): Parsed<string> => {
+  const hex = typeof v === "string" ? v.replace(/[\s:]/g, "").toLowerCase() : "";
+  return /^[0-9a-f]{64}$/.test(hex)
+    ? { ok: true, value: hex }
+    : { ok: false, reason: "must be a SHA-256 fingerprint: 64 hexadecimal digits" };
+});
+const envName = string.regex(/^[^=\0*]*\*?$/, {
+  error: 'must be a variable name, or a prefix ending in "*"; no "=" and no other "*"',
+});
+
+const limits = z.object({
+  maxmemorymb: z.preprocess(coerceNumber, num().gt(0, { error: "must be greater than 0" })).optional(),
+  maxcpupercent: z.preprocess(coerceNumber, num().gt(0).lte(100, { error: "must be in (0, 100]" })).optional(),
+}, OBJECT);
+const pluginBlock = z.object({
+  enabled: bool.optional(),
+  isolation: z.preprocess(
+    (v) => typeof v === "string" ? v.trim().toLowerCase() : v,
+    z.enum(["worker", "process"], { error: 'must be "worker" or "process"' }),
+  ).optional(),
+  resourcelimits: limits.optional(),
+  settings: z.record(z.string(), z.unknown(), OBJECT).optional(),
+}, OBJECT);
+const security = z.object({
+  allowfilesystemaccess: bool.optional(),
+  allowedpaths: strings.optional(),
+  allownetworkaccess: bool.optional(),
+  allowednetworkendpoints: z.array(endpoint, { error: "must be an array" }).optional(),
+  allowedenvironmentvariables: z.array(envName, { error: "must be an array of strings" }).optional(),
+}, OBJECT);
+const port = z.preprocess(coerceNumber, num().int({ error: "must be an integer" }).min(0).max(65535));
+
+/** The schema of the whole (lowercased) configuration. */
+export const configSchema = z.object({
+  plugins: z.object({
+    pluginsdirectory: string.optional(),
+    enablehotreload: bool.optional(),
+    reloaddelay: duration,
+    healthcheckinterval: duration,
+    enablemetrics: bool.optional(),
+    calltimeout: duration,
+    draintimeout: duration,
+    resourcelimits: limits.optional(),
+    validatesignatures: bool.optional(),
+    trustedcertificatethumbprints: z.array(thumbprint, { error: "must be an array" }).optional(),
+    admin: z.object({
+      hostname: string.optional(),
+      port: port.optional(),
+      token: z.string({ error: "must be a string or null" }).min(1, { error: "must not be empty" }).optional(),
+    }, OBJECT).optional(),
+  }, OBJECT).catchall(pluginBlock).optional(),
+  pluginsecurity: z.record(z.string(), security, OBJECT).optional(),
+}, { error: "the configuration must be a JSON object" });
+
+type Data = z.output<typeof configSchema>;
+type Limits = z.output<typeof limits>;
+
+const toLimits = (l: Limits | undefined): ResourceLimits =>
+  Object.freeze({
+    ...(l?.maxmemorymb === undefined ? {} : { maxMemoryMB: l.maxmemorymb }),
+    ...(l?.maxcpupercent === undefined ? {} : { maxCpuPercent: l.maxcpupercent }),
+  });
+const unique = <T>(list: readonly T[]): readonly T[] => Object.freeze([...new Set(list)]);
+
+/** Turns validated data into a frozen {@linkcode HostConfig}, filling in defaults. */
+export function buildConfig(
+  data: Data,
+  defaults: ConfigDefaults,
+  baseDir: string,
+  configFile: string | undefined,
+): HostConfig {
+  const d = defaults;
+  const p = data.plugins ?? {};
+  const plugins: Record<string, PluginConfig> = {};
+  for (const [id, raw] of Object.entries(p)) {
+    if (has(OPTIONS, id)) continue;
+    const block = raw as z.output<typeof pluginBlock>;
+    plugins[id] = Object.freeze({
+      enabled: block.enabled ?? d.plugin.enabled,
+      isolation: block.isolation ?? d.plugin.isolation,
+      resourceLimits: toLimits(block.resourcelimits),
+      settings: block.settings ?? {},
+    });
+  }
+  const securityEntries: Record<string, SecurityEntry> = {};
+  for (const [id, s] of Object.entries(data.pluginsecurity ?? {})) {
+    securityEntries[id] = Object.freeze({
+      allowFileSystemAccess: s.allowfilesystemaccess ?? false,
+      allowedPaths: unique((s.allowedpaths ?? []).map((path) => isAbsolute(path) ? resolve(path) : resolve(baseDir, path))),
+      allowNetworkAccess: s.allownetworkaccess ?? false,
+      allowedNetworkEndpoints: unique(s.allowednetworkendpoints ?? []),
+      allowedEnvironmentVariables: unique(s.allowedenvironmentvariables ?? []),
+    });
+  }
+  return Object.freeze({
+    ...(configFile === undefined ? {} : { configFile }),
+    baseDir,
+    pluginsDirectory: resolve(baseDir, p.pluginsdirectory ?? d.pluginsDirectory),
+    enableHotReload: p.enablehotreload ?? d.enableHotReload,
+    reloadDelayMs: p.reloaddelay ?? d.reloadDelayMs,
+    healthCheckIntervalMs: p.healthcheckinterval ?? d.healthCheckIntervalMs,
+    enableMetrics: p.enablemetrics ?? d.enableMetrics,
+    callTimeoutMs: p.calltimeout ?? d.callTimeoutMs,
+    drainTimeoutMs: p.draintimeout ?? d.drainTimeoutMs,
+    resourceLimits: toLimits(p.resourcelimits),
+    validateSignatures: p.validatesignatures ?? d.validateSignatures,
+    trustedCertificateThumbprints: unique(p.trustedcertificatethumbprints ?? []),
+    admin: Object.freeze({
+      hostname: p.admin?.hostname ?? d.admin.hostname,
+      port: p.admin?.port ?? d.admin.port,
+      token: p.admin?.token ?? d.admin.token,
+    }),
+    plugins: Object.freeze(plugins),
+    security: Object.freeze(securityEntries),
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * The host's events, typed, with listeners that cannot break the emitter.
+ *
+ * @module
+ */
+
+import type { StateChange } from "./lifecycle.ts";
+
+/** A plugin's worker or process died without being asked to. */
+export interface CrashEvent {
+  readonly id: string;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** A message from a plugin was malformed and dropped. */
+export interface ProtocolErrorEvent {
+  readonly id: string;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** A plugin folder that discovery could not use. */
+export interface DiscoveryFailureEvent {
+  readonly dir: string;
+  readonly id?: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+/** Every event the host emits, by name. */
+export interface HostEventMap {
+  /** A plugin changed state. */
+  state: StateChange;
+  /** A plugin died unasked. */
+  crash: CrashEvent;
+  /** A plugin sent a malformed message. */
+  protocolError: ProtocolErrorEvent;
+  /** A plugin folder failed discovery. */
+  discoveryFailure: DiscoveryFailureEvent;
+}
+
+/**
+ * A typed event emitter. A listener that throws is reported to `onListenerError` and never stops the others.
+ *
+ * @example
+ * ```ts
+ * import { Emitter, type HostEventMap } from "@dotcompute/plugins";
+ * const events = new Emitter<HostEventMap>();
+ * const off = events.on("crash", (e) => console.log(e.id, e.reason));
+ * off();
+ * ```
+ */
+export class Emitter<M extends object> {
+  readonly #listeners = new Map<keyof M, Set<(event: never) => void>>();
+  readonly #onListenerError: (error: unknown) => void;
+
+  /** `onListenerError` receives what a listener throws (default: `console.error`). */
+  constructor(onListenerError: (error: unknown) => void = (e) => console.error(e)) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof M>(type: K, listener: (event: M[K]) => void): () => void {
+    let set = this.#listeners.get(type);
+    if (!set) this.#listeners.set(type, set = new Set());
+    set.add(listener as (event: never) => void);
+    return () => void set.delete(listener as (event: never) => void);
+  }
+
+  /** Calls every listener of `type` with `event`. */
+  emit<K extends keyof M>(type: K, event: M[K]): void {
+    const set = this.#listeners.get(type);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as (event: M[K]) => void)(event);
+      } catch (e) {
+        this.#onListenerError(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * `createPluginHost`: wires configuration, discovery, permissions, tiers and plugins into one host.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { fileURLToPath } from "node:url";
+import { type HostConfig, loadConfig, normalizeConfig, pluginConfigFor, securityFor } from "./config.ts";
+import { discoverPlugins } from "./discovery.ts";
+import { type Diagnostic, formatDiagnostic, PluginHostError } from "./errors.ts";
+import { type DiscoveryFailureEvent, Emitter, type HostEventMap } from "./events.ts";
+import { startOrder } from "./graph.ts";
+import type { IsolationTier } from "./isolation/tier.ts";
+import { WorkerTier } from "./isolation/worker_tier.ts";
+import type { PluginState } from "./lifecycle.ts";
+import type { DiscoveredPlugin } from "./manifest.ts";
+import { computePermissions } from "./permissions.ts";
+import { Plugin, type PluginHandle } from "./plugin.ts";
+import { mergeSettings } from "./_settings.ts";
+
+/** Host-wide numbers. */
+export interface HostStatistics {
+  /** Plugins known to the host (discovery failures not included). */
+  readonly total: number;
+  /** How many plugins are in each state. */
+  readonly byState: Readonly<Partial<Record<PluginState, number>>>;
+  /** Calls made to all plugins. */
+  readonly calls: number;
+  /** Calls that failed. */
+  readonly errors: number;
+  /** Plugin folders that discovery could not use. */
+  readonly discoveryFailures: number;
+}
+
+/** Options of {@linkcode createPluginHost}. */
+export interface PluginHostOptions {
+  /** Overrides `Plugins.PluginsDirectory`. */
+  readonly pluginsDirectory?: string;
+  /** Tiers by name; default `{ worker: new WorkerTier() }`. */
+  readonly tiers?: Readonly<Record<string, IsolationTier>>;
+}
+
+/** A running plugin host. Dispose it (`await using`) or call {@linkcode PluginHost.stop}. */
+export interface PluginHost extends AsyncDisposable {
+  /** The effective configuration. */
+  readonly config: HostConfig;
+  /** Problems in the configuration that did not stop it loading (unknown keys...). */
+  readonly warnings: readonly Diagnostic[];
+  /** Discovers the plugins and starts every enabled one, dependencies first. One failure never stops others. */
+  start(): Promise<void>;
+  /** Stops every plugin (dependents first) and ends their workers. */
+  stop(): Promise<void>;
+  /** The plugin with this id, or undefined. */
+  getPlugin(id: string): PluginHandle | undefined;
+  /** Every plugin known to the host. */
+  getPlugins(): PluginHandle[];
+  /** Host-wide numbers. */
+  getStatistics(): HostStatistics;
+  /** Plugin folders that discovery could not use, with why. */
+  getDiscoveryFailures(): readonly DiscoveryFailureEvent[];
+  /** Starts one plugin (from Stopped, Unloaded or Failed). */
+  startPlugin(id: string): Promise<PluginHandle>;
+  /** Stops one plugin and ends its worker. */
+  stopPlugin(id: string): Promise<PluginHandle>;
+  /** Reads the plugin's folder again and restarts it with what is there now. */
+  reload(id: string): Promise<PluginHandle>;
+  /** Listens to host events; returns a function that removes the listener. */
+  on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void;
+}
+
+const log = getLogger(["dotcompute", "host"]);
+
+/**
+ * Creates a host from a JSONC config file path or a config object (CONTRACT §3). Nothing runs until `start()`.
+ *
+ * @example
+ * ```ts ignore
+ * import { createPluginHost } from "@dotcompute/plugins";
+ * await using host = await createPluginHost({ Plugins: { PluginsDirectory: "./plugins" } });
+ * await host.start();
+ * console.log(await host.getPlugin("hello.world")?.call("greet", "Ada"));
+ * ```
+ */
+export async function createPluginHost(
+  source: string | Readonly<Record<string, unknown>>,
+  options: PluginHostOptions = {},
+): Promise<PluginHost> {
+  const { config, warnings } = typeof source === "string" ? await loadConfig(source) : normalizeConfig(source);
+  for (const w of warnings) log.warn("config: {warning}", { warning: formatDiagnostic(w) });
+  return new Host(config, warnings, options);
+}
+
+const API_PATH = (() => {
+  const url = new URL("./plugin_api.ts", import.meta.url);
+  return url.protocol === "file:" ? fileURLToPath(url) : undefined;
+})();
+
+class Host implements PluginHost {
+  readonly config: HostConfig;
+  readonly warnings: readonly Diagnostic[];
+  readonly #events = new Emitter<HostEventMap>((e) => log.error("an event listener threw: {error}", { error: e }));
+  readonly #plugins = new Map<string, Plugin>();
+  readonly #tiers: Readonly<Record<string, IsolationTier>>;
+  readonly #dir: string;
+  #failures: DiscoveryFailureEvent[] = [];
+  #levels: (readonly string[])[] = [];
+
+  constructor(config: HostConfig, warnings: readonly Diagnostic[], options: PluginHostOptions) {
+    this.config = config;
+    this.warnings = warnings;
+    this.#tiers = options.tiers ?? { worker: new WorkerTier() };
+    this.#dir = options.pluginsDirectory ?? config.pluginsDirectory;
+  }
+
+  on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void {
+    return this.#events.on(type, listener);
+  }
+
+  async start(): Promise<void> {
+    const results = await discoverPlugins(this.#dir);
+    this.#failures = [];
+    for (const r of results) {
+      if (r.ok) {
+        if (!this.#plugins.has(r.plugin.manifest.id)) this.#plugins.set(r.plugin.manifest.id, this.#create(r.plugin));
+        continue;
+      }
+      const failure = { dir: r.dir, message: r.error.message, at: Date.now(), ...(r.id ? { id: r.id } : {}) };
+      this.#failures.push(failure);
+      log.error("discovery: {message}", { message: r.error.message });
+      this.#events.emit("discoveryFailure", failure);
+    }
+    const order = startOrder([...this.#plugins.values()].map((p) => ({
+      id: p.id,
+      dependencies: Object.keys(p.manifest.dependencies),
+    })));
+    this.#levels = [...order.levels, order.cyclic];
+    for (const level of this.#levels) {
+      await Promise.all(level.map((id) => this.#startIfEnabled(this.#plugins.get(id)!)));
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const level of [...this.#levels].reverse()) {
+      await Promise.all(level.map((id) => this.#plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))));
+    }
+    // Plugins added after start (none yet) or outside the levels.
+    await Promise.all([...this.#plugins.values()].map((p) => p.unload()));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  getPlugin(id: string): PluginHandle | undefined {
+    return this.#plugins.get(id);
+  }
+
+  getPlugins(): PluginHandle[] {
+    return [...this.#plugins.values()];
+  }
+
+  getDiscoveryFailures(): readonly DiscoveryFailureEvent[] {
+    return this.#failures;
+  }
+
+  getStatistics(): HostStatistics {
+    const byState: Partial<Record<PluginState, number>> = {};
+    let calls = 0, errors = 0;
+    for (const p of this.#plugins.values()) {
+      byState[p.state] = (byState[p.state] ?? 0) + 1;
+      const m = p.getMetrics();
+      calls += m.calls;
+      errors += m.errors;
+    }
+    return { total: this.#plugins.size, byState, calls, errors, discoveryFailures: this.#failures.length };
+  }
+
+  async startPlugin(id: string): Promise<PluginHandle> {
+    const p = this.#get(id);
+    await p.start();
+    return p;
+  }
+
+  async stopPlugin(id: string): Promise<PluginHandle> {
+    const p = this.#get(id);
+    await p.unload();
+    return p;
+  }
+
+  async reload(id: string): Promise<PluginHandle> {
+    const old = this.#get(id);
+    const results = await discoverPlugins(this.#dir);
+    const found = results.find((r) => r.ok && r.plugin.manifest.id === id);
+    if (!found || !found.ok) {
+      throw new PluginHostError("PLUGIN_NOT_FOUND", `Cannot reload plugin "${id}": its folder no longer has it`, {
+        pluginId: id,
+      });
+    }
+    await old.unload();
+    const next = this.#create(found.plugin);
+    this.#plugins.set(id, next);
+    await next.start();
+    return next;
+  }
+
+  #get(id: string): Plugin {
+    const p = this.#plugins.get(id);
+    if (!p) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${id}"`, { pluginId: id });
+    return p;
+  }
+
+  async #startIfEnabled(p: Plugin): Promise<void> {
+    if (!pluginConfigFor(this.config, p.id).enabled) {
+      log.info("plugin {id} is disabled", { id: p.id });
+      return;
+    }
+    await p.start().catch((e) => log.error("{message}", { message: e.message }));
+  }
+
+  #create(d: DiscoveredPlugin): Plugin {
+    const id = d.manifest.id;
+    const cfg = pluginConfigFor(this.config, id);
+    const tier = this.#tiers[cfg.isolation] ?? unavailableTier(cfg.isolation);
+    const permissions = computePermissions({
+      manifestPermissions: d.manifest.permissions,
+      pluginDir: d.dir,
+      security: securityFor(this.config, id),
+      implicitRead: API_PATH ? [d.dir, API_PATH] : [d.dir],
+    });
+    return new Plugin({
+      discovered: d,
+      settings: mergeSettings(d.manifest.settings, cfg.settings),
+      permissions,
+      tier,
+      events: this.#events,
+      callTimeoutMs: this.config.callTimeoutMs,
+      drainTimeoutMs: this.config.drainTimeoutMs,
+      hookTimeoutMs: this.config.callTimeoutMs,
+      onPluginCall: (from, target, method, args, signal) => {
+        const caller = this.#plugins.get(from);
+        if (!caller || !Object.hasOwn(caller.manifest.dependencies, target)) {
+          return Promise.reject(
+            new PluginHostError(
+              "PERMISSION_DENIED",
+              `Plugin "${from}" may not call "${target}": it is not among its dependencies`,
+              { pluginId: from },
+            ),
+          );
+        }
+        const callee = this.#plugins.get(target);
+        if (!callee) {
+          return Promise.reject(new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${target}"`, { pluginId: target }));
+        }
+        return callee.request(method, args, { signal });
+      },
+    });
+  }
+}
+
+function unavailableTier(kind: string): IsolationTier {
+  return {
+    kind,
+    spawn: () =>
+      Promise.reject(new PluginHostError("LOAD_FAILED", `Isolation "${kind}" is not available in this host`)),
+  };
+}

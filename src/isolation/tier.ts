@@ -1,0 +1,64 @@
+/**
+ * The one extension point for where a plugin runs: a tier spawns a plugin and hands back a connection.
+ *
+ * @module
+ */
+
+import type { CallOptions } from "../rpc/endpoint.ts";
+import type { CallMessage, LogMessage, MetricsMessage } from "../rpc/protocol.ts";
+import type { EffectivePermissions } from "../permissions.ts";
+
+/** Everything a tier needs to start one plugin. */
+export interface SpawnSpec {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  /** The plugin's entry module, as a file URL (real path). */
+  readonly entryUrl: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly dependencies: readonly string[];
+  readonly permissions: EffectivePermissions;
+  readonly callTimeoutMs: number;
+  /** Bounds loading the plugin's module graph (its top-level code included). */
+  readonly loadTimeoutMs: number;
+  /** A log record from the plugin (already validated). */
+  onLog(message: LogMessage): void;
+  /** The plugin's own metrics changed. */
+  onMetrics(message: MetricsMessage): void;
+  /** A message from the plugin was malformed and dropped. */
+  onProtocolError(reason: string): void;
+  /** The plugin calls another plugin through the host. */
+  onPluginCall(target: string, method: string, args: readonly unknown[], signal: AbortSignal): Promise<unknown>;
+}
+
+/** How a plugin's worker or process ended. */
+export interface ExitInfo {
+  /** `terminated` when the host ended it; otherwise how it died. */
+  readonly kind: "terminated" | "exit" | "crash" | "load-failed";
+  /** Words for an operator. */
+  readonly reason: string;
+  /** The error behind it, when there is one. */
+  readonly error?: Error;
+}
+
+/** A live plugin in some tier. */
+export interface PluginConnection {
+  /** The methods the plugin exposes. */
+  readonly methods: readonly string[];
+  /** Settles once, when the plugin's worker or process is gone for whatever reason. */
+  readonly exited: Promise<ExitInfo>;
+  /** How many calls into the plugin are pending. */
+  readonly pending: number;
+  /** Calls a hook or method of the plugin. */
+  call(kind: CallMessage["kind"], method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
+  /** Ends the plugin at once; pending calls reject. */
+  terminate(reason?: string): Promise<void>;
+}
+
+/** Spawns plugins. */
+export interface IsolationTier {
+  /** The tier's name as the config says it (`worker`, `process`). */
+  readonly kind: string;
+  /** Starts the plugin and resolves once its module has loaded (or rejects with why it could not). */
+  spawn(spec: SpawnSpec): Promise<PluginConnection>;
+}

@@ -1,0 +1,483 @@
+/**
+ * The plugin manifest (`plugin.jsonc` or `plugin.json`): its schema, its parser, and the checks on a plugin
+ * folder (entry module, symlinks) that must pass before any of the plugin's code is loaded.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import semver from "semver";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { type Diagnostic, ManifestError } from "./errors.ts";
+import {
+  didYouMean,
+  duplicateKeys,
+  locate,
+  locateKey,
+  type Node,
+  parseJsonc,
+  type Position,
+} from "./_jsonc.ts";
+
+/** A capability a plugin can declare: the seed's set. */
+export type Capability =
+  | "ComputeBackend"
+  | "StorageProvider"
+  | "NetworkProvider"
+  | "SecurityProvider"
+  | "MonitoringProvider"
+  | "HotReloadable"
+  | "Scalable"
+  | "Clusterable";
+
+const CAPABILITY_NAMES = [
+  "ComputeBackend",
+  "StorageProvider",
+  "NetworkProvider",
+  "SecurityProvider",
+  "MonitoringProvider",
+  "HotReloadable",
+  "Scalable",
+  "Clusterable",
+] as const;
+
+/**
+ * Every {@linkcode Capability}, in the seed's order.
+ *
+ * @example
+ * ```ts
+ * import { CAPABILITIES } from "./manifest.ts";
+ * CAPABILITIES.includes("Scalable"); // true
+ * ```
+ */
+export const CAPABILITIES: readonly Capability[] = Object.freeze([...CAPABILITY_NAMES]);
+
+/**
+ * The manifest file names, in order of preference.
+ *
+ * @example
+ * ```ts
+ * import { MANIFEST_FILES } from "./manifest.ts";
+ * console.log(MANIFEST_FILES[0]); // "plugin.jsonc"
+ * ```
+ */
+export const MANIFEST_FILES: readonly string[] = Object.freeze(["plugin.jsonc", "plugin.json"]);
+
+/** The extensions an entry module may have. */
+const ENTRY_EXTENSIONS = [".ts", ".js", ".mts", ".mjs", ".tsx", ".jsx"];
+const ID_PATTERN = /^[a-z0-9][a-z0-9.-]*$/;
+const MAX_ID_LENGTH = 128;
+/** How many folder entries the symlink scan visits before it gives up (with a diagnostic). */
+const MAX_SCANNED_ENTRIES = 10_000;
+
+/** What a plugin asks for; the host configuration decides what it gets. */
+export interface ManifestPermissions {
+  /** Paths (relative to the plugin folder) to read. */
+  readonly read: readonly string[];
+  /** Paths (relative to the plugin folder) to write. */
+  readonly write: readonly string[];
+  /** Hosts (`host` or `host:port`) to reach. */
+  readonly net: readonly string[];
+  /** Environment variables to read. */
+  readonly env: readonly string[];
+}
+
+/** A validated manifest, with every default filled in. */
+export interface PluginManifest {
+  /** Lowercase letters, digits, `.` and `-`; at most 128 characters. */
+  readonly id: string;
+  /** Display name. */
+  readonly name: string;
+  /** The plugin's semver version. */
+  readonly version: string;
+  /** What the plugin does. */
+  readonly description?: string;
+  /** Who wrote it. */
+  readonly author?: string;
+  /** The entry module, relative to the plugin folder (default `mod.ts`). */
+  readonly entry: string;
+  /** The seed capabilities the plugin implements (duplicates removed). */
+  readonly capabilities: readonly Capability[];
+  /** Capability id -> the version of it that the plugin offers. */
+  readonly provides: Readonly<Record<string, string>>;
+  /** Plugin id -> semver range the plugin needs. */
+  readonly dependencies: Readonly<Record<string, string>>;
+  /** What the plugin asks for. */
+  readonly permissions: ManifestPermissions;
+  /** Default settings, overridden by the host configuration. */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+// semver ships no types, so pin down the two functions used here.
+const semverValid = semver.valid as (version: string) => string | null;
+const semverValidRange = semver.validRange as (range: string) => string | null;
+
+// `semver.valid` also takes "v1.2.0", "=1.2.0" and surrounding blanks; a manifest must give the plain form.
+const isVersion = (v: string): boolean => /^\d\S*$/.test(v) && semverValid(v) !== null;
+const isRange = (r: string): boolean => r.trim() !== "" && semverValidRange(r) !== null;
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+
+/** Why `entry` cannot be an entry module path, judged on the text alone; `undefined` when it can. */
+function entryProblem(entry: string): string | undefined {
+  if (entry.trim() === "") return "must not be empty";
+  if (/^([a-zA-Z][a-zA-Z0-9+.-]*:|[\\/])/.test(entry)) {
+    return `${show(entry)} is absolute; the entry must be a path relative to the plugin folder`;
+  }
+  let depth = 0;
+  for (const segment of entry.split(/[\\/]/)) {
+    if (segment === "..") depth--;
+    else if (segment !== "." && segment !== "") depth++;
+    if (depth < 0) return `${show(entry)} points outside the plugin folder`;
+  }
+  if (!ENTRY_EXTENSIONS.some((ext) => entry.endsWith(ext))) {
+    return `${show(entry)} is not a module (${ENTRY_EXTENSIONS.join(", ")})`;
+  }
+  return undefined;
+}
+
+const nonEmpty = z.string().refine((s) => s.trim() !== "", { error: "must not be empty" });
+const version = z.string().refine(isVersion, { error: (i) => `${show(i.input)} is not a semver version` });
+const range = z.string().refine(isRange, { error: (i) => `${show(i.input)} is not a semver range` });
+const pluginId = z.string()
+  .max(MAX_ID_LENGTH, { error: (i) => `${show(i.input)} is longer than ${MAX_ID_LENGTH} characters` })
+  .regex(ID_PATTERN, {
+    error: (i) => `${show(i.input)} is not a plugin id (lowercase letters, digits, '.' and '-')`,
+  });
+const capability = z.enum(CAPABILITY_NAMES, {
+  error: (i) => {
+    const hint = typeof i.input === "string" ? didYouMean(i.input, CAPABILITY_NAMES) : undefined;
+    return `${show(i.input)} is not a capability` +
+      (hint ? `; did you mean "${hint}"?` : ` (one of ${CAPABILITY_NAMES.join(", ")})`);
+  },
+});
+const permissionList = z.array(nonEmpty).default(() => []);
+const PERMISSION_KEYS = ["read", "write", "net", "env"];
+
+const shape = {
+  $schema: z.string().optional(),
+  id: pluginId,
+  name: nonEmpty,
+  version,
+  description: z.string().optional(),
+  author: z.string().optional(),
+  entry: z.string().superRefine((entry, ctx) => {
+    const problem = entryProblem(entry);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  }).default("mod.ts"),
+  capabilities: z.array(capability).default(() => []),
+  provides: z.record(z.string().min(1, { error: "must not be empty" }), version).default(() => ({})),
+  dependencies: z.record(pluginId, range).default(() => ({})),
+  permissions: z.strictObject({
+    read: permissionList,
+    write: permissionList,
+    net: permissionList,
+    env: permissionList,
+  })
+    .default(() => ({ read: [], write: [], net: [], env: [] })),
+  settings: z.record(z.string(), z.unknown()).default(() => ({})),
+};
+const TOP_LEVEL_KEYS = Object.keys(shape);
+
+/**
+ * The zod schema of a manifest. It checks everything that can be judged from the manifest's text; the checks
+ * that need the file system (the entry exists, symlinks) are made by {@linkcode loadPluginFolder}.
+ *
+ * @example
+ * ```ts
+ * import { manifestSchema } from "./manifest.ts";
+ * manifestSchema.safeParse({ id: "a", name: "A", version: "1.0.0" }).success; // true
+ * ```
+ */
+export const manifestSchema: z.ZodType<PluginManifest> = z.strictObject(shape);
+
+interface Source {
+  readonly file: string;
+  readonly text: string;
+  readonly root: Node | undefined;
+  readonly value: unknown;
+}
+
+const valueAt = (value: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === "object" ? Reflect.get(v, k) : undefined),
+    value,
+  );
+
+const kindOf = (v: unknown): string =>
+  v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`;
+
+/** Turns one zod issue into diagnostics that name the file, position and field, in plain words. */
+function toDiagnostics(issue: z.core.$ZodIssue, src: Source): Diagnostic[] {
+  const at = (path: readonly PropertyKey[], pos: Position | undefined, message: string): Diagnostic => {
+    const field = path.map(String).join(".");
+    return { file: src.file, ...pos, ...(field ? { field } : {}), message };
+  };
+  const path = issue.path;
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map((key) => {
+        const hint = didYouMean(key, path.length === 0 ? TOP_LEVEL_KEYS : PERMISSION_KEYS);
+        const message = `unknown key "${key}"` + (hint ? `; did you mean "${hint}"?` : "");
+        return at([...path, key], locateKey(src.root, path, key, src.text), message);
+      });
+    case "invalid_key": {
+      const key = String(path.at(-1));
+      const message = issue.issues[0]?.message ?? issue.message;
+      return [at(path, locateKey(src.root, path.slice(0, -1), key, src.text), message)];
+    }
+    case "invalid_type": {
+      const actual = valueAt(src.value, path);
+      const expected = issue.expected === "record" ? "object" : issue.expected;
+      const message = path.length === 0
+        ? `the manifest must be a JSON object, not ${kindOf(actual)}`
+        : actual !== undefined
+        ? `expected ${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}, not ${kindOf(actual)}`
+        : path.length === 1
+        ? `manifest has no "${String(path[0])}"`
+        : "is required";
+      return [at(path, locate(src.root, path, src.text), message)];
+    }
+    default:
+      return [at(path, locate(src.root, path, src.text), issue.message)];
+  }
+}
+
+/** What {@linkcode analyzeManifest} found. */
+interface Analysis {
+  readonly manifest?: PluginManifest;
+  /** The declared id, when it is a valid one (even if the rest of the manifest is not). */
+  readonly id?: string;
+  /** Where the `entry` value is, when the manifest has one. */
+  readonly entryPosition?: Position;
+  readonly diagnostics: Diagnostic[];
+}
+
+function analyzeManifest(text: string, file: string): Analysis {
+  const { value, root, diagnostics } = parseJsonc(text, file);
+  if (diagnostics.length > 0) return { diagnostics };
+  const src: Source = { file, text, root, value };
+  const found = duplicateKeys(root, text).map((d): Diagnostic => ({
+    file,
+    line: d.line,
+    column: d.column,
+    field: d.path.join("."),
+    message: `duplicate key "${String(d.path.at(-1))}"`,
+  }));
+  const result = manifestSchema.safeParse(value, { reportInput: true });
+  if (!result.success) found.push(...result.error.issues.flatMap((issue) => toDiagnostics(issue, src)));
+  const rawId = valueAt(value, ["id"]);
+  const id = pluginId.safeParse(rawId).success ? String(rawId) : undefined;
+  const hasEntry = value !== null && typeof value === "object" && Object.hasOwn(value, "entry");
+  const entryPosition = hasEntry ? locate(root, ["entry"], text) : undefined;
+  // Report in reading order, whatever order the schema happened to check things in.
+  found.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  if (!result.success || found.length > 0) return { id, entryPosition, diagnostics: found };
+  const { $schema: _, ...manifest } = result.data as PluginManifest & { $schema?: string };
+  const capabilities = [...new Set(manifest.capabilities)];
+  return { manifest: { ...manifest, capabilities }, id, entryPosition, diagnostics: [] };
+}
+
+/**
+ * Parses and validates a manifest's text. `file` is only used in messages.
+ *
+ * @throws {ManifestError} listing every problem, each with file, line, column and field.
+ * @example
+ * ```ts
+ * import { parseManifest } from "./manifest.ts";
+ * const m = parseManifest('{ "id": "hello", "name": "Hello", "version": "1.0.0", }', "plugin.jsonc");
+ * console.log(m.entry); // "mod.ts"
+ * ```
+ */
+export function parseManifest(text: string, file: string): PluginManifest {
+  const analysis = analyzeManifest(text, file);
+  if (analysis.manifest === undefined) {
+    // Name the plugin by its id when that is valid, else by its folder.
+    throw new ManifestError(analysis.id ?? basename(dirname(resolve(file))), analysis.diagnostics);
+  }
+  return analysis.manifest;
+}
+
+/** A plugin folder whose manifest, entry and symlinks passed every check. */
+export interface DiscoveredPlugin {
+  /** The folder, as a real (symlink-free, absolute) path. */
+  readonly dir: string;
+  /** The manifest file, as an absolute path inside `dir`. */
+  readonly manifestPath: string;
+  /** The entry module, as a real absolute path inside `dir`. */
+  readonly entryPath: string;
+  /** The validated manifest. */
+  readonly manifest: PluginManifest;
+}
+
+/** The outcome of {@linkcode inspectPluginFolder}: the plugin, or the error with the id when it is known. */
+export type PluginFolderReport =
+  | { readonly ok: true; readonly plugin: DiscoveredPlugin }
+  | { readonly ok: false; readonly id?: string; readonly error: ManifestError };
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const isInside = (realDir: string, path: string): boolean => {
+  const rel = relative(realDir, path);
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+};
+
+/**
+ * The manifest files present in `dir`, in order of preference (empty when there is none or `dir` is not a
+ * readable folder).
+ *
+ * @example
+ * ```ts
+ * import { manifestFilesIn } from "./manifest.ts";
+ * if ((await manifestFilesIn("plugins/hello")).length === 0) console.log("not a plugin folder");
+ * ```
+ */
+export async function manifestFilesIn(dir: string): Promise<string[]> {
+  const present: string[] = [];
+  for (const name of MANIFEST_FILES) {
+    const info = await Deno.stat(join(dir, name)).catch(() => undefined);
+    if (info?.isFile) present.push(name);
+  }
+  return present;
+}
+
+/**
+ * Checks a plugin folder like {@linkcode loadPluginFolder} but reports instead of throwing, and keeps the
+ * plugin's id when the manifest declares a valid one even though something else is wrong.
+ *
+ * @example
+ * ```ts
+ * import { inspectPluginFolder } from "./manifest.ts";
+ * const report = await inspectPluginFolder("plugins/hello");
+ * if (!report.ok) console.error(report.error.message);
+ * ```
+ */
+export async function inspectPluginFolder(dir: string): Promise<PluginFolderReport> {
+  const fail = (label: string, diagnostics: Diagnostic[], id?: string): PluginFolderReport => ({
+    ok: false,
+    ...(id === undefined ? {} : { id }),
+    error: new ManifestError(label, diagnostics),
+  });
+  const folder = basename(resolve(dir));
+  let realDir: string;
+  try {
+    realDir = await Deno.realPath(dir);
+    if (!(await Deno.stat(realDir)).isDirectory) {
+      return fail(folder, [{ file: dir, message: "is not a folder" }]);
+    }
+  } catch (e) {
+    return fail(folder, [{ file: dir, message: `cannot open the plugin folder: ${errorText(e)}` }]);
+  }
+  const present = await manifestFilesIn(realDir);
+  if (present.length === 0) {
+    return fail(folder, [{ file: dir, message: `has no ${MANIFEST_FILES.join(" or ")}` }]);
+  }
+  const diagnostics: Diagnostic[] = [];
+  if (present.length > 1) {
+    // Two manifests that may disagree: refuse rather than silently pick one.
+    diagnostics.push({
+      file: join(dir, present[1]),
+      message: `${present[0]} exists too; keep only one manifest`,
+    });
+  }
+  const file = join(dir, present[0]);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(realDir, present[0]));
+  } catch (e) {
+    return fail(folder, [...diagnostics, { file, message: `cannot read: ${errorText(e)}` }]);
+  }
+  const analysis = analyzeManifest(text, file);
+  diagnostics.push(...analysis.diagnostics);
+  let entryPath: string | undefined;
+  const entry = analysis.manifest?.entry;
+  if (entry !== undefined) {
+    const problem = (message: string): Diagnostic => ({
+      file,
+      ...analysis.entryPosition,
+      field: "entry",
+      message,
+    });
+    try {
+      entryPath = await Deno.realPath(join(realDir, entry));
+      if (!isInside(realDir, entryPath)) {
+        diagnostics.push(problem(`${show(entry)} resolves to "${entryPath}", outside the plugin folder`));
+      } else if (!(await Deno.stat(entryPath)).isFile) {
+        diagnostics.push(problem(`${show(entry)} is not a file`));
+      }
+    } catch (e) {
+      diagnostics.push(
+        problem(e instanceof Deno.errors.NotFound ? `${show(entry)} does not exist` : errorText(e)),
+      );
+    }
+  }
+  // The entry's own symlink (if any) was reported above with its position; do not report it twice.
+  const reported = diagnostics.some((d) => d.field === "entry") && entry ? join(realDir, entry) : undefined;
+  diagnostics.push(...await scanSymlinks(dir, realDir, reported));
+  const label = analysis.id ?? folder;
+  if (diagnostics.length > 0 || analysis.manifest === undefined || entryPath === undefined) {
+    return fail(label, diagnostics, analysis.id);
+  }
+  return {
+    ok: true,
+    plugin: { dir: realDir, manifestPath: join(realDir, present[0]), entryPath, manifest: analysis.manifest },
+  };
+}
+
+/**
+ * Finds every symlink in the plugin folder whose target is outside it, or missing. Deno's permission checks do
+ * not follow symlinks, so such a link would let the plugin read outside its folder through the read grant it
+ * holds on its own folder.
+ */
+async function scanSymlinks(dir: string, realDir: string, skip: string | undefined): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const pending = [""];
+  let seen = 0;
+  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
+    try {
+      for await (const item of Deno.readDir(join(realDir, rel))) {
+        if (++seen > MAX_SCANNED_ENTRIES) {
+          diagnostics.push({
+            file: dir,
+            message: `has more than ${MAX_SCANNED_ENTRIES} files and folders; too many to check for symlinks`,
+          });
+          return diagnostics;
+        }
+        const child = rel === "" ? item.name : join(rel, item.name);
+        if (item.isDirectory) pending.push(child);
+        if (!item.isSymlink || join(realDir, child) === skip) continue;
+        const target = await Deno.realPath(join(realDir, child)).catch(() => undefined);
+        if (target === undefined) {
+          diagnostics.push({ file: join(dir, child), message: `symlink "${child}" points to nothing` });
+        } else if (!isInside(realDir, target)) {
+          diagnostics.push({
+            file: join(dir, child),
+            message: `symlink "${child}" points outside the plugin folder`,
+          });
+        }
+      }
+    } catch (e) {
+      diagnostics.push({ file: join(dir, rel), message: `cannot scan for symlinks: ${errorText(e)}` });
+    }
+  }
+  return diagnostics;
+}
+
+/**
+ * Reads and checks a plugin folder: its manifest (`plugin.jsonc`, else `plugin.json`), its entry module (which
+ * must stay inside the folder, symlinks resolved) and every symlink in it.
+ *
+ * @throws {ManifestError} listing every problem found.
+ * @example
+ * ```ts
+ * import { loadPluginFolder } from "./manifest.ts";
+ * const plugin = await loadPluginFolder("plugins/hello");
+ * console.log(plugin.manifest.id, plugin.entryPath);
+ * ```
+ */
+export async function loadPluginFolder(dir: string): Promise<DiscoveredPlugin> {
+  const report = await inspectPluginFolder(dir);
+  if (!report.ok) throw report.error;
+  return report.plugin;
+}

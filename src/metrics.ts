@@ -1,0 +1,164 @@
+/**
+ * Per-plugin call metrics kept by the host in bounded memory: counts, in flight, and a log-bucketed latency
+ * histogram from which percentiles are read.
+ *
+ * @module
+ */
+
+import type { HistogramSnapshot } from "./rpc/protocol.ts";
+
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** One plugin's metrics, as `getMetrics()` returns them. */
+export interface PluginMetricsSnapshot {
+  /** Calls made to the plugin's methods. */
+  readonly calls: number;
+  /** Calls that rejected. */
+  readonly errors: number;
+  /** Calls pending now. */
+  readonly inFlight: number;
+  /** Latency of the calls, in ms. */
+  readonly latencyMs: LatencySummary;
+  /** How many times the plugin was started again after its first start. */
+  readonly restarts: number;
+  /** Milliseconds since the plugin last reached Running; 0 when it is not running. */
+  readonly uptimeMs: number;
+  /** Messages from the plugin that were malformed and dropped. */
+  readonly protocolErrors: number;
+  /** The last error of a call or of the plugin itself. */
+  readonly lastError?: { readonly name: string; readonly message: string; readonly at: number };
+  /** The plugin's own counters and histograms (`ctx.metrics`). */
+  readonly custom: {
+    readonly counters: Readonly<Record<string, number>>;
+    readonly histograms: Readonly<Record<string, HistogramSnapshot>>;
+  };
+}
+
+// Buckets grow by 5%: percentiles within 5%, in 420 counters, from 1 µs to about an hour.
+const GROWTH = Math.log(1.05);
+const MIN_MS = 0.001;
+const BUCKETS = 420;
+
+/**
+ * A latency histogram with fixed memory.
+ *
+ * @example
+ * ```ts
+ * import { LatencyHistogram } from "@dotcompute/plugins";
+ * const h = new LatencyHistogram();
+ * for (let i = 1; i <= 100; i++) h.record(i);
+ * console.log(h.summary().p50); // about 50
+ * ```
+ */
+export class LatencyHistogram {
+  readonly #counts = new Uint32Array(BUCKETS);
+  #count = 0;
+  #max = 0;
+
+  /** Records one duration in ms. */
+  record(ms: number): void {
+    const i = ms <= MIN_MS ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log(ms / MIN_MS) / GROWTH));
+    this.#counts[i]++;
+    this.#count++;
+    if (ms > this.#max) this.#max = ms;
+  }
+
+  /** The percentiles of everything recorded. */
+  summary(): LatencySummary {
+    return {
+      count: this.#count,
+      p50: this.#quantile(0.5),
+      p95: this.#quantile(0.95),
+      p99: this.#quantile(0.99),
+      max: this.#max,
+    };
+  }
+
+  #quantile(q: number): number {
+    if (this.#count === 0) return 0;
+    const rank = Math.ceil(q * this.#count);
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.#counts[i];
+      if (seen >= rank) return Math.min(this.#max, MIN_MS * Math.exp(i * GROWTH));
+    }
+    return this.#max;
+  }
+}
+
+/**
+ * The counters the host keeps for one plugin.
+ *
+ * @example
+ * ```ts
+ * import { CallMetrics } from "@dotcompute/plugins";
+ * const m = new CallMetrics();
+ * const done = m.begin();
+ * done(undefined);
+ * console.log(m.snapshot(0).calls); // 1
+ * ```
+ */
+export class CallMetrics {
+  #calls = 0;
+  #errors = 0;
+  #inFlight = 0;
+  #protocolErrors = 0;
+  restarts = 0;
+  runningSince: number | undefined;
+  readonly #latency = new LatencyHistogram();
+  #lastError: PluginMetricsSnapshot["lastError"];
+  #custom: PluginMetricsSnapshot["custom"] = { counters: {}, histograms: {} };
+
+  /** Counts a call starting; call the result with its error (or undefined) when it ends. */
+  begin(): (error: unknown) => void {
+    const t0 = performance.now();
+    this.#calls++;
+    this.#inFlight++;
+    return (error) => {
+      this.#inFlight--;
+      this.#latency.record(performance.now() - t0);
+      if (error !== undefined) {
+        this.#errors++;
+        this.recordError(error);
+      }
+    };
+  }
+
+  /** Remembers the last error. */
+  recordError(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.#lastError = { name: e.name, message: e.message, at: Date.now() };
+  }
+
+  /** Counts a dropped message. */
+  protocolError(): void {
+    this.#protocolErrors++;
+  }
+
+  /** Replaces the plugin's own metrics with the totals it sent. */
+  setCustom(custom: PluginMetricsSnapshot["custom"]): void {
+    this.#custom = custom;
+  }
+
+  /** Everything, as of `now`. */
+  snapshot(now: number = Date.now()): PluginMetricsSnapshot {
+    const base = {
+      calls: this.#calls,
+      errors: this.#errors,
+      inFlight: this.#inFlight,
+      latencyMs: this.#latency.summary(),
+      restarts: this.restarts,
+      uptimeMs: this.runningSince === undefined ? 0 : Math.max(0, now - this.runningSince),
+      protocolErrors: this.#protocolErrors,
+      custom: this.#custom,
+    };
+    return this.#lastError ? { ...base, lastError: this.#lastError } : base;
+  }
+}

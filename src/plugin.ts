@@ -1,0 +1,298 @@
+/**
+ * One plugin: its lifecycle, its connection in an isolation tier, its metrics. The host hands it out as a
+ * {@linkcode PluginHandle}.
+ *
+ * @module
+ */
+
+import { getLogger, type LogLevel } from "@logtape/logtape";
+import { PluginHostError } from "./errors.ts";
+import type { Emitter, HostEventMap } from "./events.ts";
+import type { IsolationTier, PluginConnection } from "./isolation/tier.ts";
+import { Lifecycle, type PluginState } from "./lifecycle.ts";
+import type { DiscoveredPlugin, PluginManifest } from "./manifest.ts";
+import { CallMetrics, type PluginMetricsSnapshot } from "./metrics.ts";
+import type { EffectivePermissions } from "./permissions.ts";
+import type { HealthReport } from "./plugin_api.ts";
+import type { CallOptions } from "./rpc/endpoint.ts";
+import { toFileUrl } from "./_paths.ts";
+
+/** What the host and other code see of a plugin. Stable for the plugin's whole life in the host. */
+export interface PluginHandle {
+  /** The manifest id. */
+  readonly id: string;
+  /** The manifest name. */
+  readonly name: string;
+  /** The version running (or last loaded). */
+  readonly version: string;
+  /** The current state. */
+  readonly state: PluginState;
+  /** The whole manifest. */
+  readonly manifest: PluginManifest;
+  /** The plugin folder (real path). */
+  readonly dir: string;
+  /** Where it runs: `worker` or `process`. */
+  readonly isolation: string;
+  /** What the plugin may access: manifest ∩ PluginSecurity ∩ what the host holds. */
+  readonly permissions: EffectivePermissions;
+  /** The methods it exposes (known once loaded). */
+  readonly methods: readonly string[];
+  /** Why it last failed, if it did. */
+  readonly lastError: Error | undefined;
+  /** Calls one of its methods; arguments and results are structured-cloned, buffers transferred. */
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+  /** Calls a method with options: timeout, AbortSignal, what to transfer. */
+  request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
+  /** Its metrics now. */
+  getMetrics(): PluginMetricsSnapshot;
+  /** Asks the plugin for its health. */
+  checkHealth(options?: { readonly timeoutMs?: number }): Promise<HealthReport>;
+}
+
+/** What a {@linkcode Plugin} needs from its host. */
+export interface PluginOptions {
+  readonly discovered: DiscoveredPlugin;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly permissions: EffectivePermissions;
+  readonly tier: IsolationTier;
+  readonly events: Emitter<HostEventMap>;
+  /** Default bound of a call. */
+  readonly callTimeoutMs: number;
+  /** How long stop waits for in-flight calls. */
+  readonly drainTimeoutMs: number;
+  /** Bounds loading and each lifecycle hook. */
+  readonly hookTimeoutMs: number;
+  /** Carries a call from this plugin to another. */
+  readonly onPluginCall: (
+    from: string,
+    target: string,
+    method: string,
+    args: readonly unknown[],
+    signal: AbortSignal,
+  ) => Promise<unknown>;
+}
+
+/** One plugin in the host. Use it through {@linkcode PluginHandle}. */
+export class Plugin implements PluginHandle {
+  readonly #o: PluginOptions;
+  readonly #life: Lifecycle;
+  readonly #metrics = new CallMetrics();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #log;
+  #conn: PluginConnection | undefined;
+  #lastError: Error | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #everStarted = false;
+
+  /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
+  constructor(options: PluginOptions) {
+    this.#o = options;
+    this.#log = getLogger(["dotcompute", "plugin", this.id]);
+    this.#life = new Lifecycle(this.id, (change) => options.events.emit("state", change));
+  }
+
+  get id(): string {
+    return this.#o.discovered.manifest.id;
+  }
+  get name(): string {
+    return this.#o.discovered.manifest.name;
+  }
+  get version(): string {
+    return this.#o.discovered.manifest.version;
+  }
+  get manifest(): PluginManifest {
+    return this.#o.discovered.manifest;
+  }
+  get dir(): string {
+    return this.#o.discovered.dir;
+  }
+  get isolation(): string {
+    return this.#o.tier.kind;
+  }
+  get permissions(): EffectivePermissions {
+    return this.#o.permissions;
+  }
+  get state(): PluginState {
+    return this.#life.state;
+  }
+  get methods(): readonly string[] {
+    return this.#conn?.methods ?? [];
+  }
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  call(method: string, ...args: unknown[]): Promise<unknown> {
+    return this.request(method, args);
+  }
+
+  request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    const conn = this.#conn;
+    if (this.state !== "Running" || !conn) {
+      return Promise.reject(
+        new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.id}" is ${this.state}, not Running`, {
+          pluginId: this.id,
+        }),
+      );
+    }
+    const end = this.#metrics.begin();
+    const p = conn.call("method", method, args, options).then(
+      (v) => (end(undefined), v),
+      (e) => {
+        end(e);
+        throw e;
+      },
+    );
+    const tracked = p.catch(() => {});
+    this.#inFlight.add(tracked);
+    tracked.finally(() => this.#inFlight.delete(tracked));
+    return p;
+  }
+
+  getMetrics(): PluginMetricsSnapshot {
+    return this.#metrics.snapshot();
+  }
+
+  async checkHealth(options: { readonly timeoutMs?: number } = {}): Promise<HealthReport> {
+    const conn = this.#conn;
+    if (!conn || this.state !== "Running") return { status: "unhealthy", details: { state: this.state } };
+    try {
+      const r = await conn.call("hook", "health", [], { timeoutMs: options.timeoutMs ?? 3000 });
+      return parseHealth(r);
+    } catch (e) {
+      return { status: "unhealthy", details: { error: e instanceof Error ? e.message : String(e) } };
+    }
+  }
+
+  /** Loads, initialises and starts the plugin (from Unknown, Stopped, Unloaded or Failed). */
+  start(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.state === "Running") return;
+      try {
+        if (this.state !== "Stopped" && this.state !== "Initialized") await this.#load();
+        this.#life.moveTo("Starting");
+        await this.#hook("start");
+        if (this.#everStarted) this.#metrics.restarts++;
+        this.#everStarted = true;
+        this.#metrics.runningSince = Date.now();
+        this.#life.moveTo("Running");
+      } catch (e) {
+        await this.#fail(e);
+        throw new PluginHostError("START_FAILED", `Cannot start plugin "${this.id}": ${this.#lastError?.message}`, {
+          pluginId: this.id,
+          cause: e,
+        });
+      }
+    });
+  }
+
+  /** Stops the plugin: no new calls, in-flight ones finish (bounded), then its stop hook. The worker stays. */
+  stop(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.state !== "Running") return;
+      this.#life.moveTo("Stopping");
+      this.#metrics.runningSince = undefined;
+      try {
+        await this.#drain();
+        await this.#hook("stop");
+        this.#life.moveTo("Stopped");
+      } catch (e) {
+        await this.#fail(e);
+      }
+    });
+  }
+
+  /** Stops the plugin if it runs, then ends its worker. */
+  async unload(): Promise<void> {
+    await this.stop();
+    await this.#serial(async () => {
+      if (this.state === "Unloaded" || this.state === "Unknown") return;
+      if (this.state !== "Failed") this.#life.moveTo("Unloading");
+      await this.#conn?.terminate("unloaded");
+      this.#conn = undefined;
+      this.#life.moveTo("Unloaded");
+    });
+  }
+
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(op, op);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  async #load(): Promise<void> {
+    const d = this.#o.discovered;
+    this.#life.moveTo("Loading");
+    const conn = await this.#o.tier.spawn({
+      id: this.id,
+      name: this.name,
+      version: this.version,
+      entryUrl: toFileUrl(d.entryPath),
+      settings: this.#o.settings,
+      dependencies: Object.keys(d.manifest.dependencies),
+      permissions: this.#o.permissions,
+      callTimeoutMs: this.#o.callTimeoutMs,
+      loadTimeoutMs: this.#o.hookTimeoutMs,
+      onLog: (m) => {
+        const category = m.category.slice(1);
+        const log = category.length ? this.#log.getChild(category as [string, ...string[]]) : this.#log;
+        const properties = { ...m.properties, pluginId: this.id };
+        log.emit({ level: m.level as LogLevel, message: [m.message], rawMessage: m.message, properties, timestamp: Date.now() });
+      },
+      onMetrics: (m) => this.#metrics.setCustom({ counters: m.counters, histograms: m.histograms }),
+      onProtocolError: (reason) => {
+        this.#metrics.protocolError();
+        this.#log.warn("dropped a malformed message from the plugin: {reason}", { reason });
+        this.#o.events.emit("protocolError", { id: this.id, reason, at: Date.now() });
+      },
+      onPluginCall: (target, method, args, signal) => this.#o.onPluginCall(this.id, target, method, args, signal),
+    });
+    this.#conn = conn;
+    conn.exited.then((info) => {
+      if (this.#conn !== conn || info.kind === "terminated") return;
+      this.#o.events.emit("crash", { id: this.id, reason: info.reason, at: Date.now() });
+      void this.#fail(info.error ?? new Error(info.reason));
+    });
+    this.#life.moveTo("Loaded");
+    this.#life.moveTo("Initializing");
+    await this.#hook("initialize");
+    this.#life.moveTo("Initialized");
+  }
+
+  #hook(name: "initialize" | "start" | "stop"): Promise<unknown> {
+    return this.#conn!.call("hook", name, [], { timeoutMs: this.#o.hookTimeoutMs });
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#inFlight.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#o.drainTimeoutMs));
+    await Promise.race([Promise.all(this.#inFlight), timeout]);
+    clearTimeout(timer);
+  }
+
+  async #fail(error: unknown): Promise<void> {
+    const e = error instanceof Error ? error : new Error(String(error));
+    const cause = e;
+    this.#lastError = cause;
+    this.#metrics.recordError(cause);
+    this.#metrics.runningSince = undefined;
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (this.state !== "Failed" && this.state !== "Unloaded") this.#life.moveTo("Failed", cause.message);
+    this.#log.error("plugin failed: {message}", { message: cause.message });
+    await conn?.terminate(`failed: ${cause.message}`);
+  }
+}
+
+function parseHealth(r: unknown): HealthReport {
+  if (typeof r === "object" && r !== null) {
+    const { status, details } = r as Record<string, unknown>;
+    if (status === "healthy" || status === "degraded" || status === "unhealthy") {
+      return typeof details === "object" && details !== null
+        ? { status, details: details as Record<string, unknown> }
+        : { status };
+    }
+  }
+  return { status: "unhealthy", details: { error: "health() returned no valid status" } };
+}

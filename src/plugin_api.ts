@@ -1,0 +1,184 @@
+/**
+ * What plugin authors import: {@linkcode definePlugin}, {@linkcode BackendPluginBase} and the types of the
+ * context a plugin receives. This module has no runtime imports, so a sandboxed plugin can load it with
+ * nothing but a read grant on this one file.
+ *
+ * ```ts
+ * import { definePlugin } from "@dotcompute/plugins/plugin";
+ *
+ * export default definePlugin({
+ *   start(ctx) { ctx.log.info("started"); },
+ *   methods: { greet: (name: string) => `hello ${name}` },
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+
+/** A plugin's answer to a health check. */
+export interface HealthReport {
+  /** `degraded` still counts as up; `unhealthy` makes the host report the plugin unhealthy. */
+  readonly status: "healthy" | "degraded" | "unhealthy";
+  /** Anything that helps an operator. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** A monotonically growing count a plugin keeps. */
+export interface PluginCounter {
+  /** Adds `n` (default 1). */
+  add(n?: number): void;
+}
+
+/** A distribution of values a plugin records (durations, sizes). */
+export interface PluginHistogram {
+  /** Records one value. */
+  record(value: number): void;
+}
+
+/** The plugin's own metrics; they reach the host and its `/metrics`. */
+export interface PluginMetrics {
+  /** The counter called `name`, created on first use. */
+  counter(name: string): PluginCounter;
+  /** The histogram called `name`, created on first use. */
+  histogram(name: string): PluginHistogram;
+}
+
+/** Calls into the plugins this plugin declared as dependencies. */
+export interface PluginCalls {
+  /** Calls `method` of plugin `id`; refused unless `id` is among the manifest's `dependencies`. */
+  call(id: string, method: string, ...args: unknown[]): Promise<unknown>;
+}
+
+/** What every hook receives. */
+export interface PluginContext<S extends Record<string, unknown> = Record<string, unknown>> {
+  /** The plugin id from the manifest. */
+  readonly id: string;
+  /** The plugin's display name. */
+  readonly name: string;
+  /** The plugin version from the manifest. */
+  readonly version: string;
+  /** The manifest's settings merged with the host configuration's. */
+  readonly settings: Readonly<S>;
+  /** A LogTape logger; its records reach the host tagged with the plugin id. */
+  readonly log: Logger;
+  /** Aborted when the plugin is being stopped. */
+  readonly signal: AbortSignal;
+  /** The signal of the call being served (aborted when its caller gives up); `signal` outside a call. */
+  readonly callSignal: AbortSignal;
+  /** Counters and histograms the plugin updates itself. */
+  readonly metrics: PluginMetrics;
+  /** Calls to the plugin's dependencies, through the host. */
+  readonly plugins: PluginCalls;
+}
+
+/** A plain-object plugin: every hook and method is optional. */
+export interface PluginDefinition<S extends Record<string, unknown> = Record<string, unknown>> {
+  /** Runs once after loading. */
+  initialize?(ctx: PluginContext<S>): void | Promise<void>;
+  /** Runs when the plugin starts (and on every restart). */
+  start?(ctx: PluginContext<S>): void | Promise<void>;
+  /** Runs when the plugin stops; `ctx.signal` is already aborted. */
+  stop?(ctx: PluginContext<S>): void | Promise<void>;
+  /** Answers health checks. */
+  health?(ctx: PluginContext<S>): HealthReport | Promise<HealthReport>;
+  /** The host configuration's settings changed. */
+  configure?(settings: Readonly<S>, ctx: PluginContext<S>): void | Promise<void>;
+  /** Methods callable by the host and by dependent plugins. Arguments and results are structured-cloned. */
+  // deno-lint-ignore no-explicit-any -- method signatures are the author's; any keeps them inferable
+  methods?: Record<string, (...args: any[]) => unknown>;
+}
+
+/**
+ * Returns `plugin` unchanged; it exists so the editor checks the plugin's shape.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin } from "@dotcompute/plugins/plugin";
+ * export default definePlugin({ methods: { sum: (xs: number[]) => xs.reduce((a, b) => a + b, 0) } });
+ * ```
+ */
+export function definePlugin<S extends Record<string, unknown>, P extends PluginDefinition<S>>(plugin: P): P {
+  return plugin;
+}
+
+/** Marks BackendPluginBase.prototype, so the runtime knows where a class plugin's own methods end. */
+const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
+
+/**
+ * The seed's base class. Override the `on*` hooks and `checkHealth`; every other public method of the subclass
+ * (not starting with `_`) is callable by the host and by dependent plugins.
+ *
+ * @example
+ * ```ts
+ * import { BackendPluginBase } from "@dotcompute/plugins/plugin";
+ *
+ * export default class MyPlugin extends BackendPluginBase {
+ *   protected override onInitialize(): void {
+ *     this.logger.info("Initializing My Plugin");
+ *   }
+ *   add(a: number, b: number): number {
+ *     this.metrics.counter("adds").add();
+ *     return a + b;
+ *   }
+ * }
+ * ```
+ */
+export abstract class BackendPluginBase<S extends Record<string, unknown> = Record<string, unknown>> {
+  #ctx: PluginContext<S> | undefined;
+
+  /** The context; throws before `initialize`. */
+  protected get context(): PluginContext<S> {
+    if (!this.#ctx) throw new Error("The plugin context is not available before initialize");
+    return this.#ctx;
+  }
+  /** The plugin's logger (the seed's `Logger`). */
+  protected get logger(): Logger {
+    return this.context.log;
+  }
+  /** The effective settings. */
+  protected get settings(): Readonly<S> {
+    return this.context.settings;
+  }
+  /** The plugin's own metrics. */
+  protected get metrics(): PluginMetrics {
+    return this.context.metrics;
+  }
+
+  /** Called by the runtime; override {@linkcode BackendPluginBase.onInitialize} instead. */
+  async initialize(ctx: PluginContext<S>): Promise<void> {
+    this.#ctx = ctx;
+    await this.onInitialize(ctx.signal);
+  }
+  /** Called by the runtime; override {@linkcode BackendPluginBase.onStart} instead. */
+  async start(ctx: PluginContext<S>): Promise<void> {
+    await this.onStart(ctx.signal);
+  }
+  /** Called by the runtime; override {@linkcode BackendPluginBase.onStop} instead. */
+  async stop(ctx: PluginContext<S>): Promise<void> {
+    await this.onStop(ctx.signal);
+  }
+  /** Called by the runtime; override {@linkcode BackendPluginBase.onConfigure} instead. */
+  async configure(settings: Readonly<S>, _ctx: PluginContext<S>): Promise<void> {
+    await this.onConfigure(settings);
+  }
+  /** Called by the runtime; override {@linkcode BackendPluginBase.checkHealth} instead. */
+  health(): HealthReport | Promise<HealthReport> {
+    return this.checkHealth();
+  }
+
+  /** Initialise the plugin (the seed's `OnInitializeAsync`). */
+  protected onInitialize(_signal: AbortSignal): void | Promise<void> {}
+  /** Start the plugin's services (the seed's `OnStartAsync`). */
+  protected onStart(_signal: AbortSignal): void | Promise<void> {}
+  /** Stop them (the seed's `OnStopAsync`). */
+  protected onStop(_signal: AbortSignal): void | Promise<void> {}
+  /** React to new settings from the host configuration. */
+  protected onConfigure(_settings: Readonly<S>): void | Promise<void> {}
+  /** Report health; healthy by default. */
+  protected checkHealth(): HealthReport | Promise<HealthReport> {
+    return { status: "healthy" };
+  }
+}
+Object.defineProperty(BackendPluginBase.prototype, BASE, { value: true });

@@ -1,0 +1,74 @@
+// Runs inside the plugin's worker before the plugin's code loads. Permissions already fence files, network,
+// env, subprocesses and FFI; this closes the routes that need no permission: signalling or aborting the whole
+// host process, starting workers, prompting for permissions, and generating code from strings.
+import process from "node:process";
+
+type Post = (message: unknown) => void;
+
+function refuse(what: string): never {
+  throw new Deno.errors.NotCapable(`${what} is not available to plugins`);
+}
+
+function replace(target: object, key: string, value: unknown): void {
+  try {
+    Object.defineProperty(target, key, { value, writable: false, configurable: false });
+  } catch { /* already locked down */ }
+}
+
+/** Reports the worker's own ending first, since the host gets no event when a worker exits by itself. */
+function reportExits(post: Post): void {
+  const exit = Deno.exit.bind(Deno);
+  replace(Deno, "exit", (code?: number): never => {
+    post({ v: 1, t: "exit", how: "Deno.exit", code: Number.isInteger(code) ? code : 0 });
+    return exit(code);
+  });
+  const close = globalThis.close.bind(globalThis);
+  replace(globalThis, "close", (): void => {
+    post({ v: 1, t: "exit", how: "close()", code: 0 });
+    close();
+  });
+  const processExit = process.exit.bind(process);
+  const viaProcess = (code?: number): never => {
+    post({ v: 1, t: "exit", how: "process.exit", code: Number.isInteger(code) ? code : 0 });
+    return processExit(code);
+  };
+  replace(process, "exit", viaProcess);
+  replace(process, "reallyExit", viaProcess);
+}
+
+function blockCodeGeneration(): void {
+  try {
+    new Function("");
+  } catch {
+    return; // --disallow-code-generation-from-strings is on: V8 itself refuses.
+  }
+  // Without the V8 flag (a library host started without it), take the constructors away instead.
+  const refuser = function (): never {
+    return refuse("Code generation from strings");
+  };
+  replace(globalThis, "eval", refuser);
+  const kinds = [
+    function () {},
+    async function () {},
+    function* () {},
+    async function* () {},
+  ].map((f) => Object.getPrototypeOf(f) as object);
+  for (const proto of kinds) replace(proto, "constructor", refuser);
+  replace(globalThis, "Function", refuser);
+}
+
+/** Applies every restriction; `post` reaches the host. */
+export function harden(post: Post): void {
+  reportExits(post);
+  replace(Deno, "kill", () => refuse("Deno.kill"));
+  replace(process, "kill", () => refuse("process.kill"));
+  replace(process, "abort", () => refuse("process.abort"));
+  // A plugin's own workers would escape the host's supervision (and their errors reach the host's process).
+  replace(globalThis, "Worker", function Worker(): never {
+    return refuse("Worker");
+  });
+  const denied = (): never => refuse("Deno.permissions.request");
+  replace(Deno.permissions, "request", denied);
+  replace(Deno.permissions, "requestSync", denied);
+  blockCodeGeneration();
+}

@@ -1,0 +1,189 @@
+// The entry module of every plugin worker, and the only module the host names. It hardens the worker, then
+// loads the plugin through a non-literal import(), so the plugin's whole import graph is checked against the
+// worker's own permissions (a worker's static imports are loaded under the host's), and serves RPC.
+import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { harden } from "./_harden.ts";
+import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
+import type { CallMessage, HostMessage, LoadMessage, WorkerMessage } from "../rpc/protocol.ts";
+import { serializeError } from "../rpc/_wire_errors.ts";
+import type { PluginContext, PluginDefinition } from "../plugin_api.ts";
+import { PluginMetricsRecorder } from "./_plugin_metrics.ts";
+
+const scope = globalThis as unknown as {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<HostMessage>) => void) | null;
+  addEventListener(type: string, listener: (e: Event) => void): void;
+};
+const post = (message: WorkerMessage, transfer: Transferable[] = []): void => scope.postMessage(message, transfer);
+harden((m) => scope.postMessage(m));
+
+const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
+const HOOKS = new Set(["initialize", "start", "stop", "health", "configure", "constructor"]);
+const BASE_ONLY = new Set(["onInitialize", "onStart", "onStop", "onConfigure", "checkHealth"]);
+
+type Fn = (...args: unknown[]) => unknown;
+interface Loaded {
+  readonly hooks: PluginDefinition;
+  readonly methods: ReadonlyMap<string, Fn>;
+  readonly self: object;
+}
+
+let loaded: Loaded | undefined;
+let ctx: PluginContext | undefined;
+let settings: Readonly<Record<string, unknown>> = {};
+const stopping = new AbortController();
+const callSignals = new AsyncLocalStorage<AbortSignal>();
+const running = new Map<number, AbortController>();
+let toHost: RpcEndpoint | undefined;
+
+function fatal(phase: "load" | "runtime", error: unknown): void {
+  post({ v: 1, t: "fatal", phase, error: serializeError(error) });
+}
+scope.addEventListener("error", (e) => {
+  e.preventDefault();
+  fatal("runtime", (e as ErrorEvent).error ?? (e as ErrorEvent).message);
+});
+scope.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  fatal("runtime", (e as PromiseRejectionEvent).reason);
+});
+
+function cloneable(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return Deno.inspect(value, { depth: 4 });
+  }
+}
+
+function hostSink(record: LogRecord): void {
+  const message = record.message.map((part) => typeof part === "string" ? part : Deno.inspect(part)).join("");
+  const properties: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record.properties).slice(0, 64)) properties[k] = cloneable(v);
+  post({
+    v: 1,
+    t: "log",
+    level: record.level,
+    category: record.category.map(String).slice(0, 16),
+    message: message.slice(0, 16 * 1024),
+    properties,
+  });
+}
+
+function ownMethods(instance: object): Map<string, Fn> {
+  const methods = new Map<string, Fn>();
+  for (let p = Object.getPrototypeOf(instance); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    if (Object.hasOwn(p, BASE)) break;
+    for (const name of Object.getOwnPropertyNames(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, name);
+      if (!d || typeof d.value !== "function" || methods.has(name)) continue;
+      if (HOOKS.has(name) || BASE_ONLY.has(name) || name.startsWith("_")) continue;
+      methods.set(name, d.value as Fn);
+    }
+  }
+  return methods;
+}
+
+async function load(m: LoadMessage): Promise<void> {
+  settings = m.settings;
+  configureSync({
+    sinks: { host: hostSink },
+    loggers: [
+      { category: [m.id], sinks: ["host"], lowestLevel: "trace" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "fatal" },
+    ],
+  });
+  const metrics = new PluginMetricsRecorder((snapshot) => post({ v: 1, t: "metrics", ...snapshot }));
+  toHost = new RpcEndpoint({ peer: "host", defaultTimeoutMs: m.callTimeoutMs, send: (msg, t) => post(msg, t) });
+  const host = toHost;
+  ctx = {
+    id: m.id,
+    name: m.name,
+    version: m.version,
+    get settings() {
+      return settings;
+    },
+    log: getLogger([m.id]),
+    signal: stopping.signal,
+    get callSignal() {
+      return callSignals.getStore() ?? stopping.signal;
+    },
+    metrics,
+    plugins: {
+      call: (id, method, ...args) =>
+        host.call("plugin", method, args, { target: id, signal: callSignals.getStore() ?? stopping.signal }),
+    },
+  };
+  const url = m.url; // non-literal on purpose: see the top of this file
+  const mod = await import(url) as { default?: unknown };
+  const exported = mod.default;
+  if (typeof exported === "function") {
+    const instance = new (exported as new () => object)();
+    loaded = { hooks: instance as PluginDefinition, methods: ownMethods(instance), self: instance };
+  } else if (typeof exported === "object" && exported !== null) {
+    const def = exported as PluginDefinition;
+    const table = (typeof def.methods === "object" && def.methods !== null ? def.methods : {}) as Record<string, Fn>;
+    const methods = new Map(Object.entries(table).filter(([, f]) => typeof f === "function"));
+    loaded = { hooks: def, methods, self: table };
+  } else {
+    throw new TypeError(`The entry module's default export must be an object or a class, got ${typeof exported}`);
+  }
+  post({ v: 1, t: "ready", methods: [...loaded.methods.keys()] });
+}
+
+function runHook(name: string, args: readonly unknown[]): unknown {
+  const plugin = loaded!;
+  const hook = (plugin.hooks as Record<string, unknown>)[name];
+  if (name === "stop") stopping.abort(new Error("the plugin is stopping"));
+  if (name === "configure") {
+    settings = (args[0] ?? {}) as Record<string, unknown>;
+    return typeof hook === "function" ? hook.call(plugin.hooks, settings, ctx) : undefined;
+  }
+  if (typeof hook !== "function") return name === "health" ? { status: "healthy" } : undefined;
+  return hook.call(plugin.hooks, ctx);
+}
+
+async function serve(m: CallMessage): Promise<void> {
+  const controller = new AbortController();
+  running.set(m.id, controller);
+  try {
+    let value: unknown;
+    if (m.kind === "hook") value = await runHook(m.method, m.args);
+    else {
+      const fn = loaded?.methods.get(m.method);
+      if (!fn) {
+        const known = loaded ? [...loaded.methods.keys()].join(", ") || "none" : "none";
+        throw Object.assign(new Error(`Plugin "${ctx?.id}" has no method "${m.method}" (methods: ${known})`), {
+          name: "PluginHostError",
+          code: "METHOD_NOT_FOUND",
+        });
+      }
+      value = await callSignals.run(controller.signal, () => fn.apply(loaded!.self, [...m.args]));
+    }
+    post({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
+  } catch (e) {
+    post({ v: 1, t: "error", id: m.id, error: serializeError(e) });
+  } finally {
+    running.delete(m.id);
+  }
+}
+
+scope.onmessage = (e: MessageEvent<HostMessage>): void => {
+  const m = e.data;
+  switch (m.t) {
+    case "load":
+      load(m).catch((error) => fatal("load", error));
+      break;
+    case "call":
+      void serve(m);
+      break;
+    case "cancel":
+      running.get(m.id)?.abort(new Error(m.reason));
+      break;
+    case "result":
+    case "error":
+      toHost?.settle(m);
+      break;
+  }
+};
