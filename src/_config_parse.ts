@@ -73,7 +73,9 @@ export function parseJsonc(text: string, file: string): ParsedJsonc {
       ...positionOf(lineStarts, e.offset),
       message: `syntax error: ${describe(e)}`,
     }));
-    if (diagnostics.length === 0) diagnostics.push({ file, line: 1, column: 1, message: "the file is empty" });
+    if (diagnostics.length === 0) {
+      diagnostics.push({ file, line: 1, column: 1, message: "the file is empty" });
+    }
     throw new ConfigError(diagnostics);
   }
   const locate: Locator = (path, at) => {

@@ -29,7 +29,12 @@ export const OPTIONS: Names = {
 };
 const LIMITS: Names = { maxmemorymb: "MaxMemoryMB", maxcpupercent: "MaxCpuPercent" };
 const ADMIN: Names = { hostname: "Hostname", port: "Port", token: "Token" };
-const BLOCK: Names = { enabled: "Enabled", isolation: "Isolation", resourcelimits: "ResourceLimits", settings: "Settings" };
+const BLOCK: Names = {
+  enabled: "Enabled",
+  isolation: "Isolation",
+  resourcelimits: "ResourceLimits",
+  settings: "Settings",
+};
 const SECURITY: Names = {
   allowfilesystemaccess: "AllowFileSystemAccess",
   allowedpaths: "AllowedPaths",
@@ -54,7 +59,8 @@ const hint = (key: string, names: Names): string => {
 
 /** Whether the path is `plugins.<id>.settings`, whose keys belong to the plugin and keep their case. */
 export function isSettingsPath(path: readonly Segment[]): boolean {
-  return path.length === 3 && path[0] === "plugins" && path[2] === "settings" && !has(OPTIONS, String(path[1]));
+  return path.length === 3 && path[0] === "plugins" && path[2] === "settings" &&
+    !has(OPTIONS, String(path[1]));
 }
 
 /**
@@ -76,7 +82,8 @@ export function scanKeys(root: unknown, written: (path: readonly Segment[]) => s
     if (isPluginId(id)) return;
     warnings.push({
       path,
-      message: `no plugin can have the id "${id}" (lowercase letters, digits, "." and "-"); the entry is never used`,
+      message:
+        `no plugin can have the id "${id}" (lowercase letters, digits, "." and "-"); the entry is never used`,
     });
   };
   if (!isObj(root)) return warnings;
@@ -133,7 +140,9 @@ const parsed = <T>(parse: (v: unknown) => Parsed<T>) =>
   });
 const duration = parsed(parseDuration).optional();
 const endpoint = parsed((v) =>
-  typeof v === "string" ? normalizeEndpoint(v) : { ok: false, reason: 'must be a string: a URL or "host:port"' }
+  typeof v === "string"
+    ? normalizeEndpoint(v)
+    : { ok: false, reason: 'must be a string: a URL or "host:port"' }
 );
 const thumbprint = parsed((v): Parsed<string> => {
   const hex = typeof v === "string" ? v.replace(/[\s:]/g, "").toLowerCase() : "";
@@ -147,7 +156,8 @@ const envName = string.regex(/^[^=\0*]*\*?$/, {
 
 const limits = z.object({
   maxmemorymb: z.preprocess(coerceNumber, num().gt(0, { error: "must be greater than 0" })).optional(),
-  maxcpupercent: z.preprocess(coerceNumber, num().gt(0).lte(100, { error: "must be in (0, 100]" })).optional(),
+  maxcpupercent: z.preprocess(coerceNumber, num().gt(0).lte(100, { error: "must be in (0, 100]" }))
+    .optional(),
 }, OBJECT);
 const pluginBlock = z.object({
   enabled: bool.optional(),
@@ -183,7 +193,8 @@ export const configSchema = z.object({
     admin: z.object({
       hostname: string.optional(),
       port: port.optional(),
-      token: z.string({ error: "must be a string or null" }).min(1, { error: "must not be empty" }).optional(),
+      token: z.string({ error: "must be a string or null" }).min(1, { error: "must not be empty" })
+        .optional(),
     }, OBJECT).optional(),
   }, OBJECT).catchall(pluginBlock).optional(),
   pluginsecurity: z.record(z.string(), security, OBJECT).optional(),
@@ -223,7 +234,9 @@ export function buildConfig(
   for (const [id, s] of Object.entries(data.pluginsecurity ?? {})) {
     securityEntries[id] = Object.freeze({
       allowFileSystemAccess: s.allowfilesystemaccess ?? false,
-      allowedPaths: unique((s.allowedpaths ?? []).map((path) => isAbsolute(path) ? resolve(path) : resolve(baseDir, path))),
+      allowedPaths: unique(
+        (s.allowedpaths ?? []).map((path) => isAbsolute(path) ? resolve(path) : resolve(baseDir, path)),
+      ),
       allowNetworkAccess: s.allownetworkaccess ?? false,
       allowedNetworkEndpoints: unique(s.allowednetworkendpoints ?? []),
       allowedEnvironmentVariables: unique(s.allowedenvironmentvariables ?? []),

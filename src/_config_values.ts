@@ -7,7 +7,10 @@
  */
 
 /** A parsed value or the reason it could not be parsed. */
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type Parsed<T> = { readonly ok: true; readonly value: T } | {
+  readonly ok: false;
+  readonly reason: string;
+};
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
@@ -28,7 +31,9 @@ export function parseDuration(input: unknown): Parsed<number> {
   const text = input.trim();
   if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
     // .NET would read "500" as 500 days; a number here is far more likely meant as milliseconds.
-    return fail(`"${input}" is ambiguous: write ${text} (a number of milliseconds) or a time span "hh:mm:ss"`);
+    return fail(
+      `"${input}" is ambiguous: write ${text} (a number of milliseconds) or a time span "hh:mm:ss"`,
+    );
   }
   if (text.startsWith("-")) return fail(`"${input}" is negative; a duration must not be`);
   const m = TIME_SPAN.exec(text);
@@ -52,7 +57,12 @@ export interface HostPort {
   readonly port?: number;
 }
 
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
+const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  "http:": 80,
+  "https:": 443,
+  "ws:": 80,
+  "wss:": 443,
+};
 
 function canonicalHost(host: string): string | undefined {
   if (host === "" || /[\s/\\@?#%*]/.test(host)) return undefined;

@@ -94,7 +94,15 @@ export function parseJsonc(text: string, file: string): JsoncResult {
     const message = MESSAGES[code] ? `syntax error: ${MESSAGES[code]} (${code})` : `syntax error: ${code}`;
     return { file, ...offsetToLineColumn(text, e.offset), message };
   });
-  return { value: root === undefined ? undefined : getNodeValue(root), root, diagnostics };
+  return { value: root === undefined ? undefined : plain(getNodeValue(root)), root, diagnostics };
+}
+
+// jsonc-parser builds objects without a prototype (so a "__proto__" key is harmless); rebuild them as ordinary
+// objects with `Object.fromEntries`, which defines own properties and so stays just as harmless.
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
 }
 
 /**

@@ -107,15 +107,25 @@ export interface NormalizeOptions {
 
 /** The shape of {@linkcode CONFIG_DEFAULTS}. */
 export interface ConfigDefaults {
+  /** `"./plugins"`, relative to the config's folder. */
   readonly pluginsDirectory: string;
+  /** false */
   readonly enableHotReload: boolean;
+  /** 500 */
   readonly reloadDelayMs: number;
+  /** 60000 */
   readonly healthCheckIntervalMs: number;
+  /** true */
   readonly enableMetrics: boolean;
+  /** 30000 */
   readonly callTimeoutMs: number;
+  /** 5000 */
   readonly drainTimeoutMs: number;
+  /** false */
   readonly validateSignatures: boolean;
+  /** `127.0.0.1:8080`, no token. */
   readonly admin: AdminConfig;
+  /** A plugin block's defaults: enabled, in a worker. */
   readonly plugin: Pick<PluginConfig, "enabled" | "isolation">;
 }
 
@@ -152,7 +162,8 @@ function normalize(
   locate?: Locator,
 ): LoadedConfig {
   const lowered = lowerKeys(input, isSettingsPath);
-  const original = (norm: readonly Segment[]): readonly Segment[] => lowered.original.get(pathKey(norm)) ?? norm;
+  const original = (norm: readonly Segment[]): readonly Segment[] =>
+    lowered.original.get(pathKey(norm)) ?? norm;
   const diagnostic = (path: readonly Segment[], at: "key" | "value", message: string): Diagnostic => ({
     file,
     ...locate?.(path, at),
@@ -163,7 +174,9 @@ function normalize(
     diagnostic(path, "key", `repeats an earlier key (keys ignore case); the last one wins`)
   );
   const written = (norm: readonly Segment[]): string => String(original(norm).at(-1));
-  for (const w of scanKeys(lowered.value, written)) warnings.push(diagnostic(original(w.path), "key", w.message));
+  for (const w of scanKeys(lowered.value, written)) {
+    warnings.push(diagnostic(original(w.path), "key", w.message));
+  }
   const result = configSchema.safeParse(lowered.value);
   if (!result.success) {
     throw new ConfigError(
@@ -229,7 +242,10 @@ export function parseConfig(text: string, file: string): LoadedConfig {
  * console.log(config.pluginsDirectory); // "/srv/p"
  * ```
  */
-export function normalizeConfig(input: Record<string, unknown>, options: NormalizeOptions = {}): LoadedConfig {
+export function normalizeConfig(
+  input: Record<string, unknown>,
+  options: NormalizeOptions = {},
+): LoadedConfig {
   return normalize(input, options.file ?? "<config object>", resolve(options.baseDir ?? Deno.cwd()));
 }
 

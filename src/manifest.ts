@@ -168,7 +168,8 @@ const shape = {
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
   }).default("mod.ts"),
   capabilities: z.array(capability).default(() => []),
-  provides: z.record(z.string().min(1, { error: "must not be empty" }), version).default(() => ({})),
+  provides: z.record(z.string().min(1, { error: "must not be empty" }), version)
+    .default(() => ({})),
   dependencies: z.record(pluginId, range).default(() => ({})),
   permissions: z.strictObject({
     read: permissionList,
@@ -181,9 +182,27 @@ const shape = {
 };
 const TOP_LEVEL_KEYS = Object.keys(shape);
 
+const schema: z.ZodType<PluginManifest> = z.strictObject(shape);
+
+/** What {@linkcode manifestSchema} offers: the part of a zod schema that callers need, without zod's types. */
+export interface ManifestSchema {
+  /** Validates `value` and fills in defaults; throws zod's error when it is not a manifest. */
+  parse(value: unknown): PluginManifest;
+  /** Validates `value` and fills in defaults, without throwing. */
+  safeParse(value: unknown):
+    | { readonly success: true; readonly data: PluginManifest }
+    | {
+      readonly success: false;
+      readonly error: {
+        readonly issues: readonly { readonly path: PropertyKey[]; readonly message: string }[];
+      };
+    };
+}
+
 /**
- * The zod schema of a manifest. It checks everything that can be judged from the manifest's text; the checks
- * that need the file system (the entry exists, symlinks) are made by {@linkcode loadPluginFolder}.
+ * The manifest's zod schema. It checks everything that can be judged from the manifest's value; the checks
+ * that need the text (positions, duplicate keys) are made by {@linkcode parseManifest}, and those that need
+ * the file system (the entry exists, symlinks) by {@linkcode loadPluginFolder}.
  *
  * @example
  * ```ts
@@ -191,7 +210,7 @@ const TOP_LEVEL_KEYS = Object.keys(shape);
  * manifestSchema.safeParse({ id: "a", name: "A", version: "1.0.0" }).success; // true
  * ```
  */
-export const manifestSchema: z.ZodType<PluginManifest> = z.strictObject(shape);
+export const manifestSchema: ManifestSchema = schema;
 
 interface Source {
   readonly file: string;
@@ -266,7 +285,7 @@ function analyzeManifest(text: string, file: string): Analysis {
     field: d.path.join("."),
     message: `duplicate key "${String(d.path.at(-1))}"`,
   }));
-  const result = manifestSchema.safeParse(value, { reportInput: true });
+  const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) found.push(...result.error.issues.flatMap((issue) => toDiagnostics(issue, src)));
   const rawId = valueAt(value, ["id"]);
   const id = pluginId.safeParse(rawId).success ? String(rawId) : undefined;
@@ -367,7 +386,8 @@ export async function inspectPluginFolder(dir: string): Promise<PluginFolderRepo
       return fail(folder, [{ file: dir, message: "is not a folder" }]);
     }
   } catch (e) {
-    return fail(folder, [{ file: dir, message: `cannot open the plugin folder: ${errorText(e)}` }]);
+    const why = e instanceof Deno.errors.NotFound ? "does not exist" : `cannot be opened: ${errorText(e)}`;
+    return fail(folder, [{ file: dir, message: `the plugin folder ${why}` }]);
   }
   const present = await manifestFilesIn(realDir);
   if (present.length === 0) {

@@ -101,12 +101,15 @@ function within(child: string, parent: string): boolean {
   return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
-const toPath = (p: string, base: string): string => p.startsWith("file:") ? fileURLToPath(p) : resolve(base, p);
+const toPath = (p: string, base: string): string =>
+  p.startsWith("file:") ? fileURLToPath(p) : resolve(base, p);
 const formatHost = (h: HostPort): string => h.port === undefined ? h.host : `${h.host}:${h.port}`;
 const envKey = (name: string): string => Deno.build.os === "windows" ? name.toUpperCase() : name;
 // A pattern covers a name or a narrower pattern: "MY_*" covers "MY_A" and "MY_X_*".
 const envCovers = (pattern: string, name: string): boolean =>
-  pattern.endsWith("*") ? envKey(name).startsWith(envKey(pattern.slice(0, -1))) : envKey(pattern) === envKey(name);
+  pattern.endsWith("*")
+    ? envKey(name).startsWith(envKey(pattern.slice(0, -1)))
+    : envKey(pattern) === envKey(name);
 
 type Outcome = { grant: string[] } | { deny: string };
 
@@ -200,9 +203,12 @@ export function computePermissions(input: PermissionInput): EffectivePermissions
     const path = toPath(p, pluginDir);
     apply("read", path, { grant: [path] });
   }
+  const implicit = [...granted.read];
   for (const kind of ["read", "write"] as const) {
     for (const p of asked[kind]) {
       const path = toPath(p, pluginDir);
+      // Reading inside an implicit read (the plugin's own folder) needs no entry: it is already granted.
+      if (kind === "read" && implicit.some((i) => within(path, i))) continue;
       apply(kind, path, pathOutcome(path, security));
     }
   }
@@ -281,7 +287,9 @@ export function toDenoFlags(p: EffectivePermissions): string[] {
     const values = p[kind];
     if (values.length === 0) continue;
     const bad = values.find((v) => v.includes(","));
-    if (bad !== undefined) throw new TypeError(`Cannot express "${bad}" in --allow-${kind}: it contains a comma`);
+    if (bad !== undefined) {
+      throw new TypeError(`Cannot express "${bad}" in --allow-${kind}: it contains a comma`);
+    }
     flags.push(`--allow-${kind}=${values.join(",")}`);
   }
   return flags;

@@ -2,6 +2,7 @@
 // env, subprocesses and FFI; this closes the routes that need no permission: signalling or aborting the whole
 // host process, starting workers, prompting for permissions, and generating code from strings.
 import process from "node:process";
+import * as pluginProcess from "./node_process.ts";
 
 type Post = (message: unknown) => void;
 
@@ -59,10 +60,18 @@ function blockCodeGeneration(): void {
 
 /** Applies every restriction; `post` reaches the host. */
 export function harden(post: Post): void {
+  // Read by node_process.ts, the node:process that plugins import through the package's import map.
+  Object.defineProperty(globalThis, Symbol.for("dotcompute.plugins.sandboxed"), { value: true });
   reportExits(post);
   replace(Deno, "kill", () => refuse("Deno.kill"));
   replace(process, "kill", () => refuse("process.kill"));
+  // The real `kill` export calls process._kill, so this closes it even without the import map.
+  replace(process, "_kill", () => refuse("process.kill"));
   replace(process, "abort", () => refuse("process.abort"));
+  const getBuiltinModule = process.getBuiltinModule.bind(process);
+  replace(process, "getBuiltinModule", (id: string): unknown => {
+    return id === "process" || id === "node:process" ? pluginProcess : getBuiltinModule(id);
+  });
   // A plugin's own workers would escape the host's supervision (and their errors reach the host's process).
   replace(globalThis, "Worker", function Worker(): never {
     return refuse("Worker");

@@ -1,0 +1,333 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  CONFIG_DEFAULTS,
+  isHostConfig,
+  loadConfig,
+  normalizeConfig,
+  parseConfig,
+  pluginConfigFor,
+  securityFor,
+} from "../src/config.ts";
+import { ConfigError, type Diagnostic } from "../src/errors.ts";
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+
+/** Writes `text` to a fresh temp file and returns its path. */
+async function tempConfig(text: string, name = "host.jsonc"): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "dc_config_" });
+  const path = join(dir, name);
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+/** Runs `fn`, which must throw a ConfigError, and returns its diagnostics. */
+function diagnosticsOf(fn: () => unknown): readonly Diagnostic[] {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+    assert.equal(e.code, "CONFIG_INVALID");
+    return e.diagnostics;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+/** 1-based line and column of the first occurrence of `needle` in `text`. */
+function positionOf(text: string, needle: string): { line: number; column: number } {
+  const offset = text.indexOf(needle);
+  assert.ok(offset >= 0, `${needle} not in text`);
+  const before = text.slice(0, offset).split("\n");
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+Deno.test("the seed README's 'Configure Your Plugin' JSON loads verbatim", async () => {
+  const path = join(FIXTURES, "seed_config.json");
+  const { config, warnings } = await loadConfig(path);
+  assert.deepEqual(warnings, []);
+  assert.equal(config.configFile, path);
+  assert.equal(config.baseDir, FIXTURES);
+  assert.equal(config.pluginsDirectory, join(FIXTURES, "plugins"));
+  assert.equal(config.enableHotReload, true);
+  assert.equal(config.healthCheckIntervalMs, 60_000);
+  assert.equal(config.reloadDelayMs, CONFIG_DEFAULTS.reloadDelayMs);
+  assert.deepEqual(config.plugins["my.plugin"], {
+    enabled: true,
+    isolation: "worker",
+    resourceLimits: {},
+    settings: { CustomOption: "value" },
+  });
+  assert.deepEqual(config.security, {});
+});
+
+Deno.test("the seed README's 'Permissions' JSON loads verbatim", async () => {
+  const { config, warnings } = await loadConfig(join(FIXTURES, "seed_security.json"));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(securityFor(config, "my.plugin"), {
+    allowFileSystemAccess: false,
+    allowedPaths: [],
+    allowNetworkAccess: true,
+    allowedNetworkEndpoints: ["api.example.com:443"],
+    allowedEnvironmentVariables: [],
+  });
+  assert.equal(securityFor(config, "other.plugin"), undefined);
+});
+
+Deno.test("the CONTRACT section 3 example loads with every value", async () => {
+  const { config, warnings } = await loadConfig(join(FIXTURES, "contract_host.jsonc"));
+  assert.deepEqual(warnings, []);
+  assert.equal(config.enableHotReload, true);
+  assert.equal(config.reloadDelayMs, 500);
+  assert.equal(config.healthCheckIntervalMs, 60_000);
+  assert.equal(config.enableMetrics, true);
+  assert.equal(config.callTimeoutMs, 30_000);
+  assert.equal(config.drainTimeoutMs, 5_000);
+  assert.deepEqual(config.resourceLimits, { maxMemoryMB: 512, maxCpuPercent: 50 });
+  assert.equal(config.validateSignatures, false);
+  assert.deepEqual(config.trustedCertificateThumbprints, []);
+  assert.deepEqual(config.admin, { hostname: "127.0.0.1", port: 8080, token: null });
+  assert.deepEqual(Object.keys(config.plugins), ["my.plugin"]);
+  assert.deepEqual(pluginConfigFor(config, "my.plugin"), {
+    enabled: true,
+    isolation: "worker",
+    resourceLimits: { maxMemoryMB: 128 },
+    settings: { CustomOption: "value" },
+  });
+  assert.deepEqual(securityFor(config, "my.plugin"), {
+    allowFileSystemAccess: false,
+    allowedPaths: [join(FIXTURES, "data")],
+    allowNetworkAccess: true,
+    allowedNetworkEndpoints: ["api.example.com:443"],
+    allowedEnvironmentVariables: [],
+  });
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.admin) && Object.isFrozen(config.plugins));
+});
+
+Deno.test("defaults fill an empty configuration; an object resolves against cwd or baseDir", () => {
+  const { config, warnings } = normalizeConfig({});
+  assert.deepEqual(warnings, []);
+  assert.equal(config.configFile, undefined);
+  assert.equal(config.baseDir, Deno.cwd());
+  assert.equal(config.pluginsDirectory, join(Deno.cwd(), "plugins"));
+  assert.equal(config.callTimeoutMs, 30_000);
+  assert.equal(config.enableMetrics, true);
+  assert.equal(config.enableHotReload, false);
+  assert.deepEqual(config.admin, { hostname: "127.0.0.1", port: 8080, token: null });
+  assert.ok(isHostConfig(config));
+  assert.ok(!isHostConfig({ Plugins: {} }));
+  const rooted = normalizeConfig({ plugins: { pluginsDirectory: "p" } }, { baseDir: "/srv/app" }).config;
+  assert.equal(rooted.pluginsDirectory, "/srv/app/p");
+  assert.deepEqual(pluginConfigFor(rooted, "absent"), {
+    enabled: true,
+    isolation: "worker",
+    resourceLimits: {},
+    settings: {},
+  });
+});
+
+Deno.test("keys match without regard to case; settings keep theirs; the last duplicate wins", () => {
+  const text = `{
+  "plugins": {
+    "pluginsdirectory": "./a",
+    "ENABLEHOTRELOAD": true,
+    "callTimeout": 10,
+    "CallTimeout": 20,
+    "My.Plugin": { "ISOLATION": "Process", "settings": { "MixedCase": 1 } },
+  },
+  "pluginSecurity": { "MY.PLUGIN": { "allownetworkaccess": "true", "ALLOWEDNETWORKENDPOINTS": ["x:1"] } },
+}`;
+  const { config, warnings } = parseConfig(text, "/srv/host.jsonc");
+  assert.equal(config.pluginsDirectory, "/srv/a");
+  assert.equal(config.enableHotReload, true);
+  assert.equal(config.callTimeoutMs, 20);
+  assert.deepEqual(pluginConfigFor(config, "my.plugin").settings, { MixedCase: 1 });
+  assert.equal(pluginConfigFor(config, "MY.PLUGIN").isolation, "process");
+  assert.equal(securityFor(config, "My.Plugin")?.allowNetworkAccess, true);
+  assert.deepEqual(warnings.map((w) => [w.line, w.column, w.field]), [[6, 5, "plugins.CallTimeout"]]);
+  assert.match(warnings[0].message, /last one wins/);
+});
+
+Deno.test("durations: milliseconds or .NET time spans", () => {
+  const cases: [unknown, number][] = [
+    [250, 250],
+    ["00:00:30", 30_000],
+    ["00:01:00", 60_000],
+    ["00:00:00.500", 500],
+    ["00:00:00.5", 500],
+    ["00:00:01.2345678", 1_234.5678],
+    ["1.02:03:04", 93_784_000],
+    ["2.00:00:00.250", 172_800_250],
+    ["01:30", 5_400_000], // .NET's hh:mm
+  ];
+  for (const [input, ms] of cases) {
+    const { config } = normalizeConfig({ Plugins: { CallTimeout: input, DrainTimeout: input } });
+    assert.equal(config.callTimeoutMs, ms, String(input));
+    assert.equal(config.drainTimeoutMs, ms, String(input));
+  }
+  for (const bad of ["30s", "00:60:00", "24:00:00", "-00:00:01", "500", "00:00:00.12345678", -1, true]) {
+    const [d] = diagnosticsOf(() => normalizeConfig({ Plugins: { ReloadDelay: bad } }));
+    assert.equal(d.field, "Plugins.ReloadDelay", String(bad));
+    assert.equal(d.file, "<config object>");
+  }
+});
+
+Deno.test("a bad duration is reported at its exact line and column in the file", async () => {
+  const text =
+    '{\n  // host\n  "Plugins": {\n    "EnableHotReload": true,\n    "CallTimeout": "00:00:3x"\n  }\n}\n';
+  const path = await tempConfig(text);
+  await assert.rejects(() => loadConfig(path), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.diagnostics.length, 1);
+    const [d] = e.diagnostics;
+    assert.deepEqual({ file: d.file, line: d.line, column: d.column, field: d.field }, {
+      file: path,
+      ...positionOf(text, '"00:00:3x"'),
+      field: "Plugins.CallTimeout",
+    });
+    assert.deepEqual(positionOf(text, '"00:00:3x"'), { line: 5, column: 20 });
+    assert.match(e.message, new RegExp(`${path}:5:20: "Plugins.CallTimeout": "00:00:3x" is not a duration`));
+    return true;
+  });
+});
+
+Deno.test("every problem is reported, in file order, with the key path as written", () => {
+  const text = `{
+  "Plugins": {
+    "Admin": { "Port": 70000, "Token": "" },
+    "p.one": { "Enabled": "yes", "Isolation": "thread", "Settings": [] },
+    "TrustedCertificateThumbprints": ["AB:CD"],
+  },
+  "PluginSecurity": { "p.one": { "AllowedPaths": [""], "AllowedEnvironmentVariables": ["A*B"] }, "p.two": 3 },
+}`;
+  const ds = diagnosticsOf(() => parseConfig(text, "h.jsonc"));
+  const at = (needle: string, field: string): string => {
+    const { line, column } = positionOf(text, needle);
+    return `${line}:${column} ${field}`;
+  };
+  assert.deepEqual(ds.map((d) => `${d.line}:${d.column} ${d.field}`), [
+    at("70000", "Plugins.Admin.Port"),
+    at('""', "Plugins.Admin.Token"),
+    at('"yes"', "Plugins.p.one.Enabled"),
+    at('"thread"', "Plugins.p.one.Isolation"),
+    at("[]", "Plugins.p.one.Settings"),
+    at('"AB:CD"', "Plugins.TrustedCertificateThumbprints.0"),
+    at('""]', "PluginSecurity.p.one.AllowedPaths.0"),
+    at('"A*B"', "PluginSecurity.p.one.AllowedEnvironmentVariables.0"),
+    at("3 }", "PluginSecurity.p.two"),
+  ]);
+  assert.equal(ds[0].line, 3);
+  assert.equal(ds[0].column, 24);
+  assert.ok(ds.every((d) => d.file === "h.jsonc"));
+});
+
+Deno.test("JSONC syntax errors carry file:line:col; comments and trailing commas are fine", async () => {
+  const text = '{\n  "Plugins": {\n    "EnableHotReload": true\n    "EnableMetrics": false\n  }\n}\n';
+  const path = await tempConfig(text);
+  await assert.rejects(() => loadConfig(path), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.diagnostics[0], {
+      file: path,
+      line: 4,
+      column: 5,
+      message: "syntax error: comma expected",
+    });
+    return true;
+  });
+  const ds = diagnosticsOf(() => parseConfig("", "empty.jsonc"));
+  assert.equal(ds[0].line, 1);
+  assert.equal(
+    parseConfig('\uFEFF{ /* c */ "Plugins": { "EnableMetrics": false, }, }', "b.jsonc").config.enableMetrics,
+    false,
+  );
+  assert.deepEqual(
+    diagnosticsOf(() => parseConfig("[1]", "a.jsonc"))[0].message,
+    "the configuration must be a JSON object",
+  );
+  await assert.rejects(() => loadConfig(join(FIXTURES, "no_such_file.jsonc")), ConfigError);
+});
+
+Deno.test("unknown keys are warnings with a did-you-mean hint", () => {
+  const text = `{
+  "$schema": "ignored",
+  "Plugin": {},
+  "Plugins": {
+    "CallTimout": "00:00:05",
+    "ResourceLimit": { "MaxMemoryMB": 1 },
+    "ResourceLimits": { "MaxMemory": 64 },
+    "Admin": { "Hostnme": "0.0.0.0" },
+    "my.plugin": { "Enabeld": false, "Settings": { "anything": 1 } },
+    "Bad_Id": {}
+  },
+  "PluginSecurity": { "my.plugin": { "AllowNetworkAcess": true } }
+}`;
+  const { config, warnings } = parseConfig(text, "w.jsonc");
+  const got = warnings.map((w) =>
+    `${w.line}:${w.column} ${w.field} ${w.message.match(/did you mean "(\w+)"/)?.[1]}`
+  );
+  assert.deepEqual(got, [
+    "3:3 Plugin Plugins",
+    "5:5 Plugins.CallTimout CallTimeout",
+    "6:5 Plugins.ResourceLimit ResourceLimits",
+    "6:24 Plugins.ResourceLimit.MaxMemoryMB undefined",
+    "7:25 Plugins.ResourceLimits.MaxMemory MaxMemoryMB",
+    "8:16 Plugins.Admin.Hostnme Hostname",
+    "9:20 Plugins.my.plugin.Enabeld Enabled",
+    "10:5 Plugins.Bad_Id undefined",
+    "12:38 PluginSecurity.my.plugin.AllowNetworkAcess AllowNetworkAccess",
+  ]);
+  assert.match(warnings[7].message, /no plugin can have the id "bad_id"/);
+  // Warnings never change what loads: the typo'd keys are simply ignored.
+  assert.equal(config.callTimeoutMs, 30_000);
+  assert.equal(pluginConfigFor(config, "my.plugin").enabled, true);
+  assert.equal(config.admin.hostname, "127.0.0.1");
+});
+
+Deno.test("network endpoints are normalized to host:port; a bare host is an error", () => {
+  const endpoints = [
+    "https://API.Example.com",
+    "http://x:8080/path?q=1",
+    "ws://sock.example",
+    "wss://sock.example/",
+    "db.local:5432",
+    "[::1]:80",
+    "http://[0:0::1]:81",
+    "10.0.0.1:9000",
+    "db.local:5432",
+  ];
+  const { config } = normalizeConfig({ PluginSecurity: { p: { AllowedNetworkEndpoints: endpoints } } });
+  assert.deepEqual(securityFor(config, "p")?.allowedNetworkEndpoints, [
+    "api.example.com:443",
+    "x:8080",
+    "sock.example:80",
+    "sock.example:443",
+    "db.local:5432",
+    "[::1]:80",
+    "[::1]:81",
+    "10.0.0.1:9000",
+  ]);
+  const reasons = ["api.example.com", "ftp://files.example", "::1", "host:0", "host:99999", "a b:1", 42].map(
+    (bad) =>
+      diagnosticsOf(() => normalizeConfig({ PluginSecurity: { p: { AllowedNetworkEndpoints: [bad] } } }))[0],
+  );
+  assert.ok(reasons.every((d) => d.field === "PluginSecurity.p.AllowedNetworkEndpoints.0"));
+  assert.match(reasons[0].message, /no port.*every port/);
+  assert.match(reasons[1].message, /only http, https, ws and wss/);
+  assert.match(reasons[2].message, /brackets/);
+});
+
+Deno.test("values the .NET binder reads from text: booleans, numbers, thumbprints", () => {
+  const fp = "AB".repeat(32);
+  const { config } = normalizeConfig({
+    Plugins: {
+      EnableMetrics: "False",
+      ResourceLimits: { MaxMemoryMB: "256" },
+      TrustedCertificateThumbprints: [fp, fp.match(/../g)!.join(":")],
+      Admin: { Port: "0", Hostname: "0.0.0.0", Token: "s3cret" },
+    },
+  });
+  assert.equal(config.enableMetrics, false);
+  assert.deepEqual(config.resourceLimits, { maxMemoryMB: 256 });
+  assert.deepEqual(config.trustedCertificateThumbprints, ["ab".repeat(32)]);
+  assert.deepEqual(config.admin, { hostname: "0.0.0.0", port: 0, token: "s3cret" });
+});
