@@ -17,8 +17,10 @@ export { createPluginHost } from "./src/host.ts";
 export type { HostStatistics, PluginHost, PluginHostOptions } from "./src/host.ts";
 export { discoverPlugins } from "./src/discovery.ts";
 export type { DiscoverOptions, DiscoveryResult } from "./src/discovery.ts";
-export { CAPABILITIES, loadPluginFolder, MANIFEST_FILES, parseManifest } from "./src/manifest.ts";
-export type { Capability, DiscoveredPlugin, ManifestPermissions, PluginManifest } from "./src/manifest.ts";
+export { CAPABILITIES, MANIFEST_FILES, parseManifest } from "./src/manifest.ts";
+export type { Capability, ManifestPermissions, PluginManifest } from "./src/manifest.ts";
+export { loadPluginFolder } from "./src/plugin_folder.ts";
+export type { DiscoveredPlugin } from "./src/plugin_folder.ts";
 export { CONFIG_DEFAULTS, loadConfig, normalizeConfig, parseConfig } from "./src/config.ts";
 export type {
   AdminConfig,

@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { type ManifestError, PluginHostError } from "./errors.ts";
-import { type DiscoveredPlugin, inspectPluginFolder, manifestFilesIn } from "./manifest.ts";
+import { type DiscoveredPlugin, inspectPluginFolder, manifestFilesIn } from "./plugin_folder.ts";
 
 /** Options for {@linkcode discoverPlugins}. */
 export interface DiscoverOptions {

@@ -14,10 +14,11 @@ import { startOrder } from "./graph.ts";
 import type { IsolationTier } from "./isolation/tier.ts";
 import { WorkerTier } from "./isolation/worker_tier.ts";
 import type { PluginState } from "./lifecycle.ts";
-import type { DiscoveredPlugin } from "./manifest.ts";
+import type { DiscoveredPlugin } from "./plugin_folder.ts";
 import { computePermissions } from "./permissions.ts";
-import { Plugin, type PluginHandle } from "./plugin.ts";
+import { Plugin, type PluginHandle, type PluginOptions } from "./plugin.ts";
 import { mergeSettings } from "./_settings.ts";
+import { nodeProcessWrapped } from "./_scope_probe.ts";
 
 /** Host-wide numbers. */
 export interface HostStatistics {
@@ -63,8 +64,12 @@ export interface PluginHost extends AsyncDisposable {
   startPlugin(id: string): Promise<PluginHandle>;
   /** Stops one plugin and ends its worker. */
   stopPlugin(id: string): Promise<PluginHandle>;
-  /** Reads the plugin's folder again and restarts it with what is there now. */
+  /** Reads the plugin's folder again and restarts it with what is there now; the handle stays the same. */
   reload(id: string): Promise<PluginHandle>;
+  /** Marks the plugin enabled and starts it. */
+  enable(id: string): Promise<PluginHandle>;
+  /** Marks the plugin disabled and stops it; `start()` and `reload()` leave it stopped. */
+  disable(id: string): Promise<PluginHandle>;
   /** Listens to host events; returns a function that removes the listener. */
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void;
 }
@@ -86,8 +91,17 @@ export async function createPluginHost(
   source: string | Readonly<Record<string, unknown>>,
   options: PluginHostOptions = {},
 ): Promise<PluginHost> {
-  const { config, warnings } = typeof source === "string" ? await loadConfig(source) : normalizeConfig(source);
+  const { config, warnings } = typeof source === "string"
+    ? await loadConfig(source)
+    : normalizeConfig(source);
   for (const w of warnings) log.warn("config: {warning}", { warning: formatDiagnostic(w) });
+  if (!nodeProcessWrapped) {
+    log.warn(
+      "node:process is not mapped to the plugin-safe wrapper: a plugin in the worker tier could abort the host " +
+        "through node:process's named \"abort\" export. Run with this package's import map scopes (see README) " +
+        'or use Isolation "process" for untrusted plugins.',
+    );
+  }
   return new Host(config, warnings, options);
 }
 
@@ -99,11 +113,14 @@ const API_PATH = (() => {
 class Host implements PluginHost {
   readonly config: HostConfig;
   readonly warnings: readonly Diagnostic[];
-  readonly #events = new Emitter<HostEventMap>((e) => log.error("an event listener threw: {error}", { error: e }));
+  readonly #events = new Emitter<HostEventMap>((e) =>
+    log.error("an event listener threw: {error}", { error: e })
+  );
   readonly #plugins = new Map<string, Plugin>();
   readonly #tiers: Readonly<Record<string, IsolationTier>>;
   readonly #dir: string;
   #failures: DiscoveryFailureEvent[] = [];
+  readonly #disabled = new Set<string>();
   #levels: (readonly string[])[] = [];
 
   constructor(config: HostConfig, warnings: readonly Diagnostic[], options: PluginHostOptions) {
@@ -122,7 +139,9 @@ class Host implements PluginHost {
     this.#failures = [];
     for (const r of results) {
       if (r.ok) {
-        if (!this.#plugins.has(r.plugin.manifest.id)) this.#plugins.set(r.plugin.manifest.id, this.#create(r.plugin));
+        if (!this.#plugins.has(r.plugin.manifest.id)) {
+          this.#plugins.set(r.plugin.manifest.id, this.#create(r.plugin));
+        }
         continue;
       }
       const failure = { dir: r.dir, message: r.error.message, at: Date.now(), ...(r.id ? { id: r.id } : {}) };
@@ -142,7 +161,9 @@ class Host implements PluginHost {
 
   async stop(): Promise<void> {
     for (const level of [...this.#levels].reverse()) {
-      await Promise.all(level.map((id) => this.#plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))));
+      await Promise.all(
+        level.map((id) => this.#plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))),
+      );
     }
     // Plugins added after start (none yet) or outside the levels.
     await Promise.all([...this.#plugins.values()].map((p) => p.unload()));
@@ -189,19 +210,32 @@ class Host implements PluginHost {
   }
 
   async reload(id: string): Promise<PluginHandle> {
-    const old = this.#get(id);
+    const plugin = this.#get(id);
     const results = await discoverPlugins(this.#dir);
     const found = results.find((r) => r.ok && r.plugin.manifest.id === id);
     if (!found || !found.ok) {
-      throw new PluginHostError("PLUGIN_NOT_FOUND", `Cannot reload plugin "${id}": its folder no longer has it`, {
-        pluginId: id,
-      });
+      throw new PluginHostError(
+        "PLUGIN_NOT_FOUND",
+        `Cannot reload plugin "${id}": its folder no longer has it`,
+        {
+          pluginId: id,
+        },
+      );
     }
-    await old.unload();
-    const next = this.#create(found.plugin);
-    this.#plugins.set(id, next);
-    await next.start();
-    return next;
+    await plugin.unload();
+    plugin.redefine(this.#definition(found.plugin));
+    if (!this.#disabled.has(id)) await plugin.start();
+    return plugin;
+  }
+
+  async enable(id: string): Promise<PluginHandle> {
+    this.#disabled.delete(id);
+    return await this.startPlugin(id);
+  }
+
+  async disable(id: string): Promise<PluginHandle> {
+    this.#disabled.add(id);
+    return await this.stopPlugin(id);
   }
 
   #get(id: string): Plugin {
@@ -211,50 +245,65 @@ class Host implements PluginHost {
   }
 
   async #startIfEnabled(p: Plugin): Promise<void> {
-    if (!pluginConfigFor(this.config, p.id).enabled) {
+    if (this.#disabled.has(p.id)) {
       log.info("plugin {id} is disabled", { id: p.id });
       return;
     }
     await p.start().catch((e) => log.error("{message}", { message: e.message }));
   }
 
-  #create(d: DiscoveredPlugin): Plugin {
+  #definition(d: DiscoveredPlugin): Omit<PluginOptions, "events" | "onPluginCall"> {
     const id = d.manifest.id;
     const cfg = pluginConfigFor(this.config, id);
-    const tier = this.#tiers[cfg.isolation] ?? unavailableTier(cfg.isolation);
-    const permissions = computePermissions({
-      manifestPermissions: d.manifest.permissions,
-      pluginDir: d.dir,
-      security: securityFor(this.config, id),
-      implicitRead: API_PATH ? [d.dir, API_PATH] : [d.dir],
-    });
-    return new Plugin({
+    return {
       discovered: d,
       settings: mergeSettings(d.manifest.settings, cfg.settings),
-      permissions,
-      tier,
-      events: this.#events,
+      permissions: computePermissions({
+        manifestPermissions: d.manifest.permissions,
+        pluginDir: d.dir,
+        security: securityFor(this.config, id),
+        implicitRead: API_PATH ? [d.dir, API_PATH] : [d.dir],
+      }),
+      tier: this.#tiers[cfg.isolation] ?? unavailableTier(cfg.isolation),
       callTimeoutMs: this.config.callTimeoutMs,
       drainTimeoutMs: this.config.drainTimeoutMs,
       hookTimeoutMs: this.config.callTimeoutMs,
-      onPluginCall: (from, target, method, args, signal) => {
-        const caller = this.#plugins.get(from);
-        if (!caller || !Object.hasOwn(caller.manifest.dependencies, target)) {
-          return Promise.reject(
-            new PluginHostError(
-              "PERMISSION_DENIED",
-              `Plugin "${from}" may not call "${target}": it is not among its dependencies`,
-              { pluginId: from },
-            ),
-          );
-        }
-        const callee = this.#plugins.get(target);
-        if (!callee) {
-          return Promise.reject(new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${target}"`, { pluginId: target }));
-        }
-        return callee.request(method, args, { signal });
-      },
+    };
+  }
+
+  #create(d: DiscoveredPlugin): Plugin {
+    if (!pluginConfigFor(this.config, d.manifest.id).enabled) this.#disabled.add(d.manifest.id);
+    return new Plugin({
+      ...this.#definition(d),
+      events: this.#events,
+      onPluginCall: (from, target, method, args, signal) => this.#route(from, target, method, args, signal),
     });
+  }
+
+  #route(
+    from: string,
+    target: string,
+    method: string,
+    args: readonly unknown[],
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const caller = this.#plugins.get(from);
+    if (!caller || !Object.hasOwn(caller.manifest.dependencies, target)) {
+      return Promise.reject(
+        new PluginHostError(
+          "PERMISSION_DENIED",
+          `Plugin "${from}" may not call "${target}": it is not among its dependencies`,
+          { pluginId: from },
+        ),
+      );
+    }
+    const callee = this.#plugins.get(target);
+    if (!callee) {
+      return Promise.reject(
+        new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${target}"`, { pluginId: target }),
+      );
+    }
+    return callee.request(method, args, { signal });
   }
 }
 

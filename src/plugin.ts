@@ -10,7 +10,8 @@ import { PluginHostError } from "./errors.ts";
 import type { Emitter, HostEventMap } from "./events.ts";
 import type { IsolationTier, PluginConnection } from "./isolation/tier.ts";
 import { Lifecycle, type PluginState } from "./lifecycle.ts";
-import type { DiscoveredPlugin, PluginManifest } from "./manifest.ts";
+import type { PluginManifest } from "./manifest.ts";
+import type { DiscoveredPlugin } from "./plugin_folder.ts";
 import { CallMetrics, type PluginMetricsSnapshot } from "./metrics.ts";
 import type { EffectivePermissions } from "./permissions.ts";
 import type { HealthReport } from "./plugin_api.ts";
@@ -74,7 +75,7 @@ export interface PluginOptions {
 
 /** One plugin in the host. Use it through {@linkcode PluginHandle}. */
 export class Plugin implements PluginHandle {
-  readonly #o: PluginOptions;
+  #o: PluginOptions;
   readonly #life: Lifecycle;
   readonly #metrics = new CallMetrics();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -178,10 +179,14 @@ export class Plugin implements PluginHandle {
         this.#life.moveTo("Running");
       } catch (e) {
         await this.#fail(e);
-        throw new PluginHostError("START_FAILED", `Cannot start plugin "${this.id}": ${this.#lastError?.message}`, {
-          pluginId: this.id,
-          cause: e,
-        });
+        throw new PluginHostError(
+          "START_FAILED",
+          `Cannot start plugin "${this.id}": ${this.#lastError?.message}`,
+          {
+            pluginId: this.id,
+            cause: e,
+          },
+        );
       }
     });
   }
@@ -200,6 +205,23 @@ export class Plugin implements PluginHandle {
         await this.#fail(e);
       }
     });
+  }
+
+  /**
+   * Points an unloaded plugin at a new version of its folder (a reload), keeping this handle and its metrics.
+   * The id must stay the same.
+   */
+  redefine(options: Omit<PluginOptions, "events" | "onPluginCall">): void {
+    if (this.state !== "Unloaded" && this.state !== "Unknown" && this.state !== "Failed") {
+      throw new PluginHostError("ILLEGAL_TRANSITION", `Plugin "${this.id}" must be unloaded to be redefined`);
+    }
+    if (options.discovered.manifest.id !== this.id) {
+      throw new PluginHostError(
+        "PLUGIN_NOT_FOUND",
+        `Plugin "${this.id}" cannot become "${options.discovered.manifest.id}"`,
+      );
+    }
+    this.#o = { ...this.#o, ...options };
   }
 
   /** Stops the plugin if it runs, then ends its worker. */
@@ -237,7 +259,13 @@ export class Plugin implements PluginHandle {
         const category = m.category.slice(1);
         const log = category.length ? this.#log.getChild(category as [string, ...string[]]) : this.#log;
         const properties = { ...m.properties, pluginId: this.id };
-        log.emit({ level: m.level as LogLevel, message: [m.message], rawMessage: m.message, properties, timestamp: Date.now() });
+        log.emit({
+          level: m.level as LogLevel,
+          message: [m.message],
+          rawMessage: m.message,
+          properties,
+          timestamp: Date.now(),
+        });
       },
       onMetrics: (m) => this.#metrics.setCustom({ counters: m.counters, histograms: m.histograms }),
       onProtocolError: (reason) => {
@@ -245,7 +273,8 @@ export class Plugin implements PluginHandle {
         this.#log.warn("dropped a malformed message from the plugin: {reason}", { reason });
         this.#o.events.emit("protocolError", { id: this.id, reason, at: Date.now() });
       },
-      onPluginCall: (target, method, args, signal) => this.#o.onPluginCall(this.id, target, method, args, signal),
+      onPluginCall: (target, method, args, signal) =>
+        this.#o.onPluginCall(this.id, target, method, args, signal),
     });
     this.#conn = conn;
     conn.exited.then((info) => {

@@ -12,12 +12,18 @@ export interface PluginSource {
 }
 
 /** Writes each plugin into `<root>/plugins/<folder>`; returns the plugins folder. */
-export async function writePlugins(root: string, plugins: Readonly<Record<string, PluginSource>>): Promise<string> {
+export async function writePlugins(
+  root: string,
+  plugins: Readonly<Record<string, PluginSource>>,
+): Promise<string> {
   const dir = join(root, "plugins");
   for (const [folder, p] of Object.entries(plugins)) {
     const pdir = join(dir, folder);
     await Deno.mkdir(pdir, { recursive: true });
-    await Deno.writeTextFile(join(pdir, "plugin.jsonc"), JSON.stringify({ name: folder, version: "1.0.0", ...p.manifest }));
+    await Deno.writeTextFile(
+      join(pdir, "plugin.jsonc"),
+      JSON.stringify({ name: folder, version: "1.0.0", ...p.manifest }),
+    );
     await Deno.writeTextFile(join(pdir, "mod.ts"), p.code);
     for (const [name, text] of Object.entries(p.files ?? {})) {
       await Deno.mkdir(join(pdir, name, ".."), { recursive: true });

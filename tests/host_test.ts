@@ -53,7 +53,10 @@ Deno.test("plugins load, run, answer calls and stop through every state", async 
   const c = t.host.getPlugin("classy")!;
   assert.equal(await c.call("triple", 5), 15);
   assert.deepEqual([...c.methods], ["triple"]);
-  await assert.rejects(c.call("_hidden"), (err: Error) => err.name === "PluginHostError" && /no method/.test(err.message));
+  await assert.rejects(
+    c.call("_hidden"),
+    (err: Error) => err.name === "PluginHostError" && /no method/.test(err.message),
+  );
   assert.deepEqual(
     changes.filter((x) => x.id === "echo").map((x) => x.to),
     ["Loading", "Loaded", "Initializing", "Initialized", "Starting", "Running"],
@@ -68,7 +71,10 @@ Deno.test("plugins load, run, answer calls and stop through every state", async 
   assert.ok(messages.includes("echo: start hook ran for echo"), messages.join("\n"));
   assert.ok(messages.includes("echo: stop hook ran; signal aborted=true"), messages.join("\n"));
   assert.ok(messages.includes("classy: classy onStop"), messages.join("\n"));
-  await assert.rejects(e.call("ping"), (err) => err instanceof PluginHostError && err.code === "PLUGIN_NOT_RUNNING");
+  await assert.rejects(
+    e.call("ping"),
+    (err) => err instanceof PluginHostError && err.code === "PLUGIN_NOT_RUNNING",
+  );
 });
 
 Deno.test("a 16 MiB Float32Array goes to a method and back intact, transferred both ways", async () => {
@@ -140,7 +146,38 @@ Deno.test("start, stop and reload one plugin through the host", async () => {
   assert.equal(await t.host.getPlugin("echo")!.call("ping"), "pong");
   await t.host.startPlugin("classy");
   assert.equal(await t.host.getPlugin("classy")!.call("triple", 2), 6);
+  const handle = t.host.getPlugin("classy")!;
   const reloaded = await t.host.reload("classy");
+  assert.equal(reloaded, handle, "the handle survives a reload");
   assert.equal(reloaded.state, "Running");
   assert.equal(t.host.getStatistics().byState.Running, 2);
+});
+
+Deno.test("reload picks up the plugin's new code and version; disable and enable stop and start it", async () => {
+  await using t = await hostWith({ echo, classy });
+  await t.host.start();
+  const handle = t.host.getPlugin("classy")!;
+  const dir = handle.dir;
+  await Deno.writeTextFile(`${dir}/mod.ts`, `export default { methods: { triple: (x) => x * 30 } };`);
+  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/plugin.jsonc`));
+  await Deno.writeTextFile(`${dir}/plugin.jsonc`, JSON.stringify({ ...manifest, version: "2.0.0" }));
+  await t.host.reload("classy");
+  assert.equal(handle.version, "2.0.0");
+  assert.equal(await handle.call("triple", 2), 60);
+
+  await t.host.disable("classy");
+  assert.equal(handle.state, "Unloaded");
+  await t.host.reload("classy");
+  assert.equal(handle.state, "Unloaded", "a disabled plugin stays stopped across a reload");
+  await t.host.enable("classy");
+  assert.equal(await handle.call("triple", 1), 30);
+});
+
+Deno.test("a plugin disabled in the config is discovered but not started", async () => {
+  await using t = await hostWith({ echo, classy }, { Plugins: { classy: { Enabled: false } } });
+  await t.host.start();
+  assert.equal(t.host.getPlugin("classy")!.state, "Unknown");
+  assert.equal(t.host.getPlugin("echo")!.state, "Running");
+  await t.host.enable("classy");
+  assert.equal(t.host.getPlugin("classy")!.state, "Running");
 });

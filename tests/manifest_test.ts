@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Diagnostic, formatDiagnostic, ManifestError } from "../src/errors.ts";
-import { loadPluginFolder, MANIFEST_FILES, parseManifest } from "../src/manifest.ts";
+import { MANIFEST_FILES, parseManifest } from "../src/manifest.ts";
+import { loadPluginFolder } from "../src/plugin_folder.ts";
 import { offsetToLineColumn, parseJsonc } from "../src/_jsonc.ts";
 
 const FILE = "plugins/x/plugin.jsonc";

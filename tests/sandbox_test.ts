@@ -73,12 +73,17 @@ async function secretFiles(root: string): Promise<string> {
 }
 
 Deno.test("a plugin granted nothing can reach no file, network, env, process, FFI or system info", async () => {
-  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("hi"));
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("hi"),
+  );
   const root = await Deno.realPath(await Deno.makeTempDir());
   const secret = await secretFiles(root);
   const staticImport: PluginSource = {
     manifest: { id: "static-import" },
-    code: `import s from ${JSON.stringify(secret + ".json")} with { type: "json" };\nexport default { methods: { s: () => s } };`,
+    code: `import s from ${
+      JSON.stringify(secret + ".json")
+    } with { type: "json" };\nexport default { methods: { s: () => s } };`,
   };
   await using t = await hostWith({ probe: probe("probe", secret), "static-import": staticImport });
   await t.host.start();
@@ -97,7 +102,11 @@ Deno.test("a plugin granted nothing can reach no file, network, env, process, FF
   await expectDenied("importTs", null, /Requires read access to ".*secret\.ts"/);
   await expectDenied("importData", null, /Requires read access/);
   await expectDenied("worker", null, /Worker is not available to plugins/);
-  await expectDenied("fetch", `http://127.0.0.1:${server.addr.port}/`, /Requires net access to "127\.0\.0\.1:\d+"/);
+  await expectDenied(
+    "fetch",
+    `http://127.0.0.1:${server.addr.port}/`,
+    /Requires net access to "127\.0\.0\.1:\d+"/,
+  );
   await expectDenied("env", null, /Requires env access/);
   await expectDenied("run", null, /Requires run access/);
   await expectDenied("ffi", null, /Requires ffi access/);
@@ -162,15 +171,17 @@ Deno.test("a plugin granted one folder and one loopback endpoint uses exactly th
 
   assert.deepEqual(await attempt("readFile", join(data, "a.txt")), { ok: true, value: "A" });
   assert.deepEqual(await attempt("fetch", `http://${endpoint}/`), { ok: true, value: "allowed" });
-  for (const [kind, arg, pattern] of [
-    ["readFile", join(data2, "b.txt"), /Requires read access/],
-    ["readFile", join(data, "..", "outside", "secret.json"), /Requires read access/],
-    ["readFile", secret + ".json", /Requires read access/],
-    ["writeFile", join(data, "new.txt"), /Requires write access/],
-    ["fetch", `http://127.0.0.1:${other.addr.port}/`, /Requires net access/],
-    ["fetch", `http://localhost:${allowed.addr.port}/`, /Requires net access/],
-    ["env", null, /Requires env access/],
-  ] as const) {
+  for (
+    const [kind, arg, pattern] of [
+      ["readFile", join(data2, "b.txt"), /Requires read access/],
+      ["readFile", join(data, "..", "outside", "secret.json"), /Requires read access/],
+      ["readFile", secret + ".json", /Requires read access/],
+      ["writeFile", join(data, "new.txt"), /Requires write access/],
+      ["fetch", `http://127.0.0.1:${other.addr.port}/`, /Requires net access/],
+      ["fetch", `http://localhost:${allowed.addr.port}/`, /Requires net access/],
+      ["env", null, /Requires env access/],
+    ] as const
+  ) {
     const r = await attempt(kind, arg);
     assert.equal(r.ok, false, `${kind} ${arg} should be denied`);
     assert.match(r.message!, pattern);
@@ -179,7 +190,10 @@ Deno.test("a plugin granted one folder and one loopback endpoint uses exactly th
   await Deno.remove(root, { recursive: true });
 });
 
-const survivor: PluginSource = { manifest: { id: "survivor" }, code: `export default { methods: { ping: () => "pong" } };` };
+const survivor: PluginSource = {
+  manifest: { id: "survivor" },
+  code: `export default { methods: { ping: () => "pong" } };`,
+};
 
 Deno.test("plugins that throw, exit or close themselves end Failed with the reason; the rest keep running", async () => {
   await using t = await hostWith({
@@ -196,7 +210,10 @@ Deno.test("plugins that throw, exit or close themselves end Failed with the reas
       manifest: { id: "process-exit" },
       code: `import process from "node:process"; export default { start() { process.exit(5); } };`,
     },
-    "never-settles": { manifest: { id: "never-settles" }, code: `await new Promise(() => {}); export default {};` },
+    "never-settles": {
+      manifest: { id: "never-settles" },
+      code: `await new Promise(() => {}); export default {};`,
+    },
     "bad-export": { manifest: { id: "bad-export" }, code: `export default 42;` },
   }, { Plugins: { CallTimeout: 1500 } });
   await t.host.start();

@@ -28,7 +28,12 @@ export interface SpawnSpec {
   /** A message from the plugin was malformed and dropped. */
   onProtocolError(reason: string): void;
   /** The plugin calls another plugin through the host. */
-  onPluginCall(target: string, method: string, args: readonly unknown[], signal: AbortSignal): Promise<unknown>;
+  onPluginCall(
+    target: string,
+    method: string,
+    args: readonly unknown[],
+    signal: AbortSignal,
+  ): Promise<unknown>;
 }
 
 /** How a plugin's worker or process ended. */
@@ -50,7 +55,12 @@ export interface PluginConnection {
   /** How many calls into the plugin are pending. */
   readonly pending: number;
   /** Calls a hook or method of the plugin. */
-  call(kind: CallMessage["kind"], method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
+  call(
+    kind: CallMessage["kind"],
+    method: string,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown>;
   /** Ends the plugin at once; pending calls reject. */
   terminate(reason?: string): Promise<void>;
 }

@@ -6,7 +6,7 @@
 
 import { PluginCrashedError, PluginHostError } from "../errors.ts";
 import { toWorkerPermissions } from "../permissions.ts";
-import { RpcEndpoint } from "../rpc/endpoint.ts";
+import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
 import { type CallMessage, parseWorkerMessage, type WorkerMessage } from "../rpc/protocol.ts";
 import { deserializeError, serializeError } from "../rpc/_wire_errors.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
@@ -120,11 +120,16 @@ class WorkerConnection implements PluginConnection {
     this.#worker.terminate();
     const error = info.error ?? new PluginCrashedError(this.#spec.id, info.reason);
     this.#endpoint.close(
-      info.kind === "terminated" ? new PluginHostError("PLUGIN_NOT_RUNNING", info.reason, { cause: error }) : error,
+      info.kind === "terminated"
+        ? new PluginHostError("PLUGIN_NOT_RUNNING", info.reason, { cause: error })
+        : error,
     );
     for (const c of this.#incoming.values()) c.abort(error);
     this.#incoming.clear();
-    this.#loaded(false, new PluginHostError("LOAD_FAILED", info.reason, { pluginId: this.#spec.id, cause: error }));
+    this.#loaded(
+      false,
+      new PluginHostError("LOAD_FAILED", info.reason, { pluginId: this.#spec.id, cause: error }),
+    );
     this.#exit(info.error ? info : { ...info, error });
   }
 
@@ -150,7 +155,10 @@ class WorkerConnection implements PluginConnection {
       case "metrics":
         return spec.onMetrics(m);
       case "exit":
-        return this.#die({ kind: "exit", reason: `the plugin ended its worker with ${m.how} (code ${m.code})` });
+        return this.#die({
+          kind: "exit",
+          reason: `the plugin ended its worker with ${m.how} (code ${m.code})`,
+        });
       case "fatal": {
         const error = deserializeError(m.error, spec.id);
         const reason = m.phase === "load"
@@ -171,7 +179,9 @@ class WorkerConnection implements PluginConnection {
     this.#incoming.set(m.id, controller);
     try {
       const value = await this.#spec.onPluginCall(m.target!, m.method, m.args, controller.signal);
-      if (!this.#gone) this.#worker.postMessage({ v: 1, t: "result", id: m.id, value });
+      if (!this.#gone) {
+        this.#worker.postMessage({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
+      }
     } catch (e) {
       if (!this.#gone) this.#worker.postMessage({ v: 1, t: "error", id: m.id, error: serializeError(e) });
     } finally {

@@ -59,7 +59,12 @@ export function deserializeError(s: SerializedError, pluginId: string): Error {
     err.name = s.name;
   }
   if (s.code !== undefined && !(err instanceof PluginHostError)) {
-    Object.defineProperty(err, "code", { value: s.code, enumerable: true, configurable: true, writable: true });
+    Object.defineProperty(err, "code", {
+      value: s.code,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
   }
   // The remote stack says where in the plugin it was thrown; keep it below the local one.
   if (s.stack) err.stack = `${err.stack}\n    --- in plugin "${pluginId}" ---\n${s.stack}`;

@@ -10,7 +10,10 @@ import type { CallMessage, ErrorMessage, ResultMessage } from "./protocol.ts";
 import { deserializeError } from "./_wire_errors.ts";
 
 /** How to send one message to the other side. */
-export type Send = (message: CallMessage | { v: 1; t: "cancel"; id: number; reason: string }, transfer: Transferable[]) => void;
+export type Send = (
+  message: CallMessage | { v: 1; t: "cancel"; id: number; reason: string },
+  transfer: Transferable[],
+) => void;
 
 /** Options of one call. */
 export interface CallOptions {
@@ -38,7 +41,11 @@ interface Pending {
  * collectTransferables([data]); // [data.buffer]
  * ```
  */
-export function collectTransferables(value: unknown, depth = 3, found: Set<Transferable> = new Set()): Transferable[] {
+export function collectTransferables(
+  value: unknown,
+  depth = 3,
+  found: Set<Transferable> = new Set(),
+): Transferable[] {
   if (value instanceof ArrayBuffer) {
     if (value.byteLength > 0) found.add(value);
   } else if (ArrayBuffer.isView(value)) {

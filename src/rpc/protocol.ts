@@ -165,7 +165,9 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
   const m = data;
   switch (m.t) {
     case "call":
-      if (!isId(m.id) || m.kind !== "plugin" || !isName(m.method) || !isName(m.target) || !Array.isArray(m.args)) {
+      if (
+        !isId(m.id) || m.kind !== "plugin" || !isName(m.method) || !isName(m.target) || !Array.isArray(m.args)
+      ) {
         return "malformed call";
       }
       break;
@@ -183,7 +185,8 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
       break;
     case "log":
       if (
-        typeof m.level !== "string" || !LEVELS.has(m.level) || !isStrArr(m.category, 16) || !isText(m.message) ||
+        typeof m.level !== "string" || !LEVELS.has(m.level) || !isStrArr(m.category, 16) ||
+        !isText(m.message) ||
         !isRec(m.properties)
       ) return "malformed log";
       break;

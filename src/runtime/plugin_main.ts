@@ -15,7 +15,8 @@ const scope = globalThis as unknown as {
   onmessage: ((e: MessageEvent<HostMessage>) => void) | null;
   addEventListener(type: string, listener: (e: Event) => void): void;
 };
-const post = (message: WorkerMessage, transfer: Transferable[] = []): void => scope.postMessage(message, transfer);
+const post = (message: WorkerMessage, transfer: Transferable[] = []): void =>
+  scope.postMessage(message, transfer);
 harden((m) => scope.postMessage(m));
 
 const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
@@ -95,7 +96,11 @@ async function load(m: LoadMessage): Promise<void> {
     ],
   });
   const metrics = new PluginMetricsRecorder((snapshot) => post({ v: 1, t: "metrics", ...snapshot }));
-  toHost = new RpcEndpoint({ peer: "host", defaultTimeoutMs: m.callTimeoutMs, send: (msg, t) => post(msg, t) });
+  toHost = new RpcEndpoint({
+    peer: "host",
+    defaultTimeoutMs: m.callTimeoutMs,
+    send: (msg, t) => post(msg, t),
+  });
   const host = toHost;
   ctx = {
     id: m.id,
@@ -123,11 +128,16 @@ async function load(m: LoadMessage): Promise<void> {
     loaded = { hooks: instance as PluginDefinition, methods: ownMethods(instance), self: instance };
   } else if (typeof exported === "object" && exported !== null) {
     const def = exported as PluginDefinition;
-    const table = (typeof def.methods === "object" && def.methods !== null ? def.methods : {}) as Record<string, Fn>;
+    const table = (typeof def.methods === "object" && def.methods !== null ? def.methods : {}) as Record<
+      string,
+      Fn
+    >;
     const methods = new Map(Object.entries(table).filter(([, f]) => typeof f === "function"));
     loaded = { hooks: def, methods, self: table };
   } else {
-    throw new TypeError(`The entry module's default export must be an object or a class, got ${typeof exported}`);
+    throw new TypeError(
+      `The entry module's default export must be an object or a class, got ${typeof exported}`,
+    );
   }
   post({ v: 1, t: "ready", methods: [...loaded.methods.keys()] });
 }
@@ -154,10 +164,13 @@ async function serve(m: CallMessage): Promise<void> {
       const fn = loaded?.methods.get(m.method);
       if (!fn) {
         const known = loaded ? [...loaded.methods.keys()].join(", ") || "none" : "none";
-        throw Object.assign(new Error(`Plugin "${ctx?.id}" has no method "${m.method}" (methods: ${known})`), {
-          name: "PluginHostError",
-          code: "METHOD_NOT_FOUND",
-        });
+        throw Object.assign(
+          new Error(`Plugin "${ctx?.id}" has no method "${m.method}" (methods: ${known})`),
+          {
+            name: "PluginHostError",
+            code: "METHOD_NOT_FOUND",
+          },
+        );
       }
       value = await callSignals.run(controller.signal, () => fn.apply(loaded!.self, [...m.args]));
     }

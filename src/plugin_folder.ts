@@ -1,0 +1,196 @@
+/**
+ * The checks on a plugin folder that must pass before any of its code loads: one manifest, an entry module
+ * inside the folder, and no symlink pointing out of it.
+ *
+ * @module
+ */
+
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { type Diagnostic, ManifestError } from "./errors.ts";
+import { analyzeManifest, MANIFEST_FILES, type PluginManifest, show } from "./manifest.ts";
+
+/** A plugin folder may hold this many files and folders; more is refused rather than scanned forever. */
+const MAX_SCANNED_ENTRIES = 10_000;
+
+/** A plugin folder whose manifest, entry and symlinks passed every check. */
+export interface DiscoveredPlugin {
+  /** The folder, as a real (symlink-free, absolute) path. */
+  readonly dir: string;
+  /** The manifest file, as an absolute path inside `dir`. */
+  readonly manifestPath: string;
+  /** The entry module, as a real absolute path inside `dir`. */
+  readonly entryPath: string;
+  /** The validated manifest. */
+  readonly manifest: PluginManifest;
+}
+
+/** The outcome of {@linkcode inspectPluginFolder}: the plugin, or the error with the id when it is known. */
+export type PluginFolderReport =
+  | { readonly ok: true; readonly plugin: DiscoveredPlugin }
+  | { readonly ok: false; readonly id?: string; readonly error: ManifestError };
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const isInside = (realDir: string, path: string): boolean => {
+  const rel = relative(realDir, path);
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+};
+
+/**
+ * The manifest files present in `dir`, in order of preference (empty when there is none or `dir` is not a
+ * readable folder).
+ *
+ * @example
+ * ```ts
+ * import { manifestFilesIn } from "./plugin_folder.ts";
+ * if ((await manifestFilesIn("plugins/hello")).length === 0) console.log("not a plugin folder");
+ * ```
+ */
+export async function manifestFilesIn(dir: string): Promise<string[]> {
+  const present: string[] = [];
+  for (const name of MANIFEST_FILES) {
+    const info = await Deno.stat(join(dir, name)).catch(() => undefined);
+    if (info?.isFile) present.push(name);
+  }
+  return present;
+}
+
+/**
+ * Checks a plugin folder like {@linkcode loadPluginFolder} but reports instead of throwing, and keeps the
+ * plugin's id when the manifest declares a valid one even though something else is wrong.
+ *
+ * @example
+ * ```ts
+ * import { inspectPluginFolder } from "./plugin_folder.ts";
+ * const report = await inspectPluginFolder("plugins/hello");
+ * if (!report.ok) console.error(report.error.message);
+ * ```
+ */
+export async function inspectPluginFolder(dir: string): Promise<PluginFolderReport> {
+  const fail = (label: string, diagnostics: Diagnostic[], id?: string): PluginFolderReport => ({
+    ok: false,
+    ...(id === undefined ? {} : { id }),
+    error: new ManifestError(label, diagnostics),
+  });
+  const folder = basename(resolve(dir));
+  let realDir: string;
+  try {
+    realDir = await Deno.realPath(dir);
+    if (!(await Deno.stat(realDir)).isDirectory) {
+      return fail(folder, [{ file: dir, message: "is not a folder" }]);
+    }
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "does not exist" : `cannot be opened: ${errorText(e)}`;
+    return fail(folder, [{ file: dir, message: `the plugin folder ${why}` }]);
+  }
+  const present = await manifestFilesIn(realDir);
+  if (present.length === 0) {
+    return fail(folder, [{ file: dir, message: `has no ${MANIFEST_FILES.join(" or ")}` }]);
+  }
+  const diagnostics: Diagnostic[] = [];
+  if (present.length > 1) {
+    // Two manifests that may disagree: refuse rather than silently pick one.
+    diagnostics.push({
+      file: join(dir, present[1]),
+      message: `${present[0]} exists too; keep only one manifest`,
+    });
+  }
+  const file = join(dir, present[0]);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(realDir, present[0]));
+  } catch (e) {
+    return fail(folder, [...diagnostics, { file, message: `cannot read: ${errorText(e)}` }]);
+  }
+  const analysis = analyzeManifest(text, file);
+  diagnostics.push(...analysis.diagnostics);
+  let entryPath: string | undefined;
+  const entry = analysis.manifest?.entry;
+  if (entry !== undefined) {
+    const problem = (message: string): Diagnostic => ({
+      file,
+      ...analysis.entryPosition,
+      field: "entry",
+      message,
+    });
+    try {
+      entryPath = await Deno.realPath(join(realDir, entry));
+      if (!isInside(realDir, entryPath)) {
+        diagnostics.push(problem(`${show(entry)} resolves to "${entryPath}", outside the plugin folder`));
+      } else if (!(await Deno.stat(entryPath)).isFile) {
+        diagnostics.push(problem(`${show(entry)} is not a file`));
+      }
+    } catch (e) {
+      diagnostics.push(
+        problem(e instanceof Deno.errors.NotFound ? `${show(entry)} does not exist` : errorText(e)),
+      );
+    }
+  }
+  // The entry's own symlink (if any) was reported above with its position; do not report it twice.
+  const reported = diagnostics.some((d) => d.field === "entry") && entry ? join(realDir, entry) : undefined;
+  diagnostics.push(...await scanSymlinks(dir, realDir, reported));
+  const label = analysis.id ?? folder;
+  if (diagnostics.length > 0 || analysis.manifest === undefined || entryPath === undefined) {
+    return fail(label, diagnostics, analysis.id);
+  }
+  return {
+    ok: true,
+    plugin: { dir: realDir, manifestPath: join(realDir, present[0]), entryPath, manifest: analysis.manifest },
+  };
+}
+
+/**
+ * Finds every symlink in the plugin folder whose target is outside it, or missing. Deno's permission checks do
+ * not follow symlinks, so such a link would let the plugin read outside its folder through the read grant it
+ * holds on its own folder.
+ */
+async function scanSymlinks(dir: string, realDir: string, skip: string | undefined): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const pending = [""];
+  let seen = 0;
+  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
+    try {
+      for await (const item of Deno.readDir(join(realDir, rel))) {
+        if (++seen > MAX_SCANNED_ENTRIES) {
+          diagnostics.push({
+            file: dir,
+            message: `has more than ${MAX_SCANNED_ENTRIES} files and folders; too many to check for symlinks`,
+          });
+          return diagnostics;
+        }
+        const child = rel === "" ? item.name : join(rel, item.name);
+        if (item.isDirectory) pending.push(child);
+        if (!item.isSymlink || join(realDir, child) === skip) continue;
+        const target = await Deno.realPath(join(realDir, child)).catch(() => undefined);
+        if (target === undefined) {
+          diagnostics.push({ file: join(dir, child), message: `symlink "${child}" points to nothing` });
+        } else if (!isInside(realDir, target)) {
+          diagnostics.push({
+            file: join(dir, child),
+            message: `symlink "${child}" points outside the plugin folder`,
+          });
+        }
+      }
+    } catch (e) {
+      diagnostics.push({ file: join(dir, rel), message: `cannot scan for symlinks: ${errorText(e)}` });
+    }
+  }
+  return diagnostics;
+}
+
+/**
+ * Reads and checks a plugin folder: its manifest (`plugin.jsonc`, else `plugin.json`), its entry module (which
+ * must stay inside the folder, symlinks resolved) and every symlink in it.
+ *
+ * @throws {ManifestError} listing every problem found.
+ * @example
+ * ```ts
+ * import { loadPluginFolder } from "./plugin_folder.ts";
+ * const plugin = await loadPluginFolder("plugins/hello");
+ * console.log(plugin.manifest.id, plugin.entryPath);
+ * ```
+ */
+export async function loadPluginFolder(dir: string): Promise<DiscoveredPlugin> {
+  const report = await inspectPluginFolder(dir);
+  if (!report.ok) throw report.error;
+  return report.plugin;
+}
