@@ -52,10 +52,15 @@ export interface PluginHandle {
 
 /** What a {@linkcode Plugin} needs from its host. */
 export interface PluginOptions {
+  /** The plugin's folder, manifest and entry module. */
   readonly discovered: DiscoveredPlugin;
+  /** The manifest's settings merged with the host configuration's. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** The permissions the plugin runs with. */
   readonly permissions: EffectivePermissions;
+  /** Where the plugin runs. */
   readonly tier: IsolationTier;
+  /** The host's emitter, for this plugin's state, crash and protocol-error events. */
   readonly events: Emitter<HostEventMap>;
   /** Default bound of a call. */
   readonly callTimeoutMs: number;
@@ -84,6 +89,8 @@ export class Plugin implements PluginHandle {
   #lastError: Error | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #everStarted = false;
+  /** False from the moment a stop is asked for, so no call slips in while the stop waits its turn. */
+  #accepting = false;
 
   /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
   constructor(options: PluginOptions) {
@@ -129,9 +136,10 @@ export class Plugin implements PluginHandle {
 
   request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const conn = this.#conn;
-    if (this.state !== "Running" || !conn) {
+    if (this.state !== "Running" || !conn || !this.#accepting) {
+      const state = this.state === "Running" ? "stopping" : this.state;
       return Promise.reject(
-        new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.id}" is ${this.state}, not Running`, {
+        new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.id}" is ${state}, not Running`, {
           pluginId: this.id,
         }),
       );
@@ -176,6 +184,7 @@ export class Plugin implements PluginHandle {
         if (this.#everStarted) this.#metrics.restarts++;
         this.#everStarted = true;
         this.#metrics.runningSince = Date.now();
+        this.#accepting = true;
         this.#life.moveTo("Running");
       } catch (e) {
         await this.#fail(e);
@@ -193,6 +202,7 @@ export class Plugin implements PluginHandle {
 
   /** Stops the plugin: no new calls, in-flight ones finish (bounded), then its stop hook. The worker stays. */
   stop(): Promise<void> {
+    this.#accepting = false;
     return this.#serial(async () => {
       if (this.state !== "Running") return;
       this.#life.moveTo("Stopping");

@@ -181,3 +181,28 @@ Deno.test("a plugin disabled in the config is discovered but not started", async
   await t.host.enable("classy");
   assert.equal(t.host.getPlugin("classy")!.state, "Running");
 });
+
+Deno.test("stop lets in-flight calls finish, refuses new ones, then ends the worker", async () => {
+  await using t = await hostWith({ echo });
+  await t.host.start();
+  const p = t.host.getPlugin("echo")!;
+  const inFlight = p.call("slow", 150);
+  const stopped = t.host.stopPlugin("echo");
+  await assert.rejects(
+    p.call("ping"),
+    (e) => e instanceof PluginHostError && e.code === "PLUGIN_NOT_RUNNING",
+  );
+  assert.equal(await inFlight, "late");
+  await stopped;
+  assert.equal(p.state, "Unloaded");
+});
+
+Deno.test("stop does not wait past DrainTimeout for a call that never ends", async () => {
+  await using t = await hostWith({ echo }, { Plugins: { DrainTimeout: 100 } });
+  await t.host.start();
+  const p = t.host.getPlugin("echo")!;
+  const never = p.call("waitForCancel");
+  await t.host.stopPlugin("echo");
+  assert.equal(p.state, "Unloaded");
+  await assert.rejects(never, PluginHostError);
+});
