@@ -57,6 +57,9 @@ export {
   PluginHostError,
 } from "./src/errors.ts";
 export type { Diagnostic, PluginHostErrorCode, PluginHostErrorOptions } from "./src/errors.ts";
+export { createAdminApp } from "./src/admin/app.ts";
+export type { AdminAppOptions, Hono } from "./src/admin/app.ts";
+export type { AdminServer, ServeAdminOptions } from "./src/admin/server.ts";
 export { BackendPluginBase, definePlugin } from "./src/plugin_api.ts";
 export type {
   HealthReport,

@@ -8,23 +8,33 @@ import type { StateChange } from "./lifecycle.ts";
 
 /** A plugin's worker or process died without being asked to. */
 export interface CrashEvent {
+  /** The plugin's id. */
   readonly id: string;
+  /** How it died, in words for an operator. */
   readonly reason: string;
+  /** When it happened (epoch ms). */
   readonly at: number;
 }
 
 /** A message from a plugin was malformed and dropped. */
 export interface ProtocolErrorEvent {
+  /** The plugin's id. */
   readonly id: string;
+  /** Why the message was rejected. */
   readonly reason: string;
+  /** When it happened (epoch ms). */
   readonly at: number;
 }
 
 /** A plugin folder that discovery could not use. */
 export interface DiscoveryFailureEvent {
+  /** The plugin folder's path. */
   readonly dir: string;
+  /** The plugin id, when the manifest declares a valid one. */
   readonly id?: string;
+  /** What was wrong with the folder. */
   readonly message: string;
+  /** When it happened (epoch ms). */
   readonly at: number;
 }
 

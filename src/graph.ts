@@ -7,13 +7,17 @@
 
 /** A plugin as the ordering sees it. */
 export interface GraphNode {
+  /** The plugin's id. */
   readonly id: string;
+  /** The ids of the plugins it depends on. */
   readonly dependencies: readonly string[];
 }
 
 /** The start order, and the plugins left out because they sit on or behind a cycle. */
 export interface StartOrder {
+  /** Plugin ids by level, each level sorted; a level depends only on earlier ones. */
   readonly levels: readonly (readonly string[])[];
+  /** The sorted ids on or behind a dependency cycle. */
   readonly cyclic: readonly string[];
 }
 

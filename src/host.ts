@@ -6,6 +6,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { fileURLToPath } from "node:url";
+import { type AdminServer, type ServeAdminOptions, startAdminServer } from "./admin/server.ts";
 import { type HostConfig, loadConfig, normalizeConfig, pluginConfigFor, securityFor } from "./config.ts";
 import { discoverPlugins } from "./discovery.ts";
 import { type Diagnostic, formatDiagnostic, PluginHostError } from "./errors.ts";
@@ -70,6 +71,11 @@ export interface PluginHost extends AsyncDisposable {
   enable(id: string): Promise<PluginHandle>;
   /** Marks the plugin disabled and stops it; `start()` and `reload()` leave it stopped. */
   disable(id: string): Promise<PluginHandle>;
+  /**
+   * Serves the admin API (CONTRACT §5); options default to `Plugins.Admin`. Refuses to listen beyond loopback
+   * without a token. {@linkcode PluginHost.stop} shuts it down.
+   */
+  serveAdmin(options?: ServeAdminOptions): Promise<AdminServer>;
   /** Listens to host events; returns a function that removes the listener. */
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void;
 }
@@ -122,6 +128,7 @@ class Host implements PluginHost {
   #failures: DiscoveryFailureEvent[] = [];
   readonly #disabled = new Set<string>();
   #levels: (readonly string[])[] = [];
+  readonly #admins = new Set<AdminServer>();
 
   constructor(config: HostConfig, warnings: readonly Diagnostic[], options: PluginHostOptions) {
     this.config = config;
@@ -167,6 +174,14 @@ class Host implements PluginHost {
     }
     // Plugins added after start (none yet) or outside the levels.
     await Promise.all([...this.#plugins.values()].map((p) => p.unload()));
+    await Promise.all([...this.#admins].map((s) => s.shutdown()));
+  }
+
+  async serveAdmin(options: ServeAdminOptions = {}): Promise<AdminServer> {
+    const server = await startAdminServer(this, options);
+    this.#admins.add(server);
+    void server.finished.finally(() => this.#admins.delete(server));
+    return server;
   }
 
   [Symbol.asyncDispose](): Promise<void> {

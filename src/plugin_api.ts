@@ -17,6 +17,9 @@
 
 import type { Logger } from "@logtape/logtape";
 
+/** LogTape's logger, the type of {@linkcode PluginContext.log}. */
+export type { Logger } from "@logtape/logtape";
+
 /** A plugin's answer to a health check. */
 export interface HealthReport {
   /** `degraded` still counts as up; `unhealthy` makes the host report the plugin unhealthy. */

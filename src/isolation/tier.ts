@@ -10,14 +10,21 @@ import type { EffectivePermissions } from "../permissions.ts";
 
 /** Everything a tier needs to start one plugin. */
 export interface SpawnSpec {
+  /** The plugin id from the manifest. */
   readonly id: string;
+  /** The plugin's display name. */
   readonly name: string;
+  /** The plugin version from the manifest. */
   readonly version: string;
   /** The plugin's entry module, as a file URL (real path). */
   readonly entryUrl: string;
+  /** The plugin's effective settings. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** The ids of the plugins this plugin may call. */
   readonly dependencies: readonly string[];
+  /** The permissions the plugin runs with. */
   readonly permissions: EffectivePermissions;
+  /** Default bound of a call, either way between host and plugin. */
   readonly callTimeoutMs: number;
   /** Bounds loading the plugin's module graph (its top-level code included). */
   readonly loadTimeoutMs: number;

@@ -43,6 +43,7 @@ class WorkerConnection implements PluginConnection {
   readonly #incoming = new Map<number, AbortController>();
   #exit!: (info: ExitInfo) => void;
   #gone: ExitInfo | undefined;
+  #ready = false;
   #loaded!: (ok: boolean, error?: Error) => void;
 
   constructor(spec: SpawnSpec) {
@@ -135,7 +136,13 @@ class WorkerConnection implements PluginConnection {
 
   #receive(data: unknown): void {
     if (this.#gone) return;
-    const m = parseWorkerMessage(data);
+    let m: WorkerMessage | string;
+    try {
+      m = parseWorkerMessage(data);
+    } catch (e) {
+      // The validator must not throw; if it ever does, the message is still just dropped.
+      m = `unreadable message: ${e instanceof Error ? e.message : typeof e}`;
+    }
     if (typeof m === "string") return this.#spec.onProtocolError(m);
     this.#dispatch(m);
   }
@@ -144,6 +151,9 @@ class WorkerConnection implements PluginConnection {
     const spec = this.#spec;
     switch (m.t) {
       case "ready":
+        // Only the first: a plugin must not rewrite its method list later.
+        if (this.#ready) return spec.onProtocolError("a second ready message");
+        this.#ready = true;
         this.methods = Object.freeze([...m.methods]);
         return this.#loaded(true);
       case "result":

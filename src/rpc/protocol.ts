@@ -14,99 +14,154 @@ export type HookName = "initialize" | "start" | "stop" | "health" | "configure";
 
 /** An error as it crosses the wire. */
 export interface SerializedError {
+  /** The error's class name (`TypeError`, `PluginHostError`, ...). */
   readonly name: string;
+  /** The error's message. */
   readonly message: string;
+  /** The error's string `code` property, when it has one (e.g. a `PluginHostError` code). */
   readonly code?: string;
+  /** The stack trace where the error was thrown, when known. */
   readonly stack?: string;
 }
 
 /** A call: a hook or method of the plugin (host → worker) or a method of another plugin (worker → host). */
 export interface CallMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "call";
+  /** Chosen by the caller, unique among its pending calls; the result, error or cancel carries it back. */
   readonly id: number;
+  /** What is called: a lifecycle hook or a method of the plugin, or (`plugin`) a method of another plugin. */
   readonly kind: "hook" | "method" | "plugin";
+  /** The name of the hook or method. */
   readonly method: string;
+  /** The arguments, structured-cloned. */
   readonly args: readonly unknown[];
   /** With kind "plugin": the plugin to call. */
   readonly target?: string;
 }
 /** The value a call returned. */
 export interface ResultMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "result";
+  /** The `id` of the call this answers. */
   readonly id: number;
+  /** What the call returned, structured-cloned. */
   readonly value: unknown;
 }
 /** The error a call threw. */
 export interface ErrorMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "error";
+  /** The `id` of the call this answers. */
   readonly id: number;
+  /** What the call threw. */
   readonly error: SerializedError;
 }
 /** The caller gave up (timeout or abort): the callee's per-call signal is aborted. */
 export interface CancelMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "cancel";
+  /** The `id` of the call given up on. */
   readonly id: number;
+  /** Why the caller gave up; it becomes the abort reason's message. */
   readonly reason: string;
 }
 /** Host → worker, once: load the plugin module and build its context. */
 export interface LoadMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "load";
+  /** The plugin's entry module, as a file URL. */
   readonly url: string;
+  /** The plugin id from the manifest (not a call id). */
   readonly id: string;
+  /** The plugin's display name. */
   readonly name: string;
+  /** The plugin version from the manifest. */
   readonly version: string;
+  /** The plugin's effective settings. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** The ids of the plugins this plugin may call. */
   readonly dependencies: readonly string[];
   /** Bounds the plugin's own calls to its dependencies. */
   readonly callTimeoutMs: number;
 }
 /** Worker → host: the plugin loaded; these are its callable methods. */
 export interface ReadyMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "ready";
+  /** The names of the plugin's callable methods. */
   readonly methods: readonly string[];
 }
 /** Worker → host: a log record of the plugin. */
 export interface LogMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "log";
+  /** The record's severity. */
   readonly level: LogLevel;
+  /** The LogTape category, starting with the plugin id. */
   readonly category: readonly string[];
+  /** The rendered message text. */
   readonly message: string;
+  /** The record's structured properties, made cloneable. */
   readonly properties: Readonly<Record<string, unknown>>;
 }
 /** Worker → host: the plugin is ending its own worker (`Deno.exit`, `close()`, `process.exit`). */
 export interface ExitMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "exit";
+  /** What the plugin called to exit: `Deno.exit`, `close()` or `process.exit`. */
   readonly how: string;
+  /** The exit code it asked for (0 when none). */
   readonly code: number;
 }
 /** Worker → host: the plugin failed to load, or an error escaped it (uncaught error, unhandled rejection). */
 export interface FatalMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "fatal";
+  /** `load` when the plugin module failed to load; `runtime` when an error escaped later. */
   readonly phase: "load" | "runtime";
+  /** The error. */
   readonly error: SerializedError;
 }
 /** Worker → host: the plugin's own metrics (totals, not deltas). */
 export interface MetricsMessage {
+  /** The protocol version. */
   readonly v: 1;
+  /** The message type. */
   readonly t: "metrics";
+  /** Each counter's total, by name. */
   readonly counters: Readonly<Record<string, number>>;
+  /** Each histogram's summary, by name. */
   readonly histograms: Readonly<Record<string, HistogramSnapshot>>;
 }
 
 /** A plugin-side histogram's summary. */
 export interface HistogramSnapshot {
+  /** How many values were recorded. */
   readonly count: number;
+  /** The sum of the recorded values. */
   readonly sum: number;
+  /** The smallest recorded value. */
   readonly min: number;
+  /** The largest recorded value. */
   readonly max: number;
 }
 
@@ -132,6 +187,9 @@ const MAX_NAME = 256;
 const MAX_TEXT = 16 * 1024;
 
 type Rec = Record<string, unknown>;
+/** Names a bad value without converting it: a worker's object may throw on any conversion. */
+const describe = (x: unknown): string =>
+  typeof x === "string" ? JSON.stringify(x.slice(0, 40)) : typeof x === "number" ? String(x) : typeof x;
 const isRec = (x: unknown): x is Rec => typeof x === "object" && x !== null && !Array.isArray(x);
 const isId = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 const isName = (x: unknown): x is string => typeof x === "string" && x.length > 0 && x.length <= MAX_NAME;
@@ -161,7 +219,7 @@ function isNumRecord(x: unknown): boolean {
  */
 export function parseWorkerMessage(data: unknown): WorkerMessage | string {
   if (!isRec(data)) return "not an object";
-  if (data.v !== PROTOCOL_VERSION) return `unsupported protocol version ${String(data.v).slice(0, 20)}`;
+  if (data.v !== PROTOCOL_VERSION) return `unsupported protocol version ${describe(data.v)}`;
   const m = data;
   switch (m.t) {
     case "call":
@@ -203,7 +261,7 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
       for (const h of Object.values(m.histograms)) if (!isNumRecord(h)) return "malformed metrics";
       break;
     default:
-      return `unknown message type ${JSON.stringify(String(m.t).slice(0, 40))}`;
+      return `unknown message type ${describe(m.t)}`;
   }
   return m as unknown as WorkerMessage;
 }

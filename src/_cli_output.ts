@@ -1,0 +1,108 @@
+/**
+ * Output helpers of the command line: colour (only on a terminal, never with NO_COLOR), tables, and the
+ * LogTape console set-up.
+ *
+ * @module
+ */
+
+import {
+  configure,
+  getAnsiColorFormatter,
+  getConsoleSink,
+  getTextFormatter,
+  type LogLevel,
+  type TextFormatterOptions,
+} from "@logtape/logtape";
+
+/** Whether output to `stream` may be coloured: it is a terminal and NO_COLOR is unset. */
+export const colorFor = (stream: { isTerminal(): boolean }): boolean => stream.isTerminal() && !Deno.noColor;
+
+const STDOUT_COLOR = colorFor(Deno.stdout);
+const sgr = (open: number, close: number) => (text: string): string =>
+  STDOUT_COLOR ? `\x1b[${open}m${text}\x1b[${close}m` : text;
+
+/** Styles for stdout; each is the identity when stdout is not coloured. */
+export const style = {
+  bold: sgr(1, 22),
+  dim: sgr(2, 22),
+  red: sgr(31, 39),
+  green: sgr(32, 39),
+  yellow: sgr(33, 39),
+} as const;
+
+/** Colours a state or status word: green when good, red when failed, yellow otherwise. */
+export function paintStatus(word: string): string {
+  if (word === "Running" || word === "ok") return style.green(word);
+  if (word === "Failed" || word === "failed") return style.red(word);
+  return style.yellow(word);
+}
+
+/**
+ * Lays rows out in columns under a bold header; `paint` may colour a cell after padding (colour codes would
+ * otherwise break the alignment).
+ *
+ * @example
+ * ```ts
+ * import { table } from "./_cli_output.ts";
+ * console.log(table(["ID", "STATE"], [["hello.world", "Running"]]));
+ * ```
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  paint: (column: number, padded: string) => string = (_c, s) => s,
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[], color: (i: number, s: string) => string): string =>
+    cells.map((cell, i) => color(i, i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ");
+  return [line(header, (_i, s) => style.bold(s)), ...rows.map((r) => line(r, paint))].join("\n");
+}
+
+/**
+ * Sends LogTape records of the host and its plugins to stderr, one line each:
+ * `2025-01-01 12:00:00.000 INF dotcompute.host: message`, and for a plugin's records
+ * `2025-01-01 12:00:00.000 INF plugin [hello.world]: message` (local time).
+ *
+ * @example
+ * ```ts ignore
+ * import { configureLogging } from "./_cli_output.ts";
+ * await configureLogging("info");
+ * ```
+ */
+export async function configureLogging(lowestLevel: LogLevel = "info"): Promise<void> {
+  const options: TextFormatterOptions = {
+    timestamp: "date-time",
+    timeZone: null,
+    level: "ABBR",
+    category: (c) =>
+      c[0] === "dotcompute" && c[1] === "plugin" ? ["plugin", ...c.slice(3)].join(".") : c.join("."),
+    value: "bare",
+    format: ({ timestamp, level, category, message, record }) => {
+      const id = record.properties.pluginId ??
+        (record.category[1] === "plugin" ? record.category[2] : undefined);
+      return `${timestamp} ${level} ${category}${typeof id === "string" ? ` [${id}]` : ""}: ${message}`;
+    },
+  };
+  const formatter = colorFor(Deno.stderr) ? getAnsiColorFormatter(options) : getTextFormatter(options);
+  await configure({
+    reset: true,
+    sinks: {
+      // Every level to console.error: stderr, so that stdout carries only the command's own output.
+      console: getConsoleSink({
+        formatter,
+        levelMap: {
+          trace: "error",
+          debug: "error",
+          info: "error",
+          warning: "error",
+          error: "error",
+          fatal: "error",
+        },
+      }),
+    },
+    loggers: [
+      { category: ["dotcompute"], sinks: ["console"], lowestLevel },
+      { category: ["logtape", "meta"], sinks: ["console"], lowestLevel: "warning" },
+    ],
+  });
+}

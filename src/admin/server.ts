@@ -1,0 +1,110 @@
+/**
+ * Serves the admin API with `Deno.serve`, on loopback unless a token guards it.
+ *
+ * @module
+ */
+
+import { PluginHostError } from "../errors.ts";
+import type { PluginHost } from "../host.ts";
+import { createAdminApp } from "./app.ts";
+
+/** Options of `host.serveAdmin()`; every one defaults to the host's `Plugins.Admin` configuration. */
+export interface ServeAdminOptions {
+  /** Interface to listen on; default `Plugins.Admin.Hostname` (`127.0.0.1`). */
+  readonly hostname?: string;
+  /** Port; default `Plugins.Admin.Port` (8080); 0 picks a free one. */
+  readonly port?: number;
+  /** Bearer token; default `Plugins.Admin.Token`; `null` or `""` for none (loopback only). */
+  readonly token?: string | null;
+  /** Shuts the server down when aborted. */
+  readonly signal?: AbortSignal;
+  /** Called once the server listens, with the address it really got. Default: prints nothing. */
+  onListen?(addr: { hostname: string; port: number }): void;
+}
+
+/** A running admin server. Dispose it (`await using`) or call {@linkcode AdminServer.shutdown}. */
+export interface AdminServer extends AsyncDisposable {
+  /** `http://HOST:PORT`, with an IPv6 host in brackets. */
+  readonly url: string;
+  /** The address it listens on. */
+  readonly addr: { readonly hostname: string; readonly port: number };
+  /** Settles once the server has stopped. */
+  readonly finished: Promise<void>;
+  /** Ends every event stream, lets pending requests finish and stops listening. Safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Whether `hostname` only reaches this machine: `localhost`, `::1` or an address in `127.0.0.0/8`.
+ *
+ * @example
+ * ```ts
+ * import { isLoopback } from "./server.ts";
+ * isLoopback("127.0.0.1"); // true
+ * isLoopback("0.0.0.0"); // false
+ * ```
+ */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return octets !== null && octets.slice(1).every((o) => Number(o) <= 255);
+}
+
+/**
+ * Serves `host`'s admin API (what `host.serveAdmin()` does). Throws a `PluginHostError` with code
+ * `CONFIG_INVALID` when asked to listen beyond loopback without a token, or when it cannot listen.
+ *
+ * @example
+ * ```ts ignore
+ * import { startAdminServer } from "./server.ts";
+ * await using server = await startAdminServer(host, { port: 0 });
+ * console.log(`admin listening on ${server.url}`);
+ * ```
+ */
+export function startAdminServer(host: PluginHost, options: ServeAdminOptions = {}): Promise<AdminServer> {
+  const hostname = options.hostname ?? host.config.admin.hostname;
+  const port = options.port ?? host.config.admin.port;
+  const token = (options.token === undefined ? host.config.admin.token : options.token) || null;
+  if (token === null && !isLoopback(hostname)) {
+    return Promise.reject(
+      new PluginHostError(
+        "CONFIG_INVALID",
+        `Refusing to serve the admin API on "${hostname}" without a token: set Plugins.Admin.Token, ` +
+          `or listen on a loopback address (127.0.0.1, ::1, localhost)`,
+      ),
+    );
+  }
+  const closing = new AbortController();
+  const app = createAdminApp(host, { token, signal: closing.signal });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({ hostname, port, onListen: () => {} }, app.fetch);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    return Promise.reject(
+      new PluginHostError("CONFIG_INVALID", `The admin API cannot listen on ${hostname}:${port}: ${reason}`, {
+        cause: e,
+      }),
+    );
+  }
+  const addr = { hostname: server.addr.hostname, port: server.addr.port };
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    stopping ??= (async () => {
+      options.signal?.removeEventListener("abort", onAbort);
+      closing.abort();
+      await server.shutdown();
+    })();
+  const onAbort = (): void => void shutdown();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) void shutdown();
+  options.onListen?.(addr);
+  return Promise.resolve({
+    url: `http://${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`,
+    addr,
+    finished: server.finished,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  });
+}
