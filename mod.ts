@@ -24,14 +24,22 @@ export type { DiscoveredPlugin } from "./src/plugin_folder.ts";
 export { CONFIG_DEFAULTS, loadConfig, normalizeConfig, parseConfig } from "./src/config.ts";
 export type {
   AdminConfig,
+  ConfigDefaults,
   HostConfig,
   LoadedConfig,
+  NormalizeOptions,
   PluginConfig,
   ResourceLimits,
   SecurityEntry,
 } from "./src/config.ts";
 export { computePermissions, toDenoFlags, toWorkerPermissions } from "./src/permissions.ts";
-export type { EffectivePermissions } from "./src/permissions.ts";
+export type {
+  DeniedPermission,
+  EffectivePermissions,
+  NarrowedPermission,
+  PermissionInput,
+  PermissionKind,
+} from "./src/permissions.ts";
 export { canTransition, Lifecycle, PluginState } from "./src/lifecycle.ts";
 export type { StateChange } from "./src/lifecycle.ts";
 export { Plugin } from "./src/plugin.ts";
@@ -58,15 +66,17 @@ export {
 } from "./src/errors.ts";
 export type { Diagnostic, PluginHostErrorCode, PluginHostErrorOptions } from "./src/errors.ts";
 export { createAdminApp } from "./src/admin/app.ts";
-export type { AdminAppOptions, Hono } from "./src/admin/app.ts";
+export type { AdminApp, AdminAppOptions } from "./src/admin/app.ts";
 export type { AdminServer, ServeAdminOptions } from "./src/admin/server.ts";
 export { BackendPluginBase, definePlugin } from "./src/plugin_api.ts";
 export type {
   HealthReport,
+  LogProperties,
   PluginCalls,
   PluginContext,
   PluginCounter,
   PluginDefinition,
   PluginHistogram,
+  PluginLogger,
   PluginMetrics,
 } from "./src/plugin_api.ts";

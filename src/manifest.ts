@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import semver from "semver";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { type Diagnostic, ManifestError } from "./errors.ts";
 import {
   didYouMean,
@@ -71,13 +71,13 @@ const MAX_ID_LENGTH = 128;
 
 /** What a plugin asks for; the host configuration decides what it gets. */
 export interface ManifestPermissions {
-  /** Paths (relative to the plugin folder) to read. */
+  /** Paths to read, relative to the plugin folder or absolute. */
   readonly read: readonly string[];
-  /** Paths (relative to the plugin folder) to write. */
+  /** Paths to write, relative to the plugin folder or absolute. */
   readonly write: readonly string[];
-  /** Hosts (`host` or `host:port`) to reach. */
+  /** `"host"` or `"host:port"` to reach; the host config decides. */
   readonly net: readonly string[];
-  /** Environment variables to read. */
+  /** Environment variable names; a trailing `*` asks for a prefix. */
   readonly env: readonly string[];
 }
 

@@ -10,21 +10,10 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SecurityEntry } from "./config.ts";
 import { type HostPort, parseHostPort } from "./_config_values.ts";
+import type { ManifestPermissions } from "./manifest.ts";
 
 /** The kinds of permission a plugin can be granted. */
 export type PermissionKind = "read" | "write" | "net" | "env";
-
-/** The `permissions` of a plugin manifest: what the plugin asks for. */
-export interface ManifestPermissions {
-  /** Paths to read, relative to the plugin folder or absolute. */
-  readonly read: readonly string[];
-  /** Paths to write, relative to the plugin folder or absolute. */
-  readonly write: readonly string[];
-  /** `"host"` or `"host:port"` (a URL is read as its host and port). */
-  readonly net: readonly string[];
-  /** Variable names; a trailing `*` asks for a prefix. */
-  readonly env: readonly string[];
-}
 
 /** The input of {@linkcode computePermissions}. */
 export interface PermissionInput {

@@ -15,10 +15,32 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+/** Properties attached to a log record. */
+export type LogProperties = Record<string, unknown>;
 
-/** LogTape's logger, the type of {@linkcode PluginContext.log}. */
-export type { Logger } from "@logtape/logtape";
+/**
+ * The logger a plugin gets: at run time a LogTape `Logger` (category `[pluginId]`), whose records reach the
+ * host's LogTape sinks under `["dotcompute", "plugin", id]` with a `pluginId` property. Messages are templates:
+ * `ctx.log.info("loaded {count} items", { count })`.
+ */
+export interface PluginLogger {
+  /** Logs at trace level. */
+  trace(message: string, properties?: LogProperties): void;
+  /** Logs at debug level. */
+  debug(message: string, properties?: LogProperties): void;
+  /** Logs at info level. */
+  info(message: string, properties?: LogProperties): void;
+  /** Logs at warning level. */
+  warn(message: string, properties?: LogProperties): void;
+  /** Logs at error level. */
+  error(message: string, properties?: LogProperties): void;
+  /** Logs at fatal level. */
+  fatal(message: string, properties?: LogProperties): void;
+  /** A logger for a sub-category, e.g. `ctx.log.getChild("cache")`. */
+  getChild(subcategory: string): PluginLogger;
+  /** A logger that adds `properties` to every record. */
+  with(properties: LogProperties): PluginLogger;
+}
 
 /** A plugin's answer to a health check. */
 export interface HealthReport {
@@ -65,7 +87,7 @@ export interface PluginContext<S extends Record<string, unknown> = Record<string
   /** The manifest's settings merged with the host configuration's. */
   readonly settings: Readonly<S>;
   /** A LogTape logger; its records reach the host tagged with the plugin id. */
-  readonly log: Logger;
+  readonly log: PluginLogger;
   /** Aborted when the plugin is being stopped. */
   readonly signal: AbortSignal;
   /** The signal of the call being served (aborted when its caller gives up); `signal` outside a call. */
@@ -137,7 +159,7 @@ export abstract class BackendPluginBase<S extends Record<string, unknown> = Reco
     return this.#ctx;
   }
   /** The plugin's logger (the seed's `Logger`). */
-  protected get logger(): Logger {
+  protected get logger(): PluginLogger {
     return this.context.log;
   }
   /** The effective settings. */

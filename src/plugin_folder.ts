@@ -5,7 +5,7 @@
  * @module
  */
 
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type Diagnostic, ManifestError } from "./errors.ts";
 import { analyzeManifest, MANIFEST_FILES, type PluginManifest, show } from "./manifest.ts";
 

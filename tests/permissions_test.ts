@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { SecurityEntry } from "../src/config.ts";
+import type { ManifestPermissions } from "../src/manifest.ts";
 import { normalizeConfig, securityFor } from "../src/config.ts";
 import {
   computePermissions,
-  type ManifestPermissions,
   type PermissionInput,
   toDenoFlags,
   toWorkerPermissions,

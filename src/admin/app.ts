@@ -19,7 +19,16 @@ import type { PluginHandle } from "../plugin.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./_prometheus.ts";
 import { describePlugin, hostHealth, summarize, toJson } from "./_views.ts";
 
-export type { Hono };
+/**
+ * The admin app: a fetch handler (give it to `Deno.serve`) and `request()` for in-process use. It is a Hono app;
+ * this type keeps Hono's own types out of the package's public surface.
+ */
+export interface AdminApp {
+  /** Answers one HTTP request. */
+  fetch(request: Request): Response | Promise<Response>;
+  /** Answers a request given as a path or URL, without a socket (for tests and embedding). */
+  request(input: string | Request | URL, init?: RequestInit): Response | Promise<Response>;
+}
 
 /** Options of {@linkcode createAdminApp}. */
 export interface AdminAppOptions {
@@ -90,7 +99,7 @@ const HTTP_NAMES: Readonly<Record<number, string>> = {
  * console.log(await res.json());
  * ```
  */
-export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}): Hono {
+export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}): AdminApp {
   const token = (options.token === undefined ? host.config.admin.token : options.token) || null;
   const plugin = (id: string): PluginHandle => {
     const p = host.getPlugin(id);
