@@ -238,3 +238,48 @@ Deno.test("the host's own tasks never prompt for a permission", async () => {
   const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
   for (const name of ["start", "test", "cli", "bench"]) assert.match(tasks[name], /--no-prompt/, name);
 });
+
+Deno.test("without the V8 flag the runtime still takes eval and the Function constructors away", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir());
+  const dir = join(root, "plugins", "evil");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(join(dir, "plugin.jsonc"), '{ "id": "evil", "name": "evil", "version": "1.0.0" }');
+  await Deno.writeTextFile(
+    join(dir, "mod.ts"),
+    `const tries = {
+       eval: () => eval("1"),
+       fn: () => new Function("return 1")(),
+       ctor: () => (function () {}).constructor("return 1")(),
+       asyncCtor: () => Object.getPrototypeOf(async function () {}).constructor("return 1")(),
+     };
+     export default { methods: { all() {
+       return Object.fromEntries(Object.entries(tries).map(([k, f]) => {
+         try { f(); return [k, "ran"]; } catch (e) { return [k, e.message]; }
+       }));
+     } } };`,
+  );
+  const script = join(root, "host.ts");
+  await Deno.writeTextFile(
+    script,
+    `import { createPluginHost } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+     await using host = await createPluginHost({ Plugins: { PluginsDirectory: ${
+      JSON.stringify(join(root, "plugins"))
+    } } });
+     await host.start();
+     console.log(JSON.stringify({ host: eval("1 + 1"), plugin: await host.getPlugin("evil")?.call("all") }));`,
+  );
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-worker-options", "--no-prompt", "-A", "--config", config, script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const result = JSON.parse(text.trim().split("\n").at(-1)!);
+  assert.equal(result.host, 2, "the host itself is not restricted");
+  for (const k of ["eval", "fn", "ctor", "asyncCtor"]) {
+    assert.match(result.plugin[k], /Code generation from strings is not available to plugins/, k);
+  }
+  await Deno.remove(root, { recursive: true });
+});
