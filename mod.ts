@@ -47,7 +47,14 @@ export type { PluginHandle, PluginOptions } from "./src/plugin.ts";
 export { CallMetrics, LatencyHistogram } from "./src/metrics.ts";
 export type { LatencySummary, PluginMetricsSnapshot } from "./src/metrics.ts";
 export { Emitter } from "./src/events.ts";
-export type { CrashEvent, DiscoveryFailureEvent, HostEventMap, ProtocolErrorEvent } from "./src/events.ts";
+export type {
+  ConfigChange,
+  ConfigEvent,
+  CrashEvent,
+  DiscoveryFailureEvent,
+  HostEventMap,
+  ProtocolErrorEvent,
+} from "./src/events.ts";
 export { startOrder } from "./src/graph.ts";
 export type { GraphNode, StartOrder } from "./src/graph.ts";
 export { WorkerTier } from "./src/isolation/worker_tier.ts";

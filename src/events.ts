@@ -38,6 +38,34 @@ export interface DiscoveryFailureEvent {
   readonly at: number;
 }
 
+/** What a configuration change did to one plugin. */
+export interface ConfigChange {
+  /** The plugin concerned. */
+  readonly id: string;
+  /** `configure`: new settings pushed live; `restart`: permissions, isolation or limits changed; `enable`/`disable`. */
+  readonly action: "configure" | "restart" | "enable" | "disable";
+  /** What changed, in words. */
+  readonly reason: string;
+  /** Whether the action succeeded; when not, `error` says why and the plugin keeps its old configuration. */
+  readonly ok: boolean;
+  /** Why the action failed. */
+  readonly error?: string;
+}
+
+/** A new host configuration was applied, or refused. */
+export interface ConfigEvent {
+  /** `applied` (possibly with no change to any plugin) or `rejected` (the last good configuration stays). */
+  readonly outcome: "applied" | "rejected";
+  /** The file it came from, when there is one. */
+  readonly file?: string;
+  /** For `rejected`: every problem, as `file:line:col: message`. */
+  readonly problems?: readonly string[];
+  /** For `applied`: what happened to each plugin affected. */
+  readonly changes: readonly ConfigChange[];
+  /** When, in ms since the epoch. */
+  readonly at: number;
+}
+
 /** Every event the host emits, by name. */
 export interface HostEventMap {
   /** A plugin changed state. */
@@ -48,6 +76,8 @@ export interface HostEventMap {
   protocolError: ProtocolErrorEvent;
   /** A plugin folder failed discovery. */
   discoveryFailure: DiscoveryFailureEvent;
+  /** The configuration was reloaded (applied or rejected). */
+  config: ConfigEvent;
 }
 
 /**

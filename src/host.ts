@@ -7,10 +7,25 @@
 import { getLogger } from "@logtape/logtape";
 import { fileURLToPath } from "node:url";
 import { type AdminServer, type ServeAdminOptions, startAdminServer } from "./admin/server.ts";
-import { type HostConfig, loadConfig, normalizeConfig, pluginConfigFor, securityFor } from "./config.ts";
+import {
+  type HostConfig,
+  isHostConfig,
+  loadConfig,
+  normalizeConfig,
+  pluginConfigFor,
+  securityFor,
+} from "./config.ts";
+import { planPluginChange, watchConfigFile } from "./config_reload.ts";
+import type { DebouncedWatcher } from "./_watch.ts";
 import { discoverPlugins } from "./discovery.ts";
-import { type Diagnostic, formatDiagnostic, PluginHostError } from "./errors.ts";
-import { type DiscoveryFailureEvent, Emitter, type HostEventMap } from "./events.ts";
+import { ConfigError, type Diagnostic, formatDiagnostic, PluginHostError } from "./errors.ts";
+import {
+  type ConfigChange,
+  type ConfigEvent,
+  type DiscoveryFailureEvent,
+  Emitter,
+  type HostEventMap,
+} from "./events.ts";
 import { startOrder } from "./graph.ts";
 import type { IsolationTier } from "./isolation/tier.ts";
 import { WorkerTier } from "./isolation/worker_tier.ts";
@@ -41,11 +56,16 @@ export interface PluginHostOptions {
   readonly pluginsDirectory?: string;
   /** Tiers by name; default `{ worker: new WorkerTier() }`. */
   readonly tiers?: Readonly<Record<string, IsolationTier>>;
+  /**
+   * Watch the config file and apply its changes while the host runs (only for a host created from a file).
+   * Default: true.
+   */
+  readonly watchConfig?: boolean;
 }
 
 /** A running plugin host. Dispose it (`await using`) or call {@linkcode PluginHost.stop}. */
 export interface PluginHost extends AsyncDisposable {
-  /** The effective configuration. */
+  /** The configuration in force (it changes when a new one is applied). */
   readonly config: HostConfig;
   /** Problems in the configuration that did not stop it loading (unknown keys...). */
   readonly warnings: readonly Diagnostic[];
@@ -76,6 +96,17 @@ export interface PluginHost extends AsyncDisposable {
    * without a token. {@linkcode PluginHost.stop} shuts it down.
    */
   serveAdmin(options?: ServeAdminOptions): Promise<AdminServer>;
+  /**
+   * Applies a new configuration while running: new settings reach running plugins through `configure`;
+   * permission, isolation, limit or timeout changes restart just the plugins concerned; `Enabled` changes
+   * stop or start them. Emits a `config` event and resolves with it.
+   */
+  applyConfig(config: HostConfig | Readonly<Record<string, unknown>>): Promise<ConfigEvent>;
+  /**
+   * Reads the config file again and applies it. A file that does not parse or validate is rejected with every
+   * problem's file:line:col; the last good configuration stays in force. Also runs on every save when watched.
+   */
+  reloadConfig(): Promise<ConfigEvent>;
   /** Listens to host events; returns a function that removes the listener. */
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void;
 }
@@ -117,7 +148,7 @@ const API_PATH = (() => {
 })();
 
 class Host implements PluginHost {
-  readonly config: HostConfig;
+  #config: HostConfig;
   readonly warnings: readonly Diagnostic[];
   readonly #events = new Emitter<HostEventMap>((e) =>
     log.error("an event listener threw: {error}", { error: e })
@@ -129,12 +160,21 @@ class Host implements PluginHost {
   readonly #disabled = new Set<string>();
   #levels: (readonly string[])[] = [];
   readonly #admins = new Set<AdminServer>();
+  readonly #watchConfig: boolean;
+  #configWatcher: DebouncedWatcher | undefined;
+  /** Config changes are applied one at a time, in order. */
+  #configQueue: Promise<unknown> = Promise.resolve();
 
   constructor(config: HostConfig, warnings: readonly Diagnostic[], options: PluginHostOptions) {
-    this.config = config;
+    this.#config = config;
+    this.#watchConfig = options.watchConfig ?? true;
     this.warnings = warnings;
     this.#tiers = options.tiers ?? { worker: new WorkerTier() };
     this.#dir = options.pluginsDirectory ?? config.pluginsDirectory;
+  }
+
+  get config(): HostConfig {
+    return this.#config;
   }
 
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void {
@@ -142,6 +182,13 @@ class Host implements PluginHost {
   }
 
   async start(): Promise<void> {
+    const file = this.#config.configFile;
+    if (file && this.#watchConfig && !this.#configWatcher) {
+      this.#configWatcher = watchConfigFile(file, {
+        delayMs: () => this.#config.reloadDelayMs,
+        onChange: () => this.reloadConfig().then(() => {}),
+      });
+    }
     const results = await discoverPlugins(this.#dir);
     this.#failures = [];
     for (const r of results) {
@@ -167,6 +214,9 @@ class Host implements PluginHost {
   }
 
   async stop(): Promise<void> {
+    await this.#configWatcher?.close({ discard: true });
+    this.#configWatcher = undefined;
+    await this.#configQueue;
     for (const level of [...this.#levels].reverse()) {
       await Promise.all(
         level.map((id) => this.#plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))),
@@ -253,6 +303,85 @@ class Host implements PluginHost {
     return await this.stopPlugin(id);
   }
 
+  reloadConfig(): Promise<ConfigEvent> {
+    const file = this.#config.configFile;
+    if (!file) {
+      return Promise.reject(
+        new PluginHostError("CONFIG_INVALID", "This host was not created from a config file"),
+      );
+    }
+    return this.#serialConfig(async () => {
+      try {
+        const { config, warnings } = await loadConfig(file);
+        for (const w of warnings) log.warn("config: {warning}", { warning: formatDiagnostic(w) });
+        return await this.#apply(config);
+      } catch (e) {
+        const problems = e instanceof ConfigError
+          ? e.diagnostics.map(formatDiagnostic)
+          : [`${file}: ${e instanceof Error ? e.message : String(e)}`];
+        log.error("config rejected, the last good configuration stays in force: {problems}", {
+          problems: problems.join("; "),
+        });
+        const event: ConfigEvent = { outcome: "rejected", file, problems, changes: [], at: Date.now() };
+        this.#events.emit("config", event);
+        return event;
+      }
+    });
+  }
+
+  applyConfig(config: HostConfig | Readonly<Record<string, unknown>>): Promise<ConfigEvent> {
+    const next = isHostConfig(config) ? config : normalizeConfig({ ...config }).config;
+    return this.#serialConfig(() => this.#apply(next));
+  }
+
+  #serialConfig<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#configQueue.then(op, op);
+    this.#configQueue = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(next: HostConfig): Promise<ConfigEvent> {
+    const prev = this.#config;
+    if (prev.pluginsDirectory !== next.pluginsDirectory) {
+      log.warn("PluginsDirectory changed; it takes effect when the host starts again");
+    }
+    const plans = [...this.#plugins.values()].flatMap((p) => {
+      const target = this.#definition(p.discovered, next);
+      const plan = planPluginChange(prev, next, p, target);
+      return plan ? [{ plugin: p, plan, target }] : [];
+    });
+    this.#config = next;
+    const changes = await Promise.all(plans.map(async ({ plugin, plan, target }): Promise<ConfigChange> => {
+      try {
+        if (plan.action === "configure") await plugin.configure(target.settings);
+        else if (plan.action === "disable") await this.disable(plugin.id);
+        else {
+          const wasRunning = plugin.state === "Running";
+          if (plan.action === "enable") this.#disabled.delete(plugin.id);
+          await plugin.unload();
+          plugin.redefine(target);
+          if (plan.action === "enable" || (wasRunning && !this.#disabled.has(plugin.id))) {
+            await plugin.start();
+          }
+        }
+        log.info("config: {id} {action} ({reason})", { ...plan });
+        return { ...plan, ok: true };
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        log.error("config: {id} {action} failed: {error}", { ...plan, error });
+        return { ...plan, ok: false, error };
+      }
+    }));
+    const event: ConfigEvent = {
+      outcome: "applied",
+      ...(next.configFile ? { file: next.configFile } : {}),
+      changes,
+      at: Date.now(),
+    };
+    this.#events.emit("config", event);
+    return event;
+  }
+
   #get(id: string): Plugin {
     const p = this.#plugins.get(id);
     if (!p) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${id}"`, { pluginId: id });
@@ -267,22 +396,31 @@ class Host implements PluginHost {
     await p.start().catch((e) => log.error("{message}", { message: e.message }));
   }
 
-  #definition(d: DiscoveredPlugin): Omit<PluginOptions, "events" | "onPluginCall"> {
+  #definition(
+    d: DiscoveredPlugin,
+    config: HostConfig = this.#config,
+  ): Omit<PluginOptions, "events" | "onPluginCall"> {
     const id = d.manifest.id;
-    const cfg = pluginConfigFor(this.config, id);
+    const cfg = pluginConfigFor(config, id);
     return {
       discovered: d,
       settings: mergeSettings(d.manifest.settings, cfg.settings),
       permissions: computePermissions({
         manifestPermissions: d.manifest.permissions,
         pluginDir: d.dir,
-        security: securityFor(this.config, id),
-        implicitRead: API_PATH ? [d.dir, API_PATH] : [d.dir],
+        security: securityFor(config, id),
+        // SharedModules and ProbingPaths are readable by every plugin (still only what the host holds).
+        implicitRead: [
+          d.dir,
+          ...(API_PATH ? [API_PATH] : []),
+          ...config.sharedModules,
+          ...config.probingPaths,
+        ],
       }),
       tier: this.#tiers[cfg.isolation] ?? unavailableTier(cfg.isolation),
-      callTimeoutMs: this.config.callTimeoutMs,
-      drainTimeoutMs: this.config.drainTimeoutMs,
-      hookTimeoutMs: this.config.callTimeoutMs,
+      callTimeoutMs: config.callTimeoutMs,
+      drainTimeoutMs: config.drainTimeoutMs,
+      hookTimeoutMs: config.callTimeoutMs,
     };
   }
 

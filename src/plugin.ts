@@ -40,6 +40,8 @@ export interface PluginHandle {
   readonly methods: readonly string[];
   /** Why it last failed, if it did. */
   readonly lastError: Error | undefined;
+  /** The settings it runs with: the manifest's defaults deep-merged with the host configuration's. */
+  readonly settings: Readonly<Record<string, unknown>>;
   /** Calls one of its methods; arguments and results are structured-cloned, buffers transferred. */
   call(method: string, ...args: unknown[]): Promise<unknown>;
   /** Calls a method with options: timeout, AbortSignal, what to transfer. */
@@ -128,6 +130,28 @@ export class Plugin implements PluginHandle {
   }
   get lastError(): Error | undefined {
     return this.#lastError;
+  }
+  get settings(): Readonly<Record<string, unknown>> {
+    return this.#o.settings;
+  }
+  /** The plugin folder as discovery found it. */
+  get discovered(): DiscoveredPlugin {
+    return this.#o.discovered;
+  }
+
+  /**
+   * Pushes new settings to the plugin without a restart (its `validateSettings`, then `configure` hook). When
+   * the plugin refuses them, this rejects and the plugin keeps the old ones. A plugin that is not loaded just
+   * gets them at its next start.
+   */
+  configure(settings: Readonly<Record<string, unknown>>): Promise<void> {
+    return this.#serial(async () => {
+      const conn = this.#conn;
+      if (conn && (this.state === "Running" || this.state === "Initialized" || this.state === "Stopped")) {
+        await conn.call("hook", "configure", [settings], { timeoutMs: this.#o.hookTimeoutMs });
+      }
+      this.#o = { ...this.#o, settings };
+    });
   }
 
   call(method: string, ...args: unknown[]): Promise<unknown> {

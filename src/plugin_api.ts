@@ -108,8 +108,15 @@ export interface PluginDefinition<S extends Record<string, unknown> = Record<str
   stop?(ctx: PluginContext<S>): void | Promise<void>;
   /** Answers health checks. */
   health?(ctx: PluginContext<S>): HealthReport | Promise<HealthReport>;
-  /** The host configuration's settings changed. */
+  /** The host configuration's settings changed (already validated). */
   configure?(settings: Readonly<S>, ctx: PluginContext<S>): void | Promise<void>;
+  /**
+   * Checks settings before `initialize` and before every `configure`: return the problems (or throw). Invalid
+   * settings fail this plugin alone at start, and are refused (the old ones stay) on a live change.
+   */
+  validateSettings?(
+    settings: Readonly<Record<string, unknown>>,
+  ): readonly string[] | void | Promise<readonly string[] | void>;
   /** Methods callable by the host and by dependent plugins. Arguments and results are structured-cloned. */
   // deno-lint-ignore no-explicit-any -- method signatures are the author's; any keeps them inferable
   methods?: Record<string, (...args: any[]) => unknown>;
@@ -201,6 +208,10 @@ export abstract class BackendPluginBase<S extends Record<string, unknown> = Reco
   protected onStop(_signal: AbortSignal): void | Promise<void> {}
   /** React to new settings from the host configuration. */
   protected onConfigure(_settings: Readonly<S>): void | Promise<void> {}
+  /** Check settings before they are used (see {@linkcode PluginDefinition.validateSettings}); all valid by default. */
+  validateSettings(
+    _settings: Readonly<Record<string, unknown>>,
+  ): readonly string[] | void | Promise<readonly string[] | void> {}
   /** Report health; healthy by default. */
   protected checkHealth(): HealthReport | Promise<HealthReport> {
     return { status: "healthy" };

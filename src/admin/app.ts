@@ -68,6 +68,7 @@ const EVENTS: Readonly<Record<keyof HostEventMap, true>> = {
   crash: true,
   protocolError: true,
   discoveryFailure: true,
+  config: true,
 };
 
 /** Events queued for one slow `/events` client before its stream is closed. */

@@ -20,7 +20,15 @@ const post = (message: WorkerMessage, transfer: Transferable[] = []): void =>
 harden((m) => scope.postMessage(m));
 
 const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
-const HOOKS = new Set(["initialize", "start", "stop", "health", "configure", "constructor"]);
+const HOOKS = new Set([
+  "initialize",
+  "start",
+  "stop",
+  "health",
+  "configure",
+  "validateSettings",
+  "constructor",
+]);
 const BASE_ONLY = new Set(["onInitialize", "onStart", "onStop", "onConfigure", "checkHealth"]);
 
 type Fn = (...args: unknown[]) => unknown;
@@ -142,12 +150,32 @@ async function load(m: LoadMessage): Promise<void> {
   post({ v: 1, t: "ready", methods: [...loaded.methods.keys()] });
 }
 
-function runHook(name: string, args: readonly unknown[]): unknown {
+/** Runs the plugin's validateSettings hook, if any; throws a SettingsError listing the problems. */
+async function validate(candidate: Readonly<Record<string, unknown>>): Promise<void> {
+  const hook = (loaded!.hooks as Record<string, unknown>).validateSettings;
+  if (typeof hook !== "function") return;
+  let problems: unknown;
+  try {
+    problems = await hook.call(loaded!.hooks, candidate);
+  } catch (e) {
+    problems = [e instanceof Error ? e.message : String(e)];
+  }
+  if (Array.isArray(problems) && problems.length > 0) {
+    const error = new Error(`invalid settings: ${problems.map(String).join("; ")}`);
+    error.name = "SettingsError";
+    throw error;
+  }
+}
+
+async function runHook(name: string, args: readonly unknown[]): Promise<unknown> {
   const plugin = loaded!;
   const hook = (plugin.hooks as Record<string, unknown>)[name];
   if (name === "stop") stopping.abort(new Error("the plugin is stopping"));
+  if (name === "initialize") await validate(settings);
   if (name === "configure") {
-    settings = (args[0] ?? {}) as Record<string, unknown>;
+    const next = (args[0] ?? {}) as Record<string, unknown>;
+    await validate(next); // invalid settings are refused and the old ones stay
+    settings = next;
     return typeof hook === "function" ? hook.call(plugin.hooks, settings, ctx) : undefined;
   }
   if (typeof hook !== "function") return name === "health" ? { status: "healthy" } : undefined;
