@@ -32,6 +32,16 @@ export type {
   ResourceLimits,
   SecurityEntry,
 } from "./src/config.ts";
+export { PluginHostBuilder, usePlugins } from "./src/builder.ts";
+export type {
+  AdminOptions,
+  Duration,
+  LoaderOptions,
+  ManagerOptions,
+  PluginBlockOptions,
+  ResourceLimitOptions,
+  SecurityOptions,
+} from "./src/builder.ts";
 export { computePermissions, toDenoFlags, toWorkerPermissions } from "./src/permissions.ts";
 export type {
   DeniedPermission,

@@ -6,6 +6,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { ConfigDefaults, HostConfig, PluginConfig, ResourceLimits, SecurityEntry } from "./config.ts";
 import type { Segment } from "./_config_parse.ts";
@@ -25,6 +26,8 @@ export const OPTIONS: Names = {
   resourcelimits: "ResourceLimits",
   validatesignatures: "ValidateSignatures",
   trustedcertificatethumbprints: "TrustedCertificateThumbprints",
+  sharedmodules: "SharedModules",
+  probingpaths: "ProbingPaths",
   admin: "Admin",
 };
 const LIMITS: Names = { maxmemorymb: "MaxMemoryMB", maxcpupercent: "MaxCpuPercent" };
@@ -150,6 +153,27 @@ const thumbprint = parsed((v): Parsed<string> => {
     ? { ok: true, value: hex }
     : { ok: false, reason: "must be a SHA-256 fingerprint: 64 hexadecimal digits" };
 });
+// A local path, or a file: URL (made a path); any other scheme (jsr:, https:...) is refused, as a plugin is
+// never granted remote imports. A one-letter "scheme" is a Windows drive.
+const localPath = parsed((v): Parsed<string> => {
+  if (typeof v !== "string") return { ok: false, reason: "must be a string" };
+  const text = v.trim();
+  if (text === "") return { ok: false, reason: "must not be empty" };
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(text)?.[1].toLowerCase();
+  if (scheme === undefined) return { ok: true, value: text };
+  if (scheme !== "file") {
+    return {
+      ok: false,
+      reason: `"${v}" is not a local path: only paths and file: URLs (no ${scheme}: modules)`,
+    };
+  }
+  try {
+    return { ok: true, value: fileURLToPath(text) };
+  } catch (e) {
+    return { ok: false, reason: `"${v}" is not a valid file: URL (${e instanceof Error ? e.message : e})` };
+  }
+});
+const localPaths = z.array(localPath, { error: "must be an array of paths" });
 const envName = string.regex(/^[^=\0*]*\*?$/, {
   error: 'must be a variable name, or a prefix ending in "*"; no "=" and no other "*"',
 });
@@ -190,6 +214,8 @@ export const configSchema = z.object({
     resourcelimits: limits.optional(),
     validatesignatures: bool.optional(),
     trustedcertificatethumbprints: z.array(thumbprint, { error: "must be an array" }).optional(),
+    sharedmodules: localPaths.optional(),
+    probingpaths: localPaths.optional(),
     admin: z.object({
       hostname: string.optional(),
       port: port.optional(),
@@ -209,6 +235,8 @@ const toLimits = (l: Limits | undefined): ResourceLimits =>
     ...(l?.maxcpupercent === undefined ? {} : { maxCpuPercent: l.maxcpupercent }),
   });
 const unique = <T>(list: readonly T[]): readonly T[] => Object.freeze([...new Set(list)]);
+const absolute = (baseDir: string, paths: readonly string[] | undefined): readonly string[] =>
+  unique((paths ?? []).map((path) => isAbsolute(path) ? resolve(path) : resolve(baseDir, path)));
 
 /** Turns validated data into a frozen {@linkcode HostConfig}, filling in defaults. */
 export function buildConfig(
@@ -234,9 +262,7 @@ export function buildConfig(
   for (const [id, s] of Object.entries(data.pluginsecurity ?? {})) {
     securityEntries[id] = Object.freeze({
       allowFileSystemAccess: s.allowfilesystemaccess ?? false,
-      allowedPaths: unique(
-        (s.allowedpaths ?? []).map((path) => isAbsolute(path) ? resolve(path) : resolve(baseDir, path)),
-      ),
+      allowedPaths: absolute(baseDir, s.allowedpaths),
       allowNetworkAccess: s.allownetworkaccess ?? false,
       allowedNetworkEndpoints: unique(s.allowednetworkendpoints ?? []),
       allowedEnvironmentVariables: unique(s.allowedenvironmentvariables ?? []),
@@ -255,6 +281,8 @@ export function buildConfig(
     resourceLimits: toLimits(p.resourcelimits),
     validateSignatures: p.validatesignatures ?? d.validateSignatures,
     trustedCertificateThumbprints: unique(p.trustedcertificatethumbprints ?? []),
+    sharedModules: absolute(baseDir, p.sharedmodules),
+    probingPaths: absolute(baseDir, p.probingpaths),
     admin: Object.freeze({
       hostname: p.admin?.hostname ?? d.admin.hostname,
       port: p.admin?.port ?? d.admin.port,

@@ -81,6 +81,16 @@ export interface HostConfig {
   readonly validateSignatures: boolean;
   /** Lowercase hex SHA-256 fingerprints of trusted Ed25519 public keys. */
   readonly trustedCertificateThumbprints: readonly string[];
+  /**
+   * Absolute paths of modules (files or folders) every plugin may import (key `SharedModules`; the seed's
+   * `AddSharedAssemblies`). Every plugin may read them; default `[]`.
+   */
+  readonly sharedModules: readonly string[];
+  /**
+   * Absolute folders every plugin may read and load modules from (key `ProbingPaths`; the seed's
+   * `AddProbingPaths`); default `[]`.
+   */
+  readonly probingPaths: readonly string[];
   /** The admin API. */
   readonly admin: AdminConfig;
   /** Plugin blocks by lowercased plugin id; look up with {@linkcode pluginConfigFor}. */

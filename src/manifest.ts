@@ -184,6 +184,13 @@ const TOP_LEVEL_KEYS = Object.keys(shape);
 
 const schema: z.ZodType<PluginManifest> = z.strictObject(shape);
 
+/**
+ * Internal: the raw zod schema behind {@linkcode manifestSchema}, for scripts/gen_schemas.ts to turn into
+ * `schemas/plugin.schema.json`. Not part of the package's API (mod.ts does not export it); use
+ * {@linkcode manifestSchema} or {@linkcode parseManifest} instead.
+ */
+export const _manifestZod: z.ZodType<PluginManifest> = schema;
+
 /** What {@linkcode manifestSchema} offers: the part of a zod schema that callers need, without zod's types. */
 export interface ManifestSchema {
   /** Validates `value` and fills in defaults; throws zod's error when it is not a manifest. */

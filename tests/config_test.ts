@@ -331,3 +331,60 @@ Deno.test("values the .NET binder reads from text: booleans, numbers, thumbprint
   assert.deepEqual(config.trustedCertificateThumbprints, ["ab".repeat(32)]);
   assert.deepEqual(config.admin, { hostname: "0.0.0.0", port: 0, token: "s3cret" });
 });
+
+Deno.test("SharedModules and ProbingPaths: paths resolve against the config's folder; default []", async () => {
+  assert.deepEqual(normalizeConfig({}).config.sharedModules, []);
+  assert.deepEqual(normalizeConfig({}).config.probingPaths, []);
+  const text = `{
+  "Plugins": {
+    "SharedModules": ["./shared/mod.ts", "/opt/lib/util.ts", "file:///opt/lib/url.ts", "./shared/mod.ts"],
+    "probingPaths": ["lib", "../dependencies", " ./spaced "],
+  },
+}`;
+  const path = await tempConfig(text);
+  const dir = dirname(path);
+  const { config, warnings } = await loadConfig(path);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config.sharedModules, [join(dir, "shared/mod.ts"), "/opt/lib/util.ts", "/opt/lib/url.ts"]);
+  assert.deepEqual(config.probingPaths, [
+    join(dir, "lib"),
+    join(dir, "../dependencies"),
+    join(dir, "spaced"),
+  ]);
+  assert.ok(Object.isFrozen(config.sharedModules) && Object.isFrozen(config.probingPaths));
+  // A typo is a warning with a hint, never a plugin block.
+  const typo = parseConfig('{ "Plugins": { "SharedModule": ["a.ts"] } }', "t.jsonc");
+  assert.match(typo.warnings[0].message, /did you mean "SharedModules"/);
+  assert.deepEqual(typo.config.plugins, {});
+});
+
+Deno.test("SharedModules and ProbingPaths: a bad value is reported at file:line:col", async () => {
+  const text = `{
+  "Plugins": {
+    "SharedModules": "./shared/mod.ts",
+    "ProbingPaths": ["./lib", 42, "", "jsr:@std/path", "file://remote.host/x"],
+  },
+}`;
+  const path = await tempConfig(text);
+  await assert.rejects(() => loadConfig(path), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    const at = (needle: string): string => {
+      const { line, column } = positionOf(text, needle);
+      return `${path}:${line}:${column}`;
+    };
+    assert.deepEqual(e.diagnostics.map((d) => [`${d.file}:${d.line}:${d.column}`, d.field]), [
+      [at('"./shared/mod.ts"'), "Plugins.SharedModules"],
+      [at("42"), "Plugins.ProbingPaths.1"],
+      [at('""'), "Plugins.ProbingPaths.2"],
+      [at('"jsr:'), "Plugins.ProbingPaths.3"],
+      [at('"file://remote'), "Plugins.ProbingPaths.4"],
+    ]);
+    assert.match(e.diagnostics[0].message, /must be an array of paths/);
+    assert.match(e.diagnostics[1].message, /must be a string/);
+    assert.match(e.diagnostics[2].message, /must not be empty/);
+    assert.match(e.diagnostics[3].message, /not a local path.*no jsr: modules/);
+    assert.match(e.diagnostics[4].message, /not a valid file: URL/);
+    assert.match(e.message, new RegExp(`${path}:3:22: "Plugins.SharedModules": must be an array of paths`));
+    return true;
+  });
+});
