@@ -64,7 +64,9 @@ export type {
   DiscoveryFailureEvent,
   HostEventMap,
   ProtocolErrorEvent,
+  ReloadEvent,
 } from "./src/events.ts";
+export { pluginFolderOf } from "./src/hot_reload.ts";
 export { startOrder } from "./src/graph.ts";
 export type { GraphNode, StartOrder } from "./src/graph.ts";
 export { WorkerTier } from "./src/isolation/worker_tier.ts";

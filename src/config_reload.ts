@@ -84,7 +84,7 @@ export function watchConfigFile(
   const name = basename(file);
   return watchDebounced([dirname(file)], {
     delayMs: options.delayMs,
-    filter: (path) => basename(path) === name,
-    onBatch: options.onChange,
+    keyOf: (path) => basename(path) === name ? name : undefined,
+    onBatch: () => options.onChange(),
   });
 }

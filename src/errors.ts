@@ -17,6 +17,7 @@ export type PluginHostErrorCode =
   | "LOAD_FAILED"
   | "START_FAILED"
   | "STOP_FAILED"
+  | "RELOAD_FAILED"
   | "METHOD_NOT_FOUND"
   | "CALL_TIMEOUT"
   | "CALL_ABORTED"

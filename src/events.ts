@@ -66,6 +66,31 @@ export interface ConfigEvent {
   readonly at: number;
 }
 
+/** A plugin was reloaded (or added, or removed) because its folder changed or an operator asked. */
+export interface ReloadEvent {
+  /** The plugin. */
+  readonly id: string;
+  /**
+   * `swapped`: the new version took over without dropping a call (blue/green); `restarted`: stopped and started
+   * again (a plugin not marked HotReloadable, or not running); `rolled-back`: the new version failed and the old
+   * one keeps serving; `restart-required`: a file changed but the plugin is not HotReloadable, so nothing was
+   * done; `added` / `removed`: a plugin folder appeared or went away.
+   */
+  readonly outcome: "swapped" | "restarted" | "rolled-back" | "restart-required" | "added" | "removed";
+  /** The version before, when there was one. */
+  readonly fromVersion?: string;
+  /** The version after (or attempted). */
+  readonly toVersion?: string;
+  /** How long the reload took, in ms. */
+  readonly durationMs: number;
+  /** What triggered it: a file change or an API call. */
+  readonly trigger: "watch" | "api";
+  /** Why it failed, for `rolled-back`. */
+  readonly error?: string;
+  /** When, in ms since the epoch. */
+  readonly at: number;
+}
+
 /** Every event the host emits, by name. */
 export interface HostEventMap {
   /** A plugin changed state. */
@@ -78,6 +103,8 @@ export interface HostEventMap {
   discoveryFailure: DiscoveryFailureEvent;
   /** The configuration was reloaded (applied or rejected). */
   config: ConfigEvent;
+  /** A plugin was reloaded, added or removed. */
+  reload: ReloadEvent;
 }
 
 /**

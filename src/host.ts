@@ -25,12 +25,14 @@ import {
   type DiscoveryFailureEvent,
   Emitter,
   type HostEventMap,
+  type ReloadEvent,
 } from "./events.ts";
 import { startOrder } from "./graph.ts";
 import type { IsolationTier } from "./isolation/tier.ts";
 import { WorkerTier } from "./isolation/worker_tier.ts";
 import type { PluginState } from "./lifecycle.ts";
-import type { DiscoveredPlugin } from "./plugin_folder.ts";
+import { type DiscoveredPlugin, inspectPluginFolder } from "./plugin_folder.ts";
+import { watchPluginFolders } from "./hot_reload.ts";
 import { computePermissions } from "./permissions.ts";
 import { Plugin, type PluginHandle, type PluginOptions } from "./plugin.ts";
 import { mergeSettings } from "./_settings.ts";
@@ -48,6 +50,8 @@ export interface HostStatistics {
   readonly errors: number;
   /** Plugin folders that discovery could not use. */
   readonly discoveryFailures: number;
+  /** Workers and processes alive now, across tiers (a plugin mid-swap has two). */
+  readonly workers: number;
 }
 
 /** Options of {@linkcode createPluginHost}. */
@@ -162,6 +166,7 @@ class Host implements PluginHost {
   readonly #admins = new Set<AdminServer>();
   readonly #watchConfig: boolean;
   #configWatcher: DebouncedWatcher | undefined;
+  #pluginWatcher: DebouncedWatcher | undefined;
   /** Config changes are applied one at a time, in order. */
   #configQueue: Promise<unknown> = Promise.resolve();
 
@@ -187,6 +192,12 @@ class Host implements PluginHost {
       this.#configWatcher = watchConfigFile(file, {
         delayMs: () => this.#config.reloadDelayMs,
         onChange: () => this.reloadConfig().then(() => {}),
+      });
+    }
+    if (this.#config.enableHotReload && !this.#pluginWatcher) {
+      this.#pluginWatcher = watchPluginFolders(this.#dir, {
+        delayMs: () => this.#config.reloadDelayMs,
+        onFolder: (folder) => this.#folderChanged(folder),
       });
     }
     const results = await discoverPlugins(this.#dir);
@@ -216,6 +227,8 @@ class Host implements PluginHost {
   async stop(): Promise<void> {
     await this.#configWatcher?.close({ discard: true });
     this.#configWatcher = undefined;
+    await this.#pluginWatcher?.close({ discard: true });
+    this.#pluginWatcher = undefined;
     await this.#configQueue;
     for (const level of [...this.#levels].reverse()) {
       await Promise.all(
@@ -259,7 +272,15 @@ class Host implements PluginHost {
       calls += m.calls;
       errors += m.errors;
     }
-    return { total: this.#plugins.size, byState, calls, errors, discoveryFailures: this.#failures.length };
+    const workers = Object.values(this.#tiers).reduce((n, t) => n + (t.live ?? 0), 0);
+    return {
+      total: this.#plugins.size,
+      byState,
+      calls,
+      errors,
+      discoveryFailures: this.#failures.length,
+      workers,
+    };
   }
 
   async startPlugin(id: string): Promise<PluginHandle> {
@@ -276,21 +297,124 @@ class Host implements PluginHost {
 
   async reload(id: string): Promise<PluginHandle> {
     const plugin = this.#get(id);
-    const results = await discoverPlugins(this.#dir);
-    const found = results.find((r) => r.ok && r.plugin.manifest.id === id);
-    if (!found || !found.ok) {
-      throw new PluginHostError(
-        "PLUGIN_NOT_FOUND",
-        `Cannot reload plugin "${id}": its folder no longer has it`,
-        {
-          pluginId: id,
-        },
-      );
+    const event = await this.#reload(plugin, "api");
+    if (event.error !== undefined) {
+      throw new PluginHostError("RELOAD_FAILED", `Cannot reload plugin "${id}": ${event.error}`, {
+        pluginId: id,
+      });
     }
-    await plugin.unload();
-    plugin.redefine(this.#definition(found.plugin));
-    if (!this.#disabled.has(id)) await plugin.start();
     return plugin;
+  }
+
+  /** Reloads one plugin from its folder: blue/green when it runs and is HotReloadable, else stop and start. */
+  async #reload(plugin: Plugin, trigger: "watch" | "api"): Promise<ReloadEvent> {
+    const t0 = performance.now();
+    const fromVersion = plugin.version;
+    const emit = (outcome: ReloadEvent["outcome"], extra: Partial<ReloadEvent> = {}): ReloadEvent => {
+      const event: ReloadEvent = {
+        id: plugin.id,
+        outcome,
+        fromVersion,
+        durationMs: performance.now() - t0,
+        trigger,
+        at: Date.now(),
+        ...extra,
+      };
+      const level = event.error === undefined ? "info" : "error";
+      log[level]("reload {id}: {outcome} {fromVersion} → {toVersion}{detail}", {
+        ...event,
+        toVersion: event.toVersion ?? "?",
+        detail: event.error === undefined ? "" : `: ${event.error}`,
+      });
+      this.#events.emit("reload", event);
+      return event;
+    };
+    const report = await inspectPluginFolder(plugin.dir);
+    if (!report.ok) return emit("rolled-back", { error: report.error.message });
+    const found = report.plugin;
+    const toVersion = found.manifest.version;
+    if (found.manifest.id !== plugin.id) {
+      return emit("rolled-back", { toVersion, error: `the folder now holds plugin "${found.manifest.id}"` });
+    }
+    const hot = plugin.manifest.capabilities.includes("HotReloadable");
+    if (plugin.state === "Running" && !hot && trigger === "watch") {
+      log.warn("plugin {id} changed but is not HotReloadable: restart it to load the new version", {
+        id: plugin.id,
+      });
+      return emit("restart-required", { toVersion });
+    }
+    const definition = this.#definition(found);
+    try {
+      if (plugin.state === "Running" && hot) {
+        await plugin.swap(definition);
+        return emit("swapped", { toVersion });
+      }
+      await plugin.unload();
+      plugin.redefine(definition);
+      if (!this.#disabled.has(plugin.id)) await plugin.start();
+      return emit("restarted", { toVersion });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      return emit(plugin.state === "Running" ? "rolled-back" : "restarted", { toVersion, error });
+    }
+  }
+
+  /** A plugin folder's files settled after a change: reload, add or remove the plugin. */
+  async #folderChanged(folder: string): Promise<void> {
+    const known = [...this.#plugins.values()].find((p) => p.dir === folder || p.discovered.dir === folder);
+    const exists = await Deno.stat(folder).then((s) => s.isDirectory, () => false);
+    const t0 = performance.now();
+    if (!exists) {
+      if (!known) return;
+      await known.unload();
+      this.#plugins.delete(known.id);
+      const event: ReloadEvent = {
+        id: known.id,
+        outcome: "removed",
+        fromVersion: known.version,
+        durationMs: performance.now() - t0,
+        trigger: "watch",
+        at: Date.now(),
+      };
+      this.#events.emit("reload", event);
+      return;
+    }
+    if (known) return void await this.#reload(known, "watch");
+    const report = await inspectPluginFolder(folder);
+    if (!report.ok) {
+      const failure = {
+        dir: folder,
+        message: report.error.message,
+        at: Date.now(),
+        ...(report.id ? { id: report.id } : {}),
+      };
+      this.#failures.push(failure);
+      log.error("discovery: {message}", { message: failure.message });
+      this.#events.emit("discoveryFailure", failure);
+      return;
+    }
+    const id = report.plugin.manifest.id;
+    if (this.#plugins.has(id)) {
+      const message = `Plugin folder ${folder} declares id "${id}", already used by ${
+        this.#plugins.get(id)!.dir
+      }`;
+      const failure = { dir: folder, id, message, at: Date.now() };
+      this.#failures.push(failure);
+      this.#events.emit("discoveryFailure", failure);
+      return;
+    }
+    const plugin = this.#create(report.plugin);
+    this.#plugins.set(id, plugin);
+    await this.#startIfEnabled(plugin);
+    this.#events.emit("reload", {
+      id,
+      outcome: "added",
+      toVersion: plugin.version,
+      durationMs: performance.now() - t0,
+      trigger: "watch",
+      at: Date.now(),
+      ...(plugin.lastError ? { error: plugin.lastError.message } : {}),
+    });
   }
 
   async enable(id: string): Promise<PluginHandle> {

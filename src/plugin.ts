@@ -85,7 +85,8 @@ export class Plugin implements PluginHandle {
   #o: PluginOptions;
   readonly #life: Lifecycle;
   readonly #metrics = new CallMetrics();
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Pending calls per connection, so a connection being swapped out can drain its own. */
+  readonly #inFlight = new Map<PluginConnection, Set<Promise<unknown>>>();
   readonly #log;
   #conn: PluginConnection | undefined;
   #lastError: Error | undefined;
@@ -177,8 +178,13 @@ export class Plugin implements PluginHandle {
       },
     );
     const tracked = p.catch(() => {});
-    this.#inFlight.add(tracked);
-    tracked.finally(() => this.#inFlight.delete(tracked));
+    let set = this.#inFlight.get(conn);
+    if (!set) this.#inFlight.set(conn, set = new Set());
+    set.add(tracked);
+    void tracked.finally(() => {
+      set.delete(tracked);
+      if (set.size === 0) this.#inFlight.delete(conn);
+    });
     return p;
   }
 
@@ -258,6 +264,56 @@ export class Plugin implements PluginHandle {
     this.#o = { ...this.#o, ...options };
   }
 
+  /**
+   * Blue/green: starts `options` (a new version) in a new worker beside the running one; once it is Running and
+   * passes a health check, new calls go to it, and the old worker drains (bounded by DrainTimeout), runs its
+   * stop hook and ends. If the new version fails at any step, it is ended and the old one keeps serving: this
+   * rejects with the cause. The plugin stays Running throughout.
+   */
+  swap(options: Omit<PluginOptions, "events" | "onPluginCall">): Promise<void> {
+    return this.#serial(async () => {
+      if (this.state !== "Running" || !this.#conn) {
+        throw new PluginHostError(
+          "ILLEGAL_TRANSITION",
+          `Plugin "${this.id}" is ${this.state}; only a Running plugin swaps`,
+        );
+      }
+      if (options.discovered.manifest.id !== this.id) {
+        throw new PluginHostError(
+          "PLUGIN_NOT_FOUND",
+          `Plugin "${this.id}" cannot become "${options.discovered.manifest.id}"`,
+        );
+      }
+      const next: PluginOptions = { ...this.#o, ...options };
+      let fresh: PluginConnection | undefined;
+      try {
+        fresh = await this.#spawn(next);
+        const bound = { timeoutMs: next.hookTimeoutMs };
+        await fresh.call("hook", "initialize", [], bound);
+        await fresh.call("hook", "start", [], bound);
+        const health = parseHealth(
+          await fresh.call("hook", "health", [], { timeoutMs: Math.min(3000, next.hookTimeoutMs) }),
+        );
+        if (health.status === "unhealthy") {
+          throw new Error(
+            `the new version reported itself unhealthy: ${JSON.stringify(health.details ?? {})}`,
+          );
+        }
+      } catch (e) {
+        await fresh?.terminate("the new version failed to start");
+        throw e;
+      }
+      const old = this.#conn;
+      this.#o = next;
+      this.#adopt(fresh);
+      await this.#drain(old);
+      await old.call("hook", "stop", [], { timeoutMs: next.hookTimeoutMs }).catch((e) =>
+        this.#log.warn("the old version's stop hook failed: {message}", { message: String(e?.message ?? e) })
+      );
+      await old.terminate("replaced by a new version");
+    });
+  }
+
   /** Stops the plugin if it runs, then ends its worker. */
   async unload(): Promise<void> {
     await this.stop();
@@ -277,18 +333,37 @@ export class Plugin implements PluginHandle {
   }
 
   async #load(): Promise<void> {
-    const d = this.#o.discovered;
     this.#life.moveTo("Loading");
-    const conn = await this.#o.tier.spawn({
+    const conn = await this.#spawn(this.#o);
+    this.#adopt(conn);
+    this.#life.moveTo("Loaded");
+    this.#life.moveTo("Initializing");
+    await this.#hook("initialize");
+    this.#life.moveTo("Initialized");
+  }
+
+  /** Makes `conn` the one calls go to, and turns its unasked death into a crash of the plugin. */
+  #adopt(conn: PluginConnection): void {
+    this.#conn = conn;
+    conn.exited.then((info) => {
+      if (this.#conn !== conn || info.kind === "terminated") return;
+      this.#o.events.emit("crash", { id: this.id, reason: info.reason, at: Date.now() });
+      void this.#fail(info.error ?? new Error(info.reason));
+    });
+  }
+
+  #spawn(o: PluginOptions): Promise<PluginConnection> {
+    const d = o.discovered;
+    return o.tier.spawn({
       id: this.id,
-      name: this.name,
-      version: this.version,
+      name: d.manifest.name,
+      version: d.manifest.version,
       entryUrl: toFileUrl(d.entryPath),
-      settings: this.#o.settings,
+      settings: o.settings,
       dependencies: Object.keys(d.manifest.dependencies),
-      permissions: this.#o.permissions,
-      callTimeoutMs: this.#o.callTimeoutMs,
-      loadTimeoutMs: this.#o.hookTimeoutMs,
+      permissions: o.permissions,
+      callTimeoutMs: o.callTimeoutMs,
+      loadTimeoutMs: o.hookTimeoutMs,
       onLog: (m) => {
         const category = m.category.slice(1);
         const log = category.length ? this.#log.getChild(category as [string, ...string[]]) : this.#log;
@@ -310,27 +385,18 @@ export class Plugin implements PluginHandle {
       onPluginCall: (target, method, args, signal) =>
         this.#o.onPluginCall(this.id, target, method, args, signal),
     });
-    this.#conn = conn;
-    conn.exited.then((info) => {
-      if (this.#conn !== conn || info.kind === "terminated") return;
-      this.#o.events.emit("crash", { id: this.id, reason: info.reason, at: Date.now() });
-      void this.#fail(info.error ?? new Error(info.reason));
-    });
-    this.#life.moveTo("Loaded");
-    this.#life.moveTo("Initializing");
-    await this.#hook("initialize");
-    this.#life.moveTo("Initialized");
   }
 
   #hook(name: "initialize" | "start" | "stop"): Promise<unknown> {
     return this.#conn!.call("hook", name, [], { timeoutMs: this.#o.hookTimeoutMs });
   }
 
-  async #drain(): Promise<void> {
-    if (this.#inFlight.size === 0) return;
+  async #drain(conn: PluginConnection | undefined = this.#conn): Promise<void> {
+    const set = conn && this.#inFlight.get(conn);
+    if (!set || set.size === 0) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#o.drainTimeoutMs));
-    await Promise.race([Promise.all(this.#inFlight), timeout]);
+    await Promise.race([Promise.all(set), timeout]);
     clearTimeout(timer);
   }
 

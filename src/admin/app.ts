@@ -69,6 +69,7 @@ const EVENTS: Readonly<Record<keyof HostEventMap, true>> = {
   protocolError: true,
   discoveryFailure: true,
   config: true,
+  reload: true,
 };
 
 /** Events queued for one slow `/events` client before its stream is closed. */

@@ -76,6 +76,8 @@ export interface PluginConnection {
 export interface IsolationTier {
   /** The tier's name as the config says it (`worker`, `process`). */
   readonly kind: string;
+  /** How many of its workers or processes are alive now, when the tier counts them. */
+  readonly live?: number;
   /** Starts the plugin and resolves once its module has loaded (or rejects with why it could not). */
   spawn(spec: SpawnSpec): Promise<PluginConnection>;
 }

@@ -26,10 +26,19 @@ const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
 export class WorkerTier implements IsolationTier {
   /** Always `"worker"`. */
   readonly kind = "worker";
+  #live = 0;
+
+  /** Workers of this tier that are alive now. */
+  get live(): number {
+    return this.#live;
+  }
 
   /** Starts the plugin's worker and loads its module. */
   spawn(spec: SpawnSpec): Promise<PluginConnection> {
-    return new WorkerConnection(spec).ready;
+    const conn = new WorkerConnection(spec);
+    this.#live++;
+    void conn.exited.then(() => this.#live--);
+    return conn.ready;
   }
 }
 
