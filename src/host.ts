@@ -326,6 +326,7 @@ class Host implements PluginHost {
         toVersion: event.toVersion ?? "?",
         detail: event.error === undefined ? "" : `: ${event.error}`,
       });
+      plugin.lastReload = event;
       this.#events.emit("reload", event);
       return event;
     };

@@ -7,7 +7,7 @@
 
 import { getLogger, type LogLevel } from "@logtape/logtape";
 import { PluginHostError } from "./errors.ts";
-import type { Emitter, HostEventMap } from "./events.ts";
+import type { Emitter, HostEventMap, ReloadEvent } from "./events.ts";
 import type { IsolationTier, PluginConnection } from "./isolation/tier.ts";
 import { Lifecycle, type PluginState } from "./lifecycle.ts";
 import type { PluginManifest } from "./manifest.ts";
@@ -42,6 +42,8 @@ export interface PluginHandle {
   readonly lastError: Error | undefined;
   /** The settings it runs with: the manifest's defaults deep-merged with the host configuration's. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** The last reload of this plugin (swap, restart or rollback, with its error), if there was one. */
+  readonly lastReload: ReloadEvent | undefined;
   /** Calls one of its methods; arguments and results are structured-cloned, buffers transferred. */
   call(method: string, ...args: unknown[]): Promise<unknown>;
   /** Calls a method with options: timeout, AbortSignal, what to transfer. */
@@ -94,6 +96,8 @@ export class Plugin implements PluginHandle {
   #everStarted = false;
   /** False from the moment a stop is asked for, so no call slips in while the stop waits its turn. */
   #accepting = false;
+  /** Set by the host after every reload. */
+  lastReload: ReloadEvent | undefined;
 
   /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
   constructor(options: PluginOptions) {

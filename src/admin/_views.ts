@@ -89,6 +89,7 @@ export async function describePlugin(p: PluginHandle): Promise<Record<string, un
     provides: p.manifest.provides,
     restarts: metrics.restarts,
     lastError: error ? { name: error.name, message: error.message } : null,
+    lastReload: p.lastReload ?? null,
     metrics,
   };
 }
