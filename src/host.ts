@@ -27,7 +27,8 @@ import {
   type HostEventMap,
   type ReloadEvent,
 } from "./events.ts";
-import { startOrder } from "./graph.ts";
+import { Dependencies } from "./dependencies.ts";
+import { findService, routePluginCall, type ServiceHandle } from "./services.ts";
 import type { IsolationTier } from "./isolation/tier.ts";
 import { WorkerTier } from "./isolation/worker_tier.ts";
 import type { PluginState } from "./lifecycle.ts";
@@ -91,6 +92,11 @@ export interface PluginHost extends AsyncDisposable {
   stopPlugin(id: string): Promise<PluginHandle>;
   /** Reads the plugin's folder again and restarts it with what is there now; the handle stays the same. */
   reload(id: string): Promise<PluginHandle>;
+  /**
+   * The Running plugin that offers `name` (a capability from `provides`, or a plugin id) in the highest version
+   * `range` accepts (default `*`); undefined when none does. Throws `INVALID_RANGE` for a bad range.
+   */
+  getService(name: string, range?: string): ServiceHandle | undefined;
   /** Marks the plugin enabled and starts it. */
   enable(id: string): Promise<PluginHandle>;
   /** Marks the plugin disabled and stops it; `start()` and `reload()` leave it stopped. */
@@ -162,6 +168,11 @@ class Host implements PluginHost {
   readonly #dir: string;
   #failures: DiscoveryFailureEvent[] = [];
   readonly #disabled = new Set<string>();
+  readonly #deps = new Dependencies({
+    plugins: this.#plugins,
+    disabled: this.#disabled,
+    events: this.#events,
+  });
   #levels: (readonly string[])[] = [];
   readonly #admins = new Set<AdminServer>();
   readonly #watchConfig: boolean;
@@ -214,11 +225,7 @@ class Host implements PluginHost {
       log.error("discovery: {message}", { message: r.error.message });
       this.#events.emit("discoveryFailure", failure);
     }
-    const order = startOrder([...this.#plugins.values()].map((p) => ({
-      id: p.id,
-      dependencies: Object.keys(p.manifest.dependencies),
-    })));
-    this.#levels = [...order.levels, order.cyclic];
+    this.#levels = this.#deps.resolve();
     for (const level of this.#levels) {
       await Promise.all(level.map((id) => this.#startIfEnabled(this.#plugins.get(id)!)));
     }
@@ -230,6 +237,7 @@ class Host implements PluginHost {
     await this.#pluginWatcher?.close({ discard: true });
     this.#pluginWatcher = undefined;
     await this.#configQueue;
+    await this.#deps.close();
     for (const level of [...this.#levels].reverse()) {
       await Promise.all(
         level.map((id) => this.#plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))),
@@ -259,6 +267,10 @@ class Host implements PluginHost {
     return [...this.#plugins.values()];
   }
 
+  getService(name: string, range = "*"): ServiceHandle | undefined {
+    return findService(this.#plugins.values(), name, range);
+  }
+
   getDiscoveryFailures(): readonly DiscoveryFailureEvent[] {
     return this.#failures;
   }
@@ -285,12 +297,15 @@ class Host implements PluginHost {
 
   async startPlugin(id: string): Promise<PluginHandle> {
     const p = this.#get(id);
+    this.#deps.assertStartable(id);
     await p.start();
+    await this.#deps.idle(); // dependents waiting for it are back
     return p;
   }
 
   async stopPlugin(id: string): Promise<PluginHandle> {
     const p = this.#get(id);
+    await this.#deps.beforeStop(id); // its dependents stop first
     await p.unload();
     return p;
   }
@@ -518,6 +533,7 @@ class Host implements PluginHost {
       log.info("plugin {id} is disabled", { id: p.id });
       return;
     }
+    if (!await this.#deps.admit(p)) return;
     await p.start().catch((e) => log.error("{message}", { message: e.message }));
   }
 
@@ -546,6 +562,7 @@ class Host implements PluginHost {
       callTimeoutMs: config.callTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
       hookTimeoutMs: config.callTimeoutMs,
+      ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
     };
   }
 
@@ -565,24 +582,12 @@ class Host implements PluginHost {
     args: readonly unknown[],
     signal: AbortSignal,
   ): Promise<unknown> {
-    const caller = this.#plugins.get(from);
-    if (!caller || !Object.hasOwn(caller.manifest.dependencies, target)) {
-      return Promise.reject(
-        new PluginHostError(
-          "PERMISSION_DENIED",
-          `Plugin "${from}" may not call "${target}": it is not among its dependencies`,
-          { pluginId: from },
-        ),
-      );
-    }
-    const callee = this.#plugins.get(target);
-    if (!callee) {
-      return Promise.reject(
-        new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${target}"`, { pluginId: target }),
-      );
-    }
-    return callee.request(method, args, { signal });
+    return routePluginCall(this.#plugins, from, target, method, args, signal);
   }
+}
+
+function maxMemory(mb: number | undefined): { maxMemoryMB?: number } {
+  return mb ? { maxMemoryMB: mb } : {};
 }
 
 function unavailableTier(kind: string): IsolationTier {

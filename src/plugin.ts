@@ -14,7 +14,7 @@ import type { PluginManifest } from "./manifest.ts";
 import type { DiscoveredPlugin } from "./plugin_folder.ts";
 import { CallMetrics, type PluginMetricsSnapshot } from "./metrics.ts";
 import type { EffectivePermissions } from "./permissions.ts";
-import type { HealthReport } from "./plugin_api.ts";
+import type { DependencyChange, HealthReport } from "./plugin_api.ts";
 import type { CallOptions } from "./rpc/endpoint.ts";
 import { toFileUrl } from "./_paths.ts";
 
@@ -72,6 +72,8 @@ export interface PluginOptions {
   readonly drainTimeoutMs: number;
   /** Bounds loading and each lifecycle hook. */
   readonly hookTimeoutMs: number;
+  /** Heap cap in MiB (`ResourceLimits.MaxMemoryMB`); none when absent. */
+  readonly maxMemoryMB?: number;
   /** Carries a call from this plugin to another. */
   readonly onPluginCall: (
     from: string,
@@ -234,12 +236,15 @@ export class Plugin implements PluginHandle {
     });
   }
 
-  /** Stops the plugin: no new calls, in-flight ones finish (bounded), then its stop hook. The worker stays. */
-  stop(): Promise<void> {
+  /**
+   * Stops the plugin: no new calls, in-flight ones finish (bounded), then its stop hook. The worker stays.
+   * `reason` goes on the `Stopping` state change.
+   */
+  stop(reason?: string): Promise<void> {
     this.#accepting = false;
     return this.#serial(async () => {
       if (this.state !== "Running") return;
-      this.#life.moveTo("Stopping");
+      this.#life.moveTo("Stopping", reason);
       this.#metrics.runningSince = undefined;
       try {
         await this.#drain();
@@ -318,9 +323,9 @@ export class Plugin implements PluginHandle {
     });
   }
 
-  /** Stops the plugin if it runs, then ends its worker. */
-  async unload(): Promise<void> {
-    await this.stop();
+  /** Stops the plugin if it runs (`reason` goes on the `Stopping` state change), then ends its worker. */
+  async unload(reason?: string): Promise<void> {
+    await this.stop(reason);
     await this.#serial(async () => {
       if (this.state === "Unloaded" || this.state === "Unknown") return;
       if (this.state !== "Failed") this.#life.moveTo("Unloading");
@@ -328,6 +333,33 @@ export class Plugin implements PluginHandle {
       this.#conn = undefined;
       this.#life.moveTo("Unloaded");
     });
+  }
+
+  /**
+   * Marks the plugin `Failed` with `reason` (a `DEPENDENCY_FAILED` error) without loading it: the host does this
+   * to a plugin whose dependencies cannot be met. From Unknown it moves straight to Failed; from Unloaded
+   * through Loading (Unloaded → Failed is not a move); a loaded plugin fails and its worker ends.
+   */
+  markFailed(reason: string): Promise<void> {
+    return this.#serial(async () => {
+      const error = new PluginHostError("DEPENDENCY_FAILED", reason, { pluginId: this.id });
+      if (this.state === "Failed" || this.state === "Unknown" || this.state === "Unloaded") {
+        this.#lastError = error;
+        if (this.state === "Unloaded") this.#life.moveTo("Loading", reason);
+        if (this.state !== "Failed") this.#life.moveTo("Failed", reason);
+        return;
+      }
+      await this.#fail(error);
+    });
+  }
+
+  /** Tells a Running plugin that a dependency changed (its `dependencyChanged` hook); never rejects. */
+  async dependencyChanged(change: DependencyChange): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || this.state !== "Running") return;
+    await conn.call("hook", "dependencyChanged", [change], { timeoutMs: this.#o.hookTimeoutMs }).catch((e) =>
+      this.#log.warn("its dependencyChanged hook failed: {message}", { message: String(e?.message ?? e) })
+    );
   }
 
   #serial<T>(op: () => Promise<T>): Promise<T> {
@@ -368,6 +400,7 @@ export class Plugin implements PluginHandle {
       permissions: o.permissions,
       callTimeoutMs: o.callTimeoutMs,
       loadTimeoutMs: o.hookTimeoutMs,
+      ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
       onLog: (m) => {
         const category = m.category.slice(1);
         const log = category.length ? this.#log.getChild(category as [string, ...string[]]) : this.#log;

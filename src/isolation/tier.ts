@@ -28,6 +28,8 @@ export interface SpawnSpec {
   readonly callTimeoutMs: number;
   /** Bounds loading the plugin's module graph (its top-level code included). */
   readonly loadTimeoutMs: number;
+  /** Heap cap of the plugin in MiB; none when absent. */
+  readonly maxMemoryMB?: number;
   /** A log record from the plugin (already validated). */
   onLog(message: LogMessage): void;
   /** The plugin's own metrics changed. */
@@ -46,7 +48,7 @@ export interface SpawnSpec {
 /** How a plugin's worker or process ended. */
 export interface ExitInfo {
   /** `terminated` when the host ended it; otherwise how it died. */
-  readonly kind: "terminated" | "exit" | "crash" | "load-failed";
+  readonly kind: "terminated" | "exit" | "crash" | "load-failed" | "memory" | "timeout" | "cpu";
   /** Words for an operator. */
   readonly reason: string;
   /** The error behind it, when there is one. */
@@ -68,8 +70,10 @@ export interface PluginConnection {
     args: readonly unknown[],
     options?: CallOptions,
   ): Promise<unknown>;
-  /** Ends the plugin at once; pending calls reject. */
+  /** Ends the plugin at once, even mid-loop; pending calls reject. */
   terminate(reason?: string): Promise<void>;
+  /** Ends the plugin for a resource reason (it counts as a crash with that kind, not as a requested stop). */
+  kill(kind: "timeout" | "cpu" | "memory", reason: string): Promise<void>;
 }
 
 /** Spawns plugins. */

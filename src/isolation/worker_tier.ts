@@ -1,9 +1,13 @@
 /**
- * The default tier: each plugin in its own Deno Worker holding exactly its effective permissions.
+ * The default tier: each plugin in its own Deno Worker holding exactly its effective permissions. The Worker
+ * runs only the supervisor (src/runtime/supervisor.ts); the plugin runs in a node:worker_threads thread inside
+ * it, which inherits the narrowing, can be given a heap cap, and can be ended even while it spins. Calls travel
+ * over a MessagePort straight between the host and the plugin's thread.
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { PluginCrashedError, PluginHostError } from "../errors.ts";
 import { toWorkerPermissions } from "../permissions.ts";
 import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
@@ -11,7 +15,23 @@ import { type CallMessage, parseWorkerMessage, type WorkerMessage } from "../rpc
 import { deserializeError, serializeError } from "../rpc/_wire_errors.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
 
+const SUPERVISOR_URL = new URL("../runtime/supervisor.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
+/** The plugin's thread loads the runtime under the plugin's grants: it may read these, and only these, too. */
+const RUNTIME_READS: readonly string[] = ["../runtime/", "../rpc/", "../errors.ts"]
+  .map((rel) => new URL(rel, import.meta.url))
+  .filter((url) => url.protocol === "file:")
+  .map((url) => fileURLToPath(url));
+/** How long the supervisor gets to confirm the plugin's thread ended before its Worker is ended anyway. */
+const KILL_GRACE_MS = 2000;
+
+/** A supervisor's report that the plugin's thread ended. */
+interface Died {
+  readonly t: "died";
+  readonly kind: "memory" | "exit" | "crash" | "killed";
+  readonly reason: string;
+  readonly code?: number;
+}
 
 /**
  * Runs plugins in permission-narrowed Deno Workers (needs `--unstable-worker-options`).
@@ -48,7 +68,13 @@ class WorkerConnection implements PluginConnection {
   methods: readonly string[] = [];
   readonly #spec: SpawnSpec;
   readonly #worker: Worker;
+  /** Where calls go: a MessagePort to the plugin's thread (guarded) or the Worker itself (direct). */
+  readonly #channel: { postMessage(m: unknown, t?: Transferable[]): void; close?(): void };
+  /** Guarded: the plugin runs in a node thread under the supervisor (heap cap, killable mid-loop). */
+  readonly #guarded: boolean;
   readonly #endpoint: RpcEndpoint;
+  #threadGone!: () => void;
+  readonly #threadEnded: Promise<void> = new Promise((resolve) => this.#threadGone = resolve);
   readonly #incoming = new Map<number, AbortController>();
   #exit!: (info: ExitInfo) => void;
   #gone: ExitInfo | undefined;
@@ -58,11 +84,18 @@ class WorkerConnection implements PluginConnection {
   constructor(spec: SpawnSpec) {
     this.#spec = spec;
     this.exited = new Promise((resolve) => this.#exit = resolve);
+    // A guarded plugin costs a second thread and about 0.6 s more to start (measured: BENCHMARKS.md), so only
+    // plugins with a heap cap get one.
+    this.#guarded = spec.maxMemoryMB !== undefined;
+    const permissions = toWorkerPermissions(spec.permissions);
+    if (this.#guarded) {
+      permissions.read = [...(Array.isArray(permissions.read) ? permissions.read : []), ...RUNTIME_READS];
+    }
     try {
-      this.#worker = new Worker(RUNTIME_URL, {
+      this.#worker = new Worker(this.#guarded ? SUPERVISOR_URL : RUNTIME_URL, {
         type: "module",
         name: `plugin:${spec.id}`,
-        deno: { permissions: toWorkerPermissions(spec.permissions) },
+        deno: { permissions },
       });
     } catch (e) {
       throw new PluginHostError("LOAD_FAILED", `Cannot start a worker for plugin "${spec.id}": ${e}`, {
@@ -70,13 +103,26 @@ class WorkerConnection implements PluginConnection {
         cause: e,
       });
     }
+    let port2: MessagePort | undefined;
+    if (this.#guarded) {
+      const pair = new MessageChannel();
+      port2 = pair.port2;
+      this.#channel = pair.port1;
+      pair.port1.onmessage = (e) => this.#receive(e.data);
+      pair.port1.onmessageerror = () => spec.onProtocolError("a message could not be deserialized");
+      this.#worker.onmessage = (e: MessageEvent<Died>) => this.#supervisorSaid(e.data);
+    } else {
+      this.#channel = this.#worker;
+      this.#threadGone(); // nothing to wait for: the Worker is the plugin's thread
+      this.#worker.onmessage = (e) => this.#receive(e.data);
+      this.#worker.onmessageerror = () => spec.onProtocolError("a message could not be deserialized");
+    }
+    const channel = this.#channel;
     this.#endpoint = new RpcEndpoint({
       peer: spec.id,
       defaultTimeoutMs: spec.callTimeoutMs,
-      send: (m, t) => this.#worker.postMessage(m, t),
+      send: (m, t) => channel.postMessage(m, t),
     });
-    this.#worker.onmessage = (e) => this.#receive(e.data);
-    this.#worker.onmessageerror = () => spec.onProtocolError("a message could not be deserialized");
     this.#worker.onerror = (e) => {
       // Without preventDefault an error escaping a worker ends the host process.
       e.preventDefault();
@@ -93,7 +139,13 @@ class WorkerConnection implements PluginConnection {
         else reject(error);
       };
     });
-    this.#worker.postMessage({
+    if (port2) {
+      this.#worker.postMessage(
+        { t: "spawn", url: RUNTIME_URL, port: port2, maxMemoryMB: spec.maxMemoryMB },
+        [port2],
+      );
+    }
+    channel.postMessage({
       v: 1,
       t: "load",
       url: spec.entryUrl,
@@ -119,15 +171,37 @@ class WorkerConnection implements PluginConnection {
     return this.#endpoint.call(kind, method, args, options);
   }
 
+  kill(kind: "timeout" | "cpu" | "memory", reason: string): Promise<void> {
+    this.#die({ kind, reason });
+    return this.exited.then(() => {});
+  }
+
   terminate(reason = "terminated by the host"): Promise<void> {
     this.#die({ kind: "terminated", reason });
     return this.exited.then(() => {});
   }
 
+  /** The supervisor says the plugin's thread ended: how, in its words. */
+  #supervisorSaid(m: Died): void {
+    this.#threadGone();
+    if (m?.t !== "died") return;
+    const kind = m.kind === "memory" ? "memory" : m.kind === "killed" ? "terminated" : m.kind;
+    this.#die({ kind, reason: m.reason });
+  }
+
+  /** Ends the plugin's thread through the supervisor (even a spinning one), then the Worker itself. */
+  async #shutdown(reason: string): Promise<void> {
+    if (this.#guarded) this.#worker.postMessage({ t: "kill", reason });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#threadEnded, new Promise((r) => timer = setTimeout(r, KILL_GRACE_MS))]);
+    clearTimeout(timer);
+    this.#worker.terminate();
+    this.#channel.close?.();
+  }
+
   #die(info: ExitInfo): void {
     if (this.#gone) return;
     this.#gone = info;
-    this.#worker.terminate();
     const error = info.error ?? new PluginCrashedError(this.#spec.id, info.reason);
     this.#endpoint.close(
       info.kind === "terminated"
@@ -140,7 +214,8 @@ class WorkerConnection implements PluginConnection {
       false,
       new PluginHostError("LOAD_FAILED", info.reason, { pluginId: this.#spec.id, cause: error }),
     );
-    this.#exit(info.error ? info : { ...info, error });
+    const final = info.error ? info : { ...info, error };
+    void this.#shutdown(info.reason).then(() => this.#exit(final));
   }
 
   #receive(data: unknown): void {

@@ -1,23 +1,31 @@
-// The entry module of every plugin worker, and the only module the host names. It hardens the worker, then
-// loads the plugin through a non-literal import(), so the plugin's whole import graph is checked against the
-// worker's own permissions (a worker's static imports are loaded under the host's), and serves RPC.
-import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
+// The module that runs a plugin: in the plugin's own thread (a node:worker_threads Worker started by the
+// supervisor inside the narrowed Deno Worker, talking to the host over a MessagePort) or in the process tier's
+// child. It hardens its thread, then loads the plugin through a non-literal import(), so the plugin's whole
+// import graph is checked against the thread's own permissions, and serves RPC over the channel it is given.
+// Its own imports stay inside src/runtime, src/rpc and src/errors.ts: the thread may read nothing else.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { workerData } from "node:worker_threads";
 import { harden } from "./_harden.ts";
 import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
 import type { CallMessage, HostMessage, LoadMessage, WorkerMessage } from "../rpc/protocol.ts";
 import { serializeError } from "../rpc/_wire_errors.ts";
 import type { PluginContext, PluginDefinition } from "../plugin_api.ts";
 import { PluginMetricsRecorder } from "./_plugin_metrics.ts";
+import { pluginCalls } from "./_services.ts";
+import { createLogger, type LogSink } from "./_logger.ts";
 
-const scope = globalThis as unknown as {
+/** How the runtime talks to the host: a MessagePort, the worker scope, or the process tier's framed pipe. */
+export interface Channel {
   postMessage(message: unknown, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent<HostMessage>) => void) | null;
+}
+
+const scope = globalThis as unknown as Channel & {
   addEventListener(type: string, listener: (e: Event) => void): void;
 };
+let channel: Channel = scope;
 const post = (message: WorkerMessage, transfer: Transferable[] = []): void =>
-  scope.postMessage(message, transfer);
-harden((m) => scope.postMessage(m));
+  channel.postMessage(message, transfer);
 
 const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
 const HOOKS = new Set([
@@ -27,9 +35,17 @@ const HOOKS = new Set([
   "health",
   "configure",
   "validateSettings",
+  "dependencyChanged",
   "constructor",
 ]);
-const BASE_ONLY = new Set(["onInitialize", "onStart", "onStop", "onConfigure", "checkHealth"]);
+const BASE_ONLY = new Set([
+  "onInitialize",
+  "onStart",
+  "onStop",
+  "onConfigure",
+  "onDependencyChanged",
+  "checkHealth",
+]);
 
 type Fn = (...args: unknown[]) => unknown;
 interface Loaded {
@@ -66,19 +82,18 @@ function cloneable(value: unknown): unknown {
   }
 }
 
-function hostSink(record: LogRecord): void {
-  const message = record.message.map((part) => typeof part === "string" ? part : Deno.inspect(part)).join("");
+const hostSink: LogSink = (level, category, message, props) => {
   const properties: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record.properties).slice(0, 64)) properties[k] = cloneable(v);
+  for (const [k, v] of Object.entries(props)) properties[k] = cloneable(v);
   post({
     v: 1,
     t: "log",
-    level: record.level,
-    category: record.category.map(String).slice(0, 16),
+    level,
+    category: category.map(String).slice(0, 16),
     message: message.slice(0, 16 * 1024),
     properties,
   });
-}
+};
 
 function ownMethods(instance: object): Map<string, Fn> {
   const methods = new Map<string, Fn>();
@@ -96,13 +111,6 @@ function ownMethods(instance: object): Map<string, Fn> {
 
 async function load(m: LoadMessage): Promise<void> {
   settings = m.settings;
-  configureSync({
-    sinks: { host: hostSink },
-    loggers: [
-      { category: [m.id], sinks: ["host"], lowestLevel: "trace" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "fatal" },
-    ],
-  });
   const metrics = new PluginMetricsRecorder((snapshot) => post({ v: 1, t: "metrics", ...snapshot }));
   toHost = new RpcEndpoint({
     peer: "host",
@@ -117,16 +125,13 @@ async function load(m: LoadMessage): Promise<void> {
     get settings() {
       return settings;
     },
-    log: getLogger([m.id]),
+    log: createLogger(hostSink, [m.id]),
     signal: stopping.signal,
     get callSignal() {
       return callSignals.getStore() ?? stopping.signal;
     },
     metrics,
-    plugins: {
-      call: (id, method, ...args) =>
-        host.call("plugin", method, args, { target: id, signal: callSignals.getStore() ?? stopping.signal }),
-    },
+    plugins: pluginCalls(host, () => callSignals.getStore() ?? stopping.signal),
   };
   const url = m.url; // non-literal on purpose: see the top of this file
   const mod = await import(url) as { default?: unknown };
@@ -178,6 +183,9 @@ async function runHook(name: string, args: readonly unknown[]): Promise<unknown>
     settings = next;
     return typeof hook === "function" ? hook.call(plugin.hooks, settings, ctx) : undefined;
   }
+  if (name === "dependencyChanged") {
+    return typeof hook === "function" ? hook.call(plugin.hooks, args[0], ctx) : undefined;
+  }
   if (typeof hook !== "function") return name === "health" ? { status: "healthy" } : undefined;
   return hook.call(plugin.hooks, ctx);
 }
@@ -210,7 +218,7 @@ async function serve(m: CallMessage): Promise<void> {
   }
 }
 
-scope.onmessage = (e: MessageEvent<HostMessage>): void => {
+function receive(e: MessageEvent<HostMessage>): void {
   const m = e.data;
   switch (m.t) {
     case "load":
@@ -227,4 +235,17 @@ scope.onmessage = (e: MessageEvent<HostMessage>): void => {
       toHost?.settle(m);
       break;
   }
-};
+}
+
+/** Serves the plugin over `over` (default: the MessagePort the supervisor passed in, else the worker scope). */
+export function serveOn(over: Channel): void {
+  channel = over;
+  harden((m) => channel.postMessage(m));
+  channel.onmessage = receive;
+}
+
+const port = (workerData as { port?: MessagePort } | null | undefined)?.port;
+if (port) serveOn(port as unknown as Channel);
+else if (!(globalThis as Record<symbol, unknown>)[Symbol.for("dotcompute.plugins.processTier")]) {
+  serveOn(scope);
+}
