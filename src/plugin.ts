@@ -6,7 +6,7 @@
  */
 
 import { getLogger, type LogLevel } from "@logtape/logtape";
-import { PluginHostError } from "./errors.ts";
+import { CallTimeoutError, PluginHostError } from "./errors.ts";
 import type { Emitter, HostEventMap, ReloadEvent } from "./events.ts";
 import type { IsolationTier, PluginConnection } from "./isolation/tier.ts";
 import { Lifecycle, type PluginState } from "./lifecycle.ts";
@@ -44,6 +44,11 @@ export interface PluginHandle {
   readonly settings: Readonly<Record<string, unknown>>;
   /** The last reload of this plugin (swap, restart or rollback, with its error), if there was one. */
   readonly lastReload: ReloadEvent | undefined;
+  /**
+   * How its worker or process last ended when nobody asked it to: `memory` (heap cap), `timeout` (unresponsive
+   * after a call timed out), `exit`, `crash`, `load-failed`.
+   */
+  readonly lastExit: { readonly kind: string; readonly reason: string; readonly at: number } | undefined;
   /** Calls one of its methods; arguments and results are structured-cloned, buffers transferred. */
   call(method: string, ...args: unknown[]): Promise<unknown>;
   /** Calls a method with options: timeout, AbortSignal, what to transfer. */
@@ -100,6 +105,8 @@ export class Plugin implements PluginHandle {
   #accepting = false;
   /** Set by the host after every reload. */
   lastReload: ReloadEvent | undefined;
+  #lastExit: PluginHandle["lastExit"];
+  #probing = false;
 
   /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
   constructor(options: PluginOptions) {
@@ -141,6 +148,9 @@ export class Plugin implements PluginHandle {
   get settings(): Readonly<Record<string, unknown>> {
     return this.#o.settings;
   }
+  get lastExit(): PluginHandle["lastExit"] {
+    return this.#lastExit;
+  }
   /** The plugin folder as discovery found it. */
   get discovered(): DiscoveredPlugin {
     return this.#o.discovered;
@@ -180,6 +190,7 @@ export class Plugin implements PluginHandle {
       (v) => (end(undefined), v),
       (e) => {
         end(e);
+        if (e instanceof CallTimeoutError) void this.#probe(conn);
         throw e;
       },
     );
@@ -383,6 +394,7 @@ export class Plugin implements PluginHandle {
     this.#conn = conn;
     conn.exited.then((info) => {
       if (this.#conn !== conn || info.kind === "terminated") return;
+      this.#lastExit = { kind: info.kind, reason: info.reason, at: Date.now() };
       this.#o.events.emit("crash", { id: this.id, reason: info.reason, at: Date.now() });
       void this.#fail(info.error ?? new Error(info.reason));
     });
@@ -422,6 +434,28 @@ export class Plugin implements PluginHandle {
       onPluginCall: (target, method, args, signal) =>
         this.#o.onPluginCall(this.id, target, method, args, signal),
     });
+  }
+
+  /**
+   * A call timed out: is the plugin still there? The runtime answers a ping by itself, so no answer within
+   * the deadline means its thread is stuck (a busy loop, a blocked event loop): end it, with reason timeout.
+   */
+  async #probe(conn: PluginConnection): Promise<void> {
+    if (this.#probing) return;
+    this.#probing = true;
+    const deadline = Math.min(3000, this.#o.callTimeoutMs);
+    try {
+      await conn.call("hook", "ping", [], { timeoutMs: deadline });
+    } catch (e) {
+      if (e instanceof CallTimeoutError && this.#conn === conn) {
+        await conn.kill(
+          "timeout",
+          `unresponsive: a call timed out and the plugin did not answer a ping within ${deadline} ms`,
+        );
+      }
+    } finally {
+      this.#probing = false;
+    }
   }
 
   #hook(name: "initialize" | "start" | "stop"): Promise<unknown> {

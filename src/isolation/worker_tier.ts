@@ -22,6 +22,8 @@ const RUNTIME_READS: readonly string[] = ["../runtime/", "../rpc/", "../errors.t
   .map((rel) => new URL(rel, import.meta.url))
   .filter((url) => url.protocol === "file:")
   .map((url) => fileURLToPath(url));
+/** What a guarded worker's thread may take to start, on top of the plugin's load timeout. */
+const GUARDED_BOOT_MS = 5000;
 /** How long the supervisor gets to confirm the plugin's thread ended before its Worker is ended anyway. */
 const KILL_GRACE_MS = 2000;
 
@@ -129,9 +131,12 @@ class WorkerConnection implements PluginConnection {
       this.#die({ kind: "crash", reason: `uncaught error: ${e.message}` });
     };
     this.ready = new Promise<PluginConnection>((resolve, reject) => {
+      // The load timeout bounds the plugin's own module graph; a guarded worker's thread first needs its own
+      // start (about 0.6 s here, more on a loaded machine), which is the host's cost, not the plugin's.
+      const ms = spec.loadTimeoutMs + (this.#guarded ? GUARDED_BOOT_MS : 0);
       const timer = setTimeout(
         () => this.#die({ kind: "load-failed", reason: `loading took longer than ${spec.loadTimeoutMs} ms` }),
-        spec.loadTimeoutMs,
+        ms,
       );
       this.#loaded = (ok, error) => {
         clearTimeout(timer);
@@ -183,8 +188,8 @@ class WorkerConnection implements PluginConnection {
 
   /** The supervisor says the plugin's thread ended: how, in its words. */
   #supervisorSaid(m: Died): void {
-    this.#threadGone();
     if (m?.t !== "died") return;
+    this.#threadGone();
     const kind = m.kind === "memory" ? "memory" : m.kind === "killed" ? "terminated" : m.kind;
     this.#die({ kind, reason: m.reason });
   }

@@ -4,7 +4,8 @@
 // import graph is checked against the thread's own permissions, and serves RPC over the channel it is given.
 // Its own imports stay inside src/runtime, src/rpc and src/errors.ts: the thread may read nothing else.
 import { AsyncLocalStorage } from "node:async_hooks";
-import { workerData } from "node:worker_threads";
+import { setImmediate } from "node:timers";
+import { parentPort, workerData } from "node:worker_threads";
 import { harden } from "./_harden.ts";
 import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
 import type { CallMessage, HostMessage, LoadMessage, WorkerMessage } from "../rpc/protocol.ts";
@@ -173,6 +174,7 @@ async function validate(candidate: Readonly<Record<string, unknown>>): Promise<v
 }
 
 async function runHook(name: string, args: readonly unknown[]): Promise<unknown> {
+  if (name === "ping") return true; // liveness: answered by the runtime, never by the plugin
   const plugin = loaded!;
   const hook = (plugin.hooks as Record<string, unknown>)[name];
   if (name === "stop") stopping.abort(new Error("the plugin is stopping"));
@@ -225,7 +227,10 @@ function receive(e: MessageEvent<HostMessage>): void {
       load(m).catch((error) => fatal("load", error));
       break;
     case "call":
-      void serve(m);
+      // In a heap-capped thread, run calls as their own task: measured, a thread that reaches its heap cap
+      // inside a MessagePort handler hangs instead of ending, while one that reaches it in a task ends.
+      if (guarded) setImmediate(() => void serve(m));
+      else void serve(m);
       break;
     case "cancel":
       running.get(m.id)?.abort(new Error(m.reason));
@@ -240,11 +245,15 @@ function receive(e: MessageEvent<HostMessage>): void {
 /** Serves the plugin over `over` (default: the MessagePort the supervisor passed in, else the worker scope). */
 export function serveOn(over: Channel): void {
   channel = over;
-  harden((m) => channel.postMessage(m));
+  harden((m) => {
+    channel.postMessage(m);
+    parentPort?.postMessage(m); // the supervisor, when there is one: an announced exit is not a crash
+  });
   channel.onmessage = receive;
 }
 
 const port = (workerData as { port?: MessagePort } | null | undefined)?.port;
+const guarded = port !== undefined;
 if (port) serveOn(port as unknown as Channel);
 else if (!(globalThis as Record<symbol, unknown>)[Symbol.for("dotcompute.plugins.processTier")]) {
   serveOn(scope);

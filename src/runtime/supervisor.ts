@@ -18,6 +18,7 @@ const scope = globalThis as unknown as {
 
 let thread: ThreadWorker | undefined;
 let killing: string | undefined;
+let exiting = false;
 let reported = false;
 
 function report(kind: "memory" | "exit" | "crash" | "killed", reason: string, code?: number): void {
@@ -29,7 +30,9 @@ function report(kind: "memory" | "exit" | "crash" | "killed", reason: string, co
 scope.onmessage = (e) => {
   const m = e.data;
   if (m.t === "spawn" && !thread) {
-    const limits = m.maxMemoryMB ? { maxOldGenerationSizeMb: m.maxMemoryMB, maxYoungGenerationSizeMb: 16 } : {};
+    const limits = m.maxMemoryMB
+      ? { maxOldGenerationSizeMb: m.maxMemoryMB, maxYoungGenerationSizeMb: 16 }
+      : {};
     thread = new ThreadWorker(new URL(m.url), {
       workerData: { port: m.port },
       transferList: [m.port as unknown as Transferable] as never,
@@ -40,9 +43,20 @@ scope.onmessage = (e) => {
         report("memory", `the plugin exceeded its heap limit of ${m.maxMemoryMB} MiB`);
       } else report("crash", `uncaught ${error.name}: ${error.message}`);
     });
+    // The runtime tells us before the plugin ends its own thread (Deno.exit, close(), process.exit).
+    thread.on("message", (msg: { t?: string } | null) => {
+      if (msg?.t === "exit") exiting = true;
+    });
     thread.on("exit", (code: number) => {
       if (killing !== undefined) report("killed", killing, code);
-      else report("exit", `the plugin's thread ended (code ${code})`, code);
+      else if (!exiting && code !== 0 && m.maxMemoryMB) {
+        // Measured: a thread that reaches its heap cap while serving a call ends with code 1 and no error
+        // event; nothing else ends it silently (an uncaught error comes as an error event first).
+        report(
+          "memory",
+          `the plugin's thread ended abruptly (code ${code}) at its heap limit of ${m.maxMemoryMB} MiB`,
+        );
+      } else report("exit", `the plugin's thread ended (code ${code})`, code);
     });
   } else if (m.t === "kill") {
     killing = m.reason;
