@@ -55,25 +55,60 @@ export type { StateChange } from "./src/lifecycle.ts";
 export { Plugin } from "./src/plugin.ts";
 export type { PluginHandle, PluginOptions } from "./src/plugin.ts";
 export { CallMetrics, LatencyHistogram } from "./src/metrics.ts";
-export type { LatencySummary, PluginMetricsSnapshot } from "./src/metrics.ts";
+export type { LatencySummary, PluginMetricsSnapshot, ResourceUsage } from "./src/metrics.ts";
 export { Emitter } from "./src/events.ts";
 export type {
+  ApprovalEvent,
   ConfigChange,
   ConfigEvent,
   CrashEvent,
+  DependencyEvent,
   DiscoveryFailureEvent,
   HostEventMap,
   ProtocolErrorEvent,
   ReloadEvent,
 } from "./src/events.ts";
 export { pluginFolderOf } from "./src/hot_reload.ts";
+export { SIGNATURE_FILE, SignatureError, signPlugin, verifyPlugin } from "./src/trust.ts";
+export type {
+  FileDigest,
+  PluginSignature,
+  SignatureProblem,
+  SignatureProblemKind,
+  VerifyOptions,
+  VerifyResult,
+} from "./src/trust.ts";
+export {
+  exportKeyPem,
+  generateKeyPair,
+  importPublicKey,
+  importSigningKeys,
+  rawPublicKey,
+  readSigningKeys,
+  thumbprint,
+  writeKeyPair,
+} from "./src/trust_keys.ts";
+export type { KeyPairFiles, SigningKeys } from "./src/trust_keys.ts";
+export { describePermissions, permissionIncrease } from "./src/approvals.ts";
+export type { PendingApproval } from "./src/approvals.ts";
 export { startOrder } from "./src/graph.ts";
 export type { GraphNode, StartOrder } from "./src/graph.ts";
+export { resolveDependencies } from "./src/resolver.ts";
+export type {
+  DependencyBinding,
+  DependencyFailure,
+  Resolution,
+  ResolvedPlugin,
+  ResolverManifest,
+} from "./src/resolver.ts";
+export type { ServiceHandle } from "./src/services.ts";
 export { WorkerTier } from "./src/isolation/worker_tier.ts";
+export { ProcessTier } from "./src/isolation/process_tier.ts";
+export type { PluginProcess } from "./src/isolation/process_tier.ts";
 export type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./src/isolation/tier.ts";
 export { collectTransferables, RpcEndpoint } from "./src/rpc/endpoint.ts";
 export type { CallOptions, Send } from "./src/rpc/endpoint.ts";
-export { parseWorkerMessage, PROTOCOL_VERSION } from "./src/rpc/protocol.ts";
+export { parseWorkerMessage, PROTOCOL_VERSION, SERVICE_TARGET } from "./src/rpc/protocol.ts";
 export type * from "./src/rpc/protocol.ts";
 export {
   CallTimeoutError,
@@ -89,6 +124,7 @@ export type { AdminApp, AdminAppOptions } from "./src/admin/app.ts";
 export type { AdminServer, ServeAdminOptions } from "./src/admin/server.ts";
 export { BackendPluginBase, definePlugin } from "./src/plugin_api.ts";
 export type {
+  DependencyChange,
   HealthReport,
   LogProperties,
   PluginCalls,
@@ -98,4 +134,5 @@ export type {
   PluginHistogram,
   PluginLogger,
   PluginMetrics,
+  ServiceProxy,
 } from "./src/plugin_api.ts";

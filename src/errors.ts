@@ -13,6 +13,7 @@ export type PluginHostErrorCode =
   | "DUPLICATE_ID"
   | "PLUGIN_NOT_FOUND"
   | "PLUGIN_NOT_RUNNING"
+  | "PLUGIN_OVERLOADED"
   | "ILLEGAL_TRANSITION"
   | "LOAD_FAILED"
   | "START_FAILED"
@@ -25,7 +26,12 @@ export type PluginHostErrorCode =
   | "PERMISSION_DENIED"
   | "PROTOCOL_ERROR"
   | "REMOTE_ERROR"
-  | "HOST_STOPPED";
+  | "HOST_STOPPED"
+  | "SIGNATURE_INVALID"
+  | "APPROVAL_REQUIRED"
+  | "APPROVAL_NOT_FOUND"
+  | "DEPENDENCY_FAILED"
+  | "INVALID_RANGE";
 
 /** Options for {@linkcode PluginHostError}. */
 export interface PluginHostErrorOptions {

@@ -31,8 +31,11 @@ import { Dependencies } from "./dependencies.ts";
 import { findService, routePluginCall, type ServiceHandle } from "./services.ts";
 import type { IsolationTier } from "./isolation/tier.ts";
 import { WorkerTier } from "./isolation/worker_tier.ts";
+import { ProcessTier } from "./isolation/process_tier.ts";
 import type { PluginState } from "./lifecycle.ts";
-import { type DiscoveredPlugin, inspectPluginFolder } from "./plugin_folder.ts";
+import type { DiscoveredPlugin } from "./plugin_folder.ts";
+import { inspectVerified, signatureCheck } from "./_host_trust.ts";
+import { ApprovalGate, type PendingApproval } from "./approvals.ts";
 import { watchPluginFolders } from "./hot_reload.ts";
 import { computePermissions } from "./permissions.ts";
 import { Plugin, type PluginHandle, type PluginOptions } from "./plugin.ts";
@@ -59,7 +62,7 @@ export interface HostStatistics {
 export interface PluginHostOptions {
   /** Overrides `Plugins.PluginsDirectory`. */
   readonly pluginsDirectory?: string;
-  /** Tiers by name; default `{ worker: new WorkerTier() }`. */
+  /** Tiers by name; default `{ worker: new WorkerTier(), process: new ProcessTier() }`. */
   readonly tiers?: Readonly<Record<string, IsolationTier>>;
   /**
    * Watch the config file and apply its changes while the host runs (only for a host created from a file).
@@ -86,6 +89,12 @@ export interface PluginHost extends AsyncDisposable {
   getStatistics(): HostStatistics;
   /** Plugin folders that discovery could not use, with why. */
   getDiscoveryFailures(): readonly DiscoveryFailureEvent[];
+  /** New versions held because they ask for more permissions than the running ones, oldest first. */
+  getPendingApprovals(): readonly PendingApproval[];
+  /** Approves the held version of a plugin and reloads it (held again if its folder asks for more since). */
+  approve(id: string): Promise<PluginHandle>;
+  /** Drops the held version of a plugin; the running version stays. */
+  reject(id: string): PendingApproval;
   /** Starts one plugin (from Stopped, Unloaded or Failed). */
   startPlugin(id: string): Promise<PluginHandle>;
   /** Stops one plugin and ends its worker. */
@@ -163,6 +172,7 @@ class Host implements PluginHost {
   readonly #events = new Emitter<HostEventMap>((e) =>
     log.error("an event listener threw: {error}", { error: e })
   );
+  readonly #approvals = new ApprovalGate(this.#events);
   readonly #plugins = new Map<string, Plugin>();
   readonly #tiers: Readonly<Record<string, IsolationTier>>;
   readonly #dir: string;
@@ -185,7 +195,7 @@ class Host implements PluginHost {
     this.#config = config;
     this.#watchConfig = options.watchConfig ?? true;
     this.warnings = warnings;
-    this.#tiers = options.tiers ?? { worker: new WorkerTier() };
+    this.#tiers = options.tiers ?? { worker: new WorkerTier(), process: new ProcessTier() };
     this.#dir = options.pluginsDirectory ?? config.pluginsDirectory;
   }
 
@@ -211,7 +221,7 @@ class Host implements PluginHost {
         onFolder: (folder) => this.#folderChanged(folder),
       });
     }
-    const results = await discoverPlugins(this.#dir);
+    const results = await discoverPlugins(this.#dir, { verify: signatureCheck(this.#config) });
     this.#failures = [];
     for (const r of results) {
       if (r.ok) {
@@ -275,6 +285,20 @@ class Host implements PluginHost {
     return this.#failures;
   }
 
+  getPendingApprovals(): readonly PendingApproval[] {
+    return this.#approvals.list();
+  }
+
+  async approve(id: string): Promise<PluginHandle> {
+    this.#get(id);
+    this.#approvals.approve(id);
+    return await this.reload(id);
+  }
+
+  reject(id: string): PendingApproval {
+    return this.#approvals.reject(id);
+  }
+
   getStatistics(): HostStatistics {
     const byState: Partial<Record<PluginState, number>> = {};
     let calls = 0, errors = 0;
@@ -305,7 +329,8 @@ class Host implements PluginHost {
 
   async stopPlugin(id: string): Promise<PluginHandle> {
     const p = this.#get(id);
-    await this.#deps.beforeStop(id); // its dependents stop first
+    const dependentsFirst = this.#deps.beforeStop(id); // dependents that need it stop first
+    if (dependentsFirst) await dependentsFirst;
     await p.unload();
     return p;
   }
@@ -313,6 +338,7 @@ class Host implements PluginHost {
   async reload(id: string): Promise<PluginHandle> {
     const plugin = this.#get(id);
     const event = await this.#reload(plugin, "api");
+    if (event.outcome === "held") throw this.#approvals.heldError(id);
     if (event.error !== undefined) {
       throw new PluginHostError("RELOAD_FAILED", `Cannot reload plugin "${id}": ${event.error}`, {
         pluginId: id,
@@ -345,13 +371,14 @@ class Host implements PluginHost {
       this.#events.emit("reload", event);
       return event;
     };
-    const report = await inspectPluginFolder(plugin.dir);
+    const report = await inspectVerified(plugin.dir, this.#config);
     if (!report.ok) return emit("rolled-back", { error: report.error.message });
     const found = report.plugin;
     const toVersion = found.manifest.version;
     if (found.manifest.id !== plugin.id) {
       return emit("rolled-back", { toVersion, error: `the folder now holds plugin "${found.manifest.id}"` });
     }
+    if (this.#approvals.check(plugin, found.manifest)) return emit("held", { toVersion });
     const hot = plugin.manifest.capabilities.includes("HotReloadable");
     if (plugin.state === "Running" && !hot && trigger === "watch") {
       log.warn("plugin {id} changed but is not HotReloadable: restart it to load the new version", {
@@ -396,7 +423,7 @@ class Host implements PluginHost {
       return;
     }
     if (known) return void await this.#reload(known, "watch");
-    const report = await inspectPluginFolder(folder);
+    const report = await inspectVerified(folder, this.#config);
     if (!report.ok) {
       const failure = {
         dir: folder,
@@ -563,6 +590,7 @@ class Host implements PluginHost {
       drainTimeoutMs: config.drainTimeoutMs,
       hookTimeoutMs: config.callTimeoutMs,
       ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
+      ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
     };
   }
 
@@ -588,6 +616,10 @@ class Host implements PluginHost {
 
 function maxMemory(mb: number | undefined): { maxMemoryMB?: number } {
   return mb ? { maxMemoryMB: mb } : {};
+}
+
+function maxCpu(percent: number | undefined): { maxCpuPercent?: number } {
+  return percent ? { maxCpuPercent: percent } : {};
 }
 
 function unavailableTier(kind: string): IsolationTier {

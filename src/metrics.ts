@@ -21,6 +21,22 @@ export interface LatencySummary {
   readonly max: number;
 }
 
+/** A plugin's limits and what it uses of them. */
+export interface ResourceUsage {
+  /** The heap cap in MiB, when there is one. */
+  readonly maxMemoryMB?: number;
+  /** The CPU budget in percent of one core, when there is one. */
+  readonly maxCpuPercent?: number;
+  /** Percent of one core spent blocking the plugin's event loop over the last 10 s. */
+  readonly cpuPercent: number;
+  /** The plugin's used heap in bytes, as last sampled in its thread. */
+  readonly heapUsedBytes?: number;
+  /** Whether new calls are being refused for being over the CPU budget. */
+  readonly throttled: boolean;
+  /** How the plugin last ended unasked: memory, cpu, timeout, exit, crash, load-failed. */
+  readonly lastExitKind?: string;
+}
+
 /** One plugin's metrics, as `getMetrics()` returns them. */
 export interface PluginMetricsSnapshot {
   /** Calls made to the plugin's methods. */
@@ -39,6 +55,8 @@ export interface PluginMetricsSnapshot {
   readonly protocolErrors: number;
   /** The last error of a call or of the plugin itself. */
   readonly lastError?: { readonly name: string; readonly message: string; readonly at: number };
+  /** Limits, usage and how the plugin last ended (set by the plugin's handle). */
+  readonly resources?: ResourceUsage;
   /** The plugin's own counters and histograms (`ctx.metrics`). */
   readonly custom: {
     readonly counters: Readonly<Record<string, number>>;

@@ -12,11 +12,15 @@ import type { IsolationTier, PluginConnection } from "./isolation/tier.ts";
 import { Lifecycle, type PluginState } from "./lifecycle.ts";
 import type { PluginManifest } from "./manifest.ts";
 import type { DiscoveredPlugin } from "./plugin_folder.ts";
-import { CallMetrics, type PluginMetricsSnapshot } from "./metrics.ts";
+import { CallMetrics, type PluginMetricsSnapshot, type ResourceUsage } from "./metrics.ts";
 import type { EffectivePermissions } from "./permissions.ts";
 import type { DependencyChange, HealthReport } from "./plugin_api.ts";
 import type { CallOptions } from "./rpc/endpoint.ts";
 import { toFileUrl } from "./_paths.ts";
+import { CpuBudget, WINDOW_MS } from "./_cpu_budget.ts";
+
+/** A plugin with a CPU budget whose event loop has not turned for this long is ended (reason cpu). */
+const HARD_CPU_MS = 5000;
 
 /** What the host and other code see of a plugin. Stable for the plugin's whole life in the host. */
 export interface PluginHandle {
@@ -79,6 +83,8 @@ export interface PluginOptions {
   readonly hookTimeoutMs: number;
   /** Heap cap in MiB (`ResourceLimits.MaxMemoryMB`); none when absent. */
   readonly maxMemoryMB?: number;
+  /** CPU budget in percent of one core (`ResourceLimits.MaxCpuPercent`); none when absent. */
+  readonly maxCpuPercent?: number;
   /** Carries a call from this plugin to another. */
   readonly onPluginCall: (
     from: string,
@@ -106,11 +112,15 @@ export class Plugin implements PluginHandle {
   /** Set by the host after every reload. */
   lastReload: ReloadEvent | undefined;
   #lastExit: PluginHandle["lastExit"];
+  #cpu: CpuBudget;
+  #heapUsed: number | undefined;
+  #throttled = false;
   #probing = false;
 
   /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
   constructor(options: PluginOptions) {
     this.#o = options;
+    this.#cpu = new CpuBudget(options.maxCpuPercent);
     this.#log = getLogger(["dotcompute", "plugin", this.id]);
     this.#life = new Lifecycle(this.id, (change) => options.events.emit("state", change));
   }
@@ -177,6 +187,19 @@ export class Plugin implements PluginHandle {
 
   request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const conn = this.#conn;
+    if (this.#throttled && this.state === "Running") {
+      return Promise.reject(
+        new PluginHostError(
+          "PLUGIN_OVERLOADED",
+          `Plugin "${this.id}" is over its CPU budget (${
+            this.#cpu.percent.toFixed(0)
+          }% of one core over the last ${
+            WINDOW_MS / 1000
+          } s; MaxCpuPercent ${this.#cpu.maxPercent}): try again later`,
+          { pluginId: this.id },
+        ),
+      );
+    }
     if (this.state !== "Running" || !conn || !this.#accepting) {
       const state = this.state === "Running" ? "stopping" : this.state;
       return Promise.reject(
@@ -206,7 +229,16 @@ export class Plugin implements PluginHandle {
   }
 
   getMetrics(): PluginMetricsSnapshot {
-    return this.#metrics.snapshot();
+    const o = this.#o;
+    const resources: ResourceUsage = {
+      ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
+      ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
+      cpuPercent: Math.round(this.#cpu.percent * 10) / 10,
+      ...(this.#heapUsed !== undefined ? { heapUsedBytes: this.#heapUsed } : {}),
+      throttled: this.#throttled,
+      ...(this.#lastExit ? { lastExitKind: this.#lastExit.kind } : {}),
+    };
+    return { ...this.#metrics.snapshot(), resources };
   }
 
   async checkHealth(options: { readonly timeoutMs?: number } = {}): Promise<HealthReport> {
@@ -392,6 +424,12 @@ export class Plugin implements PluginHandle {
   /** Makes `conn` the one calls go to, and turns its unasked death into a crash of the plugin. */
   #adopt(conn: PluginConnection): void {
     this.#conn = conn;
+    this.#cpu.lastSeen = Date.now();
+    // The hard CPU action: a plugin with a budget whose loop stops reporting is pinged, then ended.
+    const watchdog = this.#o.maxCpuPercent === undefined ? undefined : setInterval(() => {
+      if (this.#conn === conn && Date.now() - this.#cpu.lastSeen > HARD_CPU_MS) void this.#probe(conn, "cpu");
+    }, 1000);
+    void conn.exited.then(() => clearInterval(watchdog));
     conn.exited.then((info) => {
       if (this.#conn !== conn || info.kind === "terminated") return;
       this.#lastExit = { kind: info.kind, reason: info.reason, at: Date.now() };
@@ -413,6 +451,8 @@ export class Plugin implements PluginHandle {
       callTimeoutMs: o.callTimeoutMs,
       loadTimeoutMs: o.hookTimeoutMs,
       ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
+      ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
+      onUsage: (m) => this.#usage(m.blockedMs, m.intervalMs, m.heapUsed),
       onLog: (m) => {
         const category = m.category.slice(1);
         const log = category.length ? this.#log.getChild(category as [string, ...string[]]) : this.#log;
@@ -436,11 +476,30 @@ export class Plugin implements PluginHandle {
     });
   }
 
+  /** A usage report: soft CPU action (stop routing calls while over budget), heap for the metrics. */
+  #usage(blockedMs: number, intervalMs: number, heapUsed: number): void {
+    this.#cpu.record(blockedMs, intervalMs);
+    this.#heapUsed = heapUsed;
+    const over = this.#cpu.over;
+    if (over !== this.#throttled) {
+      this.#throttled = over;
+      if (over) {
+        this.#log.warn(
+          "plugin {id} is over its CPU budget ({percent}%): new calls are refused until it is not",
+          {
+            id: this.id,
+            percent: Math.round(this.#cpu.percent),
+          },
+        );
+      } else this.#log.info("plugin {id} is back within its CPU budget", { id: this.id });
+    }
+  }
+
   /**
    * A call timed out: is the plugin still there? The runtime answers a ping by itself, so no answer within
    * the deadline means its thread is stuck (a busy loop, a blocked event loop): end it, with reason timeout.
    */
-  async #probe(conn: PluginConnection): Promise<void> {
+  async #probe(conn: PluginConnection, kind: "timeout" | "cpu" = "timeout"): Promise<void> {
     if (this.#probing) return;
     this.#probing = true;
     const deadline = Math.min(3000, this.#o.callTimeoutMs);
@@ -448,10 +507,12 @@ export class Plugin implements PluginHandle {
       await conn.call("hook", "ping", [], { timeoutMs: deadline });
     } catch (e) {
       if (e instanceof CallTimeoutError && this.#conn === conn) {
-        await conn.kill(
-          "timeout",
-          `unresponsive: a call timed out and the plugin did not answer a ping within ${deadline} ms`,
-        );
+        const why = kind === "timeout"
+          ? `unresponsive: a call timed out and the plugin did not answer a ping within ${deadline} ms`
+          : `its event loop has been blocked for over ${
+            HARD_CPU_MS / 1000
+          } s (MaxCpuPercent ${this.#cpu.maxPercent})`;
+        await conn.kill(kind, why);
       }
     } finally {
       this.#probing = false;

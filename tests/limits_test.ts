@@ -97,3 +97,53 @@ Deno.test("after a plugin spun, the host still stops and its process exits by it
   assert.match(text, /stopped; state (Failed|Unloaded)/);
   await Deno.remove(root, { recursive: true });
 });
+
+const burner: PluginSource = {
+  manifest: { id: "burner" },
+  code: `export default { methods: {
+    ping: () => "pong",
+    burn(ms) { const end = performance.now() + ms; while (performance.now() < end) {} return ms; },
+    spinLater() { setTimeout(() => { for (;;) {} }, 0); return "spinning soon"; },
+  } };`,
+};
+
+/** Resolves once the plugin's usage report shows it over budget (polls the handle on each usage report). */
+async function untilThrottled(p: { getMetrics(): { resources?: { throttled: boolean } } }): Promise<void> {
+  while (!p.getMetrics().resources?.throttled) await new Promise((r) => setTimeout(r, 100));
+}
+
+Deno.test("MaxCpuPercent: a plugin over its budget is refused new calls (soft); the usage shows in its metrics", async () => {
+  await using t = await hostWith({ burner, bystander }, {
+    Plugins: { burner: { ResourceLimits: { MaxCpuPercent: 20 } } },
+  });
+  await t.host.start();
+  const p = t.host.getPlugin("burner")!;
+  for (let i = 0; i < 3; i++) await p.call("burn", 800);
+  await untilThrottled(p);
+  await assert.rejects(p.call("ping"), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "PLUGIN_OVERLOADED");
+    assert.match(e.message, /over its CPU budget \(\d+% of one core over the last 10 s; MaxCpuPercent 20\)/);
+    return true;
+  });
+  const r = p.getMetrics().resources!;
+  assert.equal(r.maxCpuPercent, 20);
+  assert.ok(r.cpuPercent > 20, `cpu ${r.cpuPercent}`);
+  assert.ok((r.heapUsedBytes ?? 0) > 0);
+  assert.equal(p.state, "Running", "the soft action does not stop the plugin");
+  assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
+});
+
+Deno.test("MaxCpuPercent: a plugin whose event loop stops turning is ended with reason cpu (hard)", async () => {
+  await using t = await hostWith({ burner, bystander }, {
+    Plugins: { burner: { ResourceLimits: { MaxCpuPercent: 50 } } },
+  });
+  await t.host.start();
+  const p = t.host.getPlugin("burner")!;
+  const crashed = new Promise((resolve) => t.host.on("crash", resolve));
+  assert.equal(await p.call("spinLater"), "spinning soon");
+  await crashed;
+  assert.equal(p.lastExit?.kind, "cpu");
+  assert.match(p.lastExit!.reason, /blocked for over 5 s/);
+  assert.equal(p.getMetrics().resources?.lastExitKind, "cpu");
+  assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
+});

@@ -5,7 +5,7 @@
  */
 
 import type { CallOptions } from "../rpc/endpoint.ts";
-import type { CallMessage, LogMessage, MetricsMessage } from "../rpc/protocol.ts";
+import type { CallMessage, LogMessage, MetricsMessage, UsageMessage } from "../rpc/protocol.ts";
 import type { EffectivePermissions } from "../permissions.ts";
 
 /** Everything a tier needs to start one plugin. */
@@ -30,10 +30,14 @@ export interface SpawnSpec {
   readonly loadTimeoutMs: number;
   /** Heap cap of the plugin in MiB; none when absent. */
   readonly maxMemoryMB?: number;
+  /** CPU budget in percent of one core; it makes the tier able to end the plugin mid-loop. */
+  readonly maxCpuPercent?: number;
   /** A log record from the plugin (already validated). */
   onLog(message: LogMessage): void;
   /** The plugin's own metrics changed. */
   onMetrics(message: MetricsMessage): void;
+  /** The plugin's event loop and heap, about once a second. */
+  onUsage?(message: UsageMessage): void;
   /** A message from the plugin was malformed and dropped. */
   onProtocolError(reason: string): void;
   /** The plugin calls another plugin through the host. */

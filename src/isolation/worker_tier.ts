@@ -88,7 +88,7 @@ class WorkerConnection implements PluginConnection {
     this.exited = new Promise((resolve) => this.#exit = resolve);
     // A guarded plugin costs a second thread and about 0.6 s more to start (measured: BENCHMARKS.md), so only
     // plugins with a heap cap get one.
-    this.#guarded = spec.maxMemoryMB !== undefined;
+    this.#guarded = spec.maxMemoryMB !== undefined || spec.maxCpuPercent !== undefined;
     const permissions = toWorkerPermissions(spec.permissions);
     if (this.#guarded) {
       permissions.read = [...(Array.isArray(permissions.read) ? permissions.read : []), ...RUNTIME_READS];
@@ -253,6 +253,8 @@ class WorkerConnection implements PluginConnection {
         return spec.onLog(m);
       case "metrics":
         return spec.onMetrics(m);
+      case "usage":
+        return spec.onUsage?.(m);
       case "exit":
         return this.#die({
           kind: "exit",

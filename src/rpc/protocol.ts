@@ -10,7 +10,20 @@
 export const PROTOCOL_VERSION = 1;
 
 /** The hooks the host calls on a plugin. */
-export type HookName = "initialize" | "start" | "stop" | "health" | "configure";
+export type HookName = "initialize" | "start" | "stop" | "health" | "configure" | "dependencyChanged";
+
+/**
+ * The reserved call target of a service lookup from a plugin: a call of kind `plugin` to this target, method
+ * `lookup`, arguments `[name, range | null]`, answers `{ name, id, version }` or `null`. It starts with `$`, so it
+ * is never a plugin id.
+ *
+ * @example
+ * ```ts
+ * import { SERVICE_TARGET } from "@dotcompute/plugins";
+ * console.log(SERVICE_TARGET); // "$service"
+ * ```
+ */
+export const SERVICE_TARGET = "$service";
 
 /** An error as it crosses the wire. */
 export interface SerializedError {
@@ -38,7 +51,7 @@ export interface CallMessage {
   readonly method: string;
   /** The arguments, structured-cloned. */
   readonly args: readonly unknown[];
-  /** With kind "plugin": the plugin to call. */
+  /** With kind "plugin": the plugin to call, or {@linkcode SERVICE_TARGET} for a service lookup. */
   readonly target?: string;
 }
 /** The value a call returned. */
@@ -153,6 +166,24 @@ export interface MetricsMessage {
   readonly histograms: Readonly<Record<string, HistogramSnapshot>>;
 }
 
+/**
+ * Worker → host, about once a second while the plugin's event loop turns: how long the loop was blocked (the
+ * plugin's synchronous work) over the interval, and the plugin's heap. Its absence is news too: a plugin stuck
+ * in a loop sends nothing.
+ */
+export interface UsageMessage {
+  /** Protocol version. */
+  readonly v: 1;
+  /** Message type. */
+  readonly t: "usage";
+  /** Milliseconds the event loop was blocked during the interval. */
+  readonly blockedMs: number;
+  /** The interval's length in milliseconds. */
+  readonly intervalMs: number;
+  /** The plugin isolate's used heap, in bytes. */
+  readonly heapUsed: number;
+}
+
 /** A plugin-side histogram's summary. */
 export interface HistogramSnapshot {
   /** How many values were recorded. */
@@ -180,7 +211,8 @@ export type WorkerMessage =
   | LogMessage
   | ExitMessage
   | FatalMessage
-  | MetricsMessage;
+  | MetricsMessage
+  | UsageMessage;
 
 const LEVELS: ReadonlySet<string> = new Set(["trace", "debug", "info", "warning", "error", "fatal"]);
 const MAX_NAME = 256;
@@ -253,6 +285,15 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
       break;
     case "fatal":
       if ((m.phase !== "load" && m.phase !== "runtime") || !isError(m.error)) return "malformed fatal";
+      break;
+    case "usage":
+      if (
+        ![m.blockedMs, m.intervalMs, m.heapUsed].every((n) =>
+          typeof n === "number" && Number.isFinite(n) && n >= 0
+        )
+      ) {
+        return "malformed usage";
+      }
       break;
     case "metrics":
       if (!isNumRecord(m.counters) || !isRec(m.histograms) || Object.keys(m.histograms).length > 1000) {

@@ -154,6 +154,7 @@ async function load(m: LoadMessage): Promise<void> {
     );
   }
   post({ v: 1, t: "ready", methods: [...loaded.methods.keys()] });
+  reportUsage();
 }
 
 /** Runs the plugin's validateSettings hook, if any; throws a SettingsError listing the problems. */
@@ -171,6 +172,22 @@ async function validate(candidate: Readonly<Record<string, unknown>>): Promise<v
     error.name = "SettingsError";
     throw error;
   }
+}
+
+/** Every 100 ms, how late the timer fired is time the loop was blocked; sent to the host once a second. */
+function reportUsage(): void {
+  const TICK = 100;
+  let last = performance.now(), start = last, blocked = 0, ticks = 0;
+  setInterval(() => {
+    const now = performance.now();
+    blocked += Math.max(0, now - last - TICK);
+    last = now;
+    if (++ticks % 10 !== 0) return;
+    const heapUsed = Deno.memoryUsage().heapUsed;
+    post({ v: 1, t: "usage", blockedMs: blocked, intervalMs: now - start, heapUsed });
+    blocked = 0;
+    start = now;
+  }, TICK);
 }
 
 async function runHook(name: string, args: readonly unknown[]): Promise<unknown> {
