@@ -92,6 +92,10 @@ export type { KeyPairFiles, SigningKeys } from "./src/trust_keys.ts";
 export { describePermissions, permissionIncrease } from "./src/approvals.ts";
 export type { PendingApproval } from "./src/approvals.ts";
 export { startOrder } from "./src/graph.ts";
+export { DEFAULT_RESTART_POLICY, RestartTracker } from "./src/restart_policy.ts";
+export type { RestartDecision, RestartPolicy } from "./src/restart_policy.ts";
+export { SelfHealer } from "./src/self_heal.ts";
+export type { HealEvent, HealTarget } from "./src/self_heal.ts";
 export type { GraphNode, StartOrder } from "./src/graph.ts";
 export { resolveDependencies } from "./src/resolver.ts";
 export type {
@@ -122,6 +126,9 @@ export type { Diagnostic, PluginHostErrorCode, PluginHostErrorOptions } from "./
 export { createAdminApp } from "./src/admin/app.ts";
 export type { AdminApp, AdminAppOptions } from "./src/admin/app.ts";
 export type { AdminServer, ServeAdminOptions } from "./src/admin/server.ts";
+export type { Diagnosis, Finding, FindingKind, Severity } from "./src/admin/_diagnosis.ts";
+export type { HealthChangeEvent } from "./src/admin/_health_watch.ts";
+export type { HealthStatus } from "./src/admin/_views.ts";
 export { BackendPluginBase, definePlugin } from "./src/plugin_api.ts";
 export type {
   DependencyChange,

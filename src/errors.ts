@@ -14,6 +14,7 @@ export type PluginHostErrorCode =
   | "PLUGIN_NOT_FOUND"
   | "PLUGIN_NOT_RUNNING"
   | "PLUGIN_OVERLOADED"
+  | "QUARANTINED"
   | "ILLEGAL_TRANSITION"
   | "LOAD_FAILED"
   | "START_FAILED"

@@ -5,6 +5,9 @@
  */
 
 import type { StateChange } from "./lifecycle.ts";
+import type { PendingApproval } from "./approvals.ts";
+import type { DependencyChange } from "./plugin_api.ts";
+import type { HealEvent } from "./self_heal.ts";
 
 /** A plugin's worker or process died without being asked to. */
 export interface CrashEvent {
@@ -74,9 +77,17 @@ export interface ReloadEvent {
    * `swapped`: the new version took over without dropping a call (blue/green); `restarted`: stopped and started
    * again (a plugin not marked HotReloadable, or not running); `rolled-back`: the new version failed and the old
    * one keeps serving; `restart-required`: a file changed but the plugin is not HotReloadable, so nothing was
-   * done; `added` / `removed`: a plugin folder appeared or went away.
+   * done; `added` / `removed`: a plugin folder appeared or went away; `held`: the new version asks for more
+   * permissions than the running one and waits for approval (see `approval` events), the old one keeps serving.
    */
-  readonly outcome: "swapped" | "restarted" | "rolled-back" | "restart-required" | "added" | "removed";
+  readonly outcome:
+    | "swapped"
+    | "restarted"
+    | "rolled-back"
+    | "restart-required"
+    | "added"
+    | "removed"
+    | "held";
   /** The version before, when there was one. */
   readonly fromVersion?: string;
   /** The version after (or attempted). */
@@ -89,6 +100,20 @@ export interface ReloadEvent {
   readonly error?: string;
   /** When, in ms since the epoch. */
   readonly at: number;
+}
+
+/** A dependent was told that one of its dependencies stopped, failed, started again or was reloaded. */
+export interface DependencyEvent extends DependencyChange {
+  /** The dependent told. */
+  readonly id: string;
+  /** When, in ms since the epoch. */
+  readonly at: number;
+}
+
+/** A plugin version asking for more permissions than the running one: held, approved or rejected. */
+export interface ApprovalEvent extends PendingApproval {
+  /** `requested`: held for approval; `approved`: it is being loaded; `rejected`: dropped, the old one stays. */
+  readonly action: "requested" | "approved" | "rejected";
 }
 
 /** Every event the host emits, by name. */
@@ -105,6 +130,12 @@ export interface HostEventMap {
   config: ConfigEvent;
   /** A plugin was reloaded, added or removed. */
   reload: ReloadEvent;
+  /** Self-healing: a restart scheduled, done or failed; a plugin quarantined. */
+  heal: HealEvent;
+  /** A new version asking for more permissions was held for approval, or an operator approved or rejected it. */
+  approval: ApprovalEvent;
+  /** A dependent was told about a change of one of its dependencies. */
+  dependency: DependencyEvent;
 }
 
 /**
@@ -148,3 +179,5 @@ export class Emitter<M extends object> {
     }
   }
 }
+
+export type { HealEvent };

@@ -37,6 +37,8 @@ import type { DiscoveredPlugin } from "./plugin_folder.ts";
 import { inspectVerified, signatureCheck } from "./_host_trust.ts";
 import { ApprovalGate, type PendingApproval } from "./approvals.ts";
 import { watchPluginFolders } from "./hot_reload.ts";
+import type { RestartPolicy } from "./restart_policy.ts";
+import { SelfHealer } from "./self_heal.ts";
 import { computePermissions } from "./permissions.ts";
 import { Plugin, type PluginHandle, type PluginOptions } from "./plugin.ts";
 import { mergeSettings } from "./_settings.ts";
@@ -69,6 +71,11 @@ export interface PluginHostOptions {
    * Default: true.
    */
   readonly watchConfig?: boolean;
+  /**
+   * Self-healing: how plugins that die unasked (or fail to start) are restarted, with growing delays, until
+   * they are quarantined. `false` turns it off. Default: {@linkcode DEFAULT_RESTART_POLICY}.
+   */
+  readonly restartPolicy?: Partial<RestartPolicy> | false;
 }
 
 /** A running plugin host. Dispose it (`await using`) or call {@linkcode PluginHost.stop}. */
@@ -188,6 +195,10 @@ class Host implements PluginHost {
   readonly #watchConfig: boolean;
   #configWatcher: DebouncedWatcher | undefined;
   #pluginWatcher: DebouncedWatcher | undefined;
+  #healer: SelfHealer | undefined;
+  #healthTimer: ReturnType<typeof setInterval> | undefined;
+  /** Between start() and stop(): self-healing only restarts plugins of a running host. */
+  #running = false;
   /** Config changes are applied one at a time, in order. */
   #configQueue: Promise<unknown> = Promise.resolve();
 
@@ -197,6 +208,16 @@ class Host implements PluginHost {
     this.warnings = warnings;
     this.#tiers = options.tiers ?? { worker: new WorkerTier(), process: new ProcessTier() };
     this.#dir = options.pluginsDirectory ?? config.pluginsDirectory;
+    if (options.restartPolicy !== false) {
+      const healer = new SelfHealer({
+        restart: async (id) => void await this.#get(id).start(),
+        wanted: (id) => this.#running && this.#plugins.has(id) && !this.#disabled.has(id),
+        emit: (e) => this.#events.emit("heal", e),
+        quarantine: (id, reason) => this.#plugins.get(id)?.quarantine(reason),
+      }, options.restartPolicy);
+      this.#healer = healer;
+      this.#events.on("crash", (e) => healer.onDeath(e.id, e.reason));
+    }
   }
 
   get config(): HostConfig {
@@ -208,6 +229,8 @@ class Host implements PluginHost {
   }
 
   async start(): Promise<void> {
+    this.#running = true;
+    this.#healthTimer ??= setInterval(() => void this.#checkHealth(), this.#config.healthCheckIntervalMs);
     const file = this.#config.configFile;
     if (file && this.#watchConfig && !this.#configWatcher) {
       this.#configWatcher = watchConfigFile(file, {
@@ -242,6 +265,10 @@ class Host implements PluginHost {
   }
 
   async stop(): Promise<void> {
+    this.#running = false;
+    clearInterval(this.#healthTimer);
+    this.#healthTimer = undefined;
+    await this.#healer?.[Symbol.asyncDispose]();
     await this.#configWatcher?.close({ discard: true });
     this.#configWatcher = undefined;
     await this.#pluginWatcher?.close({ discard: true });
@@ -321,6 +348,7 @@ class Host implements PluginHost {
 
   async startPlugin(id: string): Promise<PluginHandle> {
     const p = this.#get(id);
+    this.#healer?.reset(id); // an operator's start lifts a quarantine
     this.#deps.assertStartable(id);
     await p.start();
     await this.#deps.idle(); // dependents waiting for it are back
@@ -329,6 +357,7 @@ class Host implements PluginHost {
 
   async stopPlugin(id: string): Promise<PluginHandle> {
     const p = this.#get(id);
+    this.#healer?.reset(id);
     const dependentsFirst = this.#deps.beforeStop(id); // dependents that need it stop first
     if (dependentsFirst) await dependentsFirst;
     await p.unload();
@@ -549,6 +578,13 @@ class Host implements PluginHost {
     return event;
   }
 
+  /** Every HealthCheckInterval: each running plugin's ping and health(); a stuck one is ended (and healed). */
+  async #checkHealth(): Promise<void> {
+    await Promise.all(
+      [...this.#plugins.values()].filter((p) => p.state === "Running").map((p) => p.checkHealth()),
+    );
+  }
+
   #get(id: string): Plugin {
     const p = this.#plugins.get(id);
     if (!p) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${id}"`, { pluginId: id });
@@ -561,7 +597,10 @@ class Host implements PluginHost {
       return;
     }
     if (!await this.#deps.admit(p)) return;
-    await p.start().catch((e) => log.error("{message}", { message: e.message }));
+    await p.start().catch((e) => {
+      log.error("{message}", { message: e.message });
+      this.#healer?.onDeath(p.id, e.message);
+    });
   }
 
   #definition(

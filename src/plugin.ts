@@ -59,8 +59,13 @@ export interface PluginHandle {
   request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
   /** Its metrics now. */
   getMetrics(): PluginMetricsSnapshot;
-  /** Asks the plugin for its health. */
+  /**
+   * Asks the plugin for its health: a ping answered by its runtime (no answer within the deadline, default 3 s,
+   * ends the plugin as unresponsive), then its own `health()`.
+   */
   checkHealth(options?: { readonly timeoutMs?: number }): Promise<HealthReport>;
+  /** The last health checks with their times, oldest first (at most 20). */
+  readonly healthHistory: readonly (HealthReport & { readonly at: number })[];
 }
 
 /** What a {@linkcode Plugin} needs from its host. */
@@ -115,6 +120,7 @@ export class Plugin implements PluginHandle {
   #cpu: CpuBudget;
   #heapUsed: number | undefined;
   #throttled = false;
+  readonly #healthHistory: (HealthReport & { readonly at: number })[] = [];
   #probing = false;
 
   /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
@@ -243,13 +249,41 @@ export class Plugin implements PluginHandle {
 
   async checkHealth(options: { readonly timeoutMs?: number } = {}): Promise<HealthReport> {
     const conn = this.#conn;
-    if (!conn || this.state !== "Running") return { status: "unhealthy", details: { state: this.state } };
-    try {
-      const r = await conn.call("hook", "health", [], { timeoutMs: options.timeoutMs ?? 3000 });
-      return parseHealth(r);
-    } catch (e) {
-      return { status: "unhealthy", details: { error: e instanceof Error ? e.message : String(e) } };
+    if (!conn || this.state !== "Running") {
+      return this.#record({ status: "unhealthy", details: { state: this.state } });
     }
+    const deadline = options.timeoutMs ?? 3000;
+    // First the runtime itself: no answer means the plugin's thread is stuck, whatever its health() would say.
+    try {
+      await conn.call("hook", "ping", [], { timeoutMs: deadline });
+    } catch (e) {
+      if (e instanceof CallTimeoutError && this.#conn === conn) {
+        await conn.kill("timeout", `unresponsive: no answer to a health ping within ${deadline} ms`);
+      }
+      return this.#record({
+        status: "unhealthy",
+        details: { error: e instanceof Error ? e.message : String(e) },
+      });
+    }
+    try {
+      return this.#record(parseHealth(await conn.call("hook", "health", [], { timeoutMs: deadline })));
+    } catch (e) {
+      return this.#record({
+        status: "unhealthy",
+        details: { error: e instanceof Error ? e.message : String(e) },
+      });
+    }
+  }
+
+  /** The last health checks, oldest first (at most 20). */
+  get healthHistory(): readonly (HealthReport & { readonly at: number })[] {
+    return this.#healthHistory;
+  }
+
+  #record(report: HealthReport): HealthReport {
+    this.#healthHistory.push({ ...report, at: Date.now() });
+    if (this.#healthHistory.length > 20) this.#healthHistory.shift();
+    return report;
   }
 
   /** Loads, initialises and starts the plugin (from Unknown, Stopped, Unloaded or Failed). */
@@ -363,6 +397,14 @@ export class Plugin implements PluginHandle {
         this.#log.warn("the old version's stop hook failed: {message}", { message: String(e?.message ?? e) })
       );
       await old.terminate("replaced by a new version");
+    });
+  }
+
+  /** Self-healing gave up on this plugin: it stays Failed, and says why, until an operator starts it. */
+  quarantine(reason: string): void {
+    this.#lastError = new PluginHostError("QUARANTINED", `Plugin "${this.id}" ${reason}`, {
+      pluginId: this.id,
+      ...(this.#lastError ? { cause: this.#lastError } : {}),
     });
   }
 

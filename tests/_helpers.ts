@@ -1,7 +1,7 @@
 // Test helpers: real plugin folders in a temp dir, a real host on them, and a LogTape sink to read logs.
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { join } from "node:path";
-import { createPluginHost, type PluginHost } from "../mod.ts";
+import { createPluginHost, type PluginHost, type PluginHostOptions } from "../mod.ts";
 
 export interface PluginSource {
   readonly manifest: Record<string, unknown>;
@@ -37,11 +37,15 @@ export async function writePlugins(
 export async function hostWith(
   plugins: Readonly<Record<string, PluginSource>>,
   config: Record<string, unknown> = {},
+  options: PluginHostOptions = {},
 ): Promise<{ host: PluginHost; root: string } & AsyncDisposable> {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_test_" }));
   const pluginsDir = await writePlugins(root, plugins);
   const plugins_ = (config.Plugins ?? {}) as Record<string, unknown>;
-  const host = await createPluginHost({ ...config, Plugins: { PluginsDirectory: pluginsDir, ...plugins_ } });
+  const host = await createPluginHost(
+    { ...config, Plugins: { PluginsDirectory: pluginsDir, ...plugins_ } },
+    options,
+  );
   return {
     host,
     root,

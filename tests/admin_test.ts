@@ -254,7 +254,11 @@ Deno.test("/events streams host events and lets go of its listeners when the cli
   const counting = countingHost(t.host);
   const res = await createAdminApp(counting.host, { token: null }).request("/events");
   assert.equal(res.headers.get("Content-Type"), "text/event-stream");
-  assert.equal(counting.active(), 6, "state, crash, protocolError, discoveryFailure, config, reload");
+  assert.equal(
+    counting.active(),
+    10,
+    "state, crash, protocolError, discoveryFailure, config, reload, approval, dependency, heal; state for health",
+  );
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   await t.host.stopPlugin("echo");
   const { data } = await readEvent(reader, (event, d) => event === "state" && d.to === "Unloaded");

@@ -22,7 +22,7 @@ const bystander: PluginSource = {
 Deno.test("a plugin allocating 2 GiB under MaxMemoryMB 64 is stopped with reason memory; the rest answer", async () => {
   await using t = await hostWith({ hog, bystander }, {
     Plugins: { hog: { ResourceLimits: { MaxMemoryMB: 64 } } },
-  });
+  }, { restartPolicy: false });
   await t.host.start();
   const p = t.host.getPlugin("hog")!;
   assert.equal(await p.call("ping"), "pong");
@@ -40,12 +40,15 @@ Deno.test("a plugin allocating 2 GiB under MaxMemoryMB 64 is stopped with reason
 
 Deno.test("a spinning plugin is ended after its call times out, and the rest keep answering", async () => {
   await using t = await hostWith({ hog, bystander }, {
-    Plugins: { CallTimeout: 300, hog: { ResourceLimits: { MaxMemoryMB: 128 } } },
-  });
+    Plugins: { hog: { ResourceLimits: { MaxMemoryMB: 128 } } },
+  }, { restartPolicy: false });
   await t.host.start();
   const p = t.host.getPlugin("hog")!;
   const crashed = new Promise((resolve) => t.host.on("crash", resolve));
-  await assert.rejects(p.call("spin"), (e: Error) => e.name === "CallTimeoutError");
+  await assert.rejects(
+    p.request("spin", [], { timeoutMs: 300 }),
+    (e: Error) => e.name === "CallTimeoutError",
+  );
   await crashed;
   assert.equal(p.state, "Failed");
   assert.equal(p.lastExit?.kind, "timeout");

@@ -85,7 +85,9 @@ Deno.test("a plugin granted nothing can reach no file, network, env, process, FF
       JSON.stringify(secret + ".json")
     } with { type: "json" };\nexport default { methods: { s: () => s } };`,
   };
-  await using t = await hostWith({ probe: probe("probe", secret), "static-import": staticImport });
+  await using t = await hostWith({ probe: probe("probe", secret), "static-import": staticImport }, {}, {
+    restartPolicy: false, // the failed plugin must stay Failed to be looked at
+  });
   await t.host.start();
   const p = t.host.getPlugin("probe")!;
   assert.equal(p.state, "Running");
@@ -196,26 +198,33 @@ const survivor: PluginSource = {
 };
 
 Deno.test("plugins that throw, exit or close themselves end Failed with the reason; the rest keep running", async () => {
-  await using t = await hostWith({
-    survivor,
-    "top-level-throw": { manifest: { id: "top-level-throw" }, code: `throw new Error("boom at top level");` },
-    "start-throws": {
-      manifest: { id: "start-throws" },
-      code: `export default { start() { throw new TypeError("no database"); } };`,
+  await using t = await hostWith(
+    {
+      survivor,
+      "top-level-throw": {
+        manifest: { id: "top-level-throw" },
+        code: `throw new Error("boom at top level");`,
+      },
+      "start-throws": {
+        manifest: { id: "start-throws" },
+        code: `export default { start() { throw new TypeError("no database"); } };`,
+      },
+      "exits": { manifest: { id: "exits" }, code: `export default { start() { Deno.exit(3); } };` },
+      "exits-at-load": { manifest: { id: "exits-at-load" }, code: `Deno.exit(4);` },
+      "closes": { manifest: { id: "closes" }, code: `export default { initialize() { close(); } };` },
+      "process-exit": {
+        manifest: { id: "process-exit" },
+        code: `import process from "node:process"; export default { start() { process.exit(5); } };`,
+      },
+      "never-settles": {
+        manifest: { id: "never-settles" },
+        code: `await new Promise(() => {}); export default {};`,
+      },
+      "bad-export": { manifest: { id: "bad-export" }, code: `export default 42;` },
     },
-    "exits": { manifest: { id: "exits" }, code: `export default { start() { Deno.exit(3); } };` },
-    "exits-at-load": { manifest: { id: "exits-at-load" }, code: `Deno.exit(4);` },
-    "closes": { manifest: { id: "closes" }, code: `export default { initialize() { close(); } };` },
-    "process-exit": {
-      manifest: { id: "process-exit" },
-      code: `import process from "node:process"; export default { start() { process.exit(5); } };`,
-    },
-    "never-settles": {
-      manifest: { id: "never-settles" },
-      code: `await new Promise(() => {}); export default {};`,
-    },
-    "bad-export": { manifest: { id: "bad-export" }, code: `export default 42;` },
-  }, { Plugins: { CallTimeout: 1500 } });
+    { Plugins: { CallTimeout: 1500 } },
+    { restartPolicy: false },
+  );
   await t.host.start();
   const reason = (id: string) => {
     const p = t.host.getPlugin(id)!;

@@ -18,6 +18,8 @@ import type { PluginHost } from "../host.ts";
 import type { PluginHandle } from "../plugin.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./_prometheus.ts";
 import { describePlugin, hostHealth, summarize, toJson } from "./_views.ts";
+import { HealthWatch } from "./_health_watch.ts";
+import { mountOperatorRoutes } from "./_operator_routes.ts";
 
 /**
  * The admin app: a fetch handler (give it to `Deno.serve`) and `request()` for in-process use. It is a Hono app;
@@ -60,6 +62,11 @@ const STATUS: Readonly<Partial<Record<PluginHostErrorCode, ContentfulStatusCode>
   PROTOCOL_ERROR: 502,
   CALL_ABORTED: 503,
   HOST_STOPPED: 503,
+  SIGNATURE_INVALID: 403,
+  APPROVAL_REQUIRED: 409,
+  APPROVAL_NOT_FOUND: 404,
+  DEPENDENCY_FAILED: 409,
+  INVALID_RANGE: 400,
 };
 
 /** Every host event, forwarded on `/events` under its own name. A Record, so a new event fails type checking. */
@@ -70,6 +77,9 @@ const EVENTS: Readonly<Record<keyof HostEventMap, true>> = {
   discoveryFailure: true,
   config: true,
   reload: true,
+  heal: true,
+  approval: true,
+  dependency: true,
 };
 
 /** Events queued for one slow `/events` client before its stream is closed. */
@@ -80,6 +90,7 @@ const log = getLogger(["dotcompute", "admin"]);
 const HTTP_NAMES: Readonly<Record<number, string>> = {
   400: "BadRequest",
   401: "Unauthorized",
+  403: "Forbidden",
   404: "NotFound",
   413: "PayloadTooLarge",
 };
@@ -111,13 +122,19 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
   const app = new Hono();
 
   app.use(async (c, next) => {
-    if (token === null || c.req.path === "/health") return await next();
+    // The dashboard page (GET /) holds no data; it asks for the token and sends it itself.
+    if (token === null || c.req.path === "/health" || (c.req.path === "/" && c.req.method === "GET")) {
+      return await next();
+    }
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(c.req.header("Authorization") ?? "");
     if (!match || !(await timingSafeEqual(match[1], token))) {
       throw new HTTPException(401, { message: "This route needs the header 'Authorization: Bearer TOKEN'" });
     }
     await next();
   });
+
+  mountOperatorRoutes(app, host);
+  const health = new HealthWatch(host);
 
   app.get("/health", (c) => {
     const status = hostHealth(host);
@@ -147,6 +164,13 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
     });
   }
 
+  app.get("/approvals", (c) => c.json(host.getPendingApprovals()));
+  app.post("/plugins/:id/approve", async (c) => {
+    const p = await host.approve(plugin(c.req.param("id")).id);
+    return c.json({ id: p.id, state: p.state, version: p.version });
+  });
+  app.post("/plugins/:id/reject", (c) => c.json(host.reject(plugin(c.req.param("id")).id)));
+
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes ?? 64 * 1024 * 1024,
     onError: () => {
@@ -161,7 +185,7 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
     return c.body(toJson({ result }), 200, { "Content-Type": "application/json" });
   });
 
-  app.get("/events", (c) => streamSSE(c, (stream) => forwardEvents(host, stream, options)));
+  app.get("/events", (c) => streamSSE(c, (stream) => forwardEvents(host, stream, options, health)));
 
   app.notFound(() => {
     throw new HTTPException(404, { message: "No such route" });
@@ -218,6 +242,7 @@ async function forwardEvents(
   host: PluginHost,
   stream: SSEStreamingApi,
   options: AdminAppOptions,
+  health: HealthWatch,
 ): Promise<void> {
   const queue: (SSEMessage | "heartbeat")[] = [];
   let wake = (): void => {};
@@ -233,6 +258,7 @@ async function forwardEvents(
   const offs = (Object.keys(EVENTS) as (keyof HostEventMap)[]).map((type) =>
     host.on(type, (event) => push({ event: type, data: JSON.stringify(event) }))
   );
+  offs.push(health.subscribe((event) => push({ event: "health", data: JSON.stringify(event) })));
   const timer = setInterval(() => push("heartbeat"), options.heartbeatMs ?? 15_000);
   stream.onAbort(close); // the client went away: Deno cancelled the response body
   options.signal?.addEventListener("abort", close);
