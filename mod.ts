@@ -124,6 +124,17 @@ export {
 } from "./src/errors.ts";
 export type { Diagnostic, PluginHostErrorCode, PluginHostErrorOptions } from "./src/errors.ts";
 export { createAdminApp } from "./src/admin/app.ts";
+export { instrumentHost } from "./src/otel.ts";
+export type {
+  HostInstrumentation,
+  InstrumentHostOptions,
+  ObservableInstrument,
+  ObservableInstrumentOptions,
+  ObservableMeter,
+  ObservableMeterProvider,
+  ObservationAttributes,
+  ObservationResult,
+} from "./src/otel.ts";
 export type { AdminApp, AdminAppOptions } from "./src/admin/app.ts";
 export type { AdminServer, ServeAdminOptions } from "./src/admin/server.ts";
 export type { Diagnosis, Finding, FindingKind, Severity } from "./src/admin/_diagnosis.ts";

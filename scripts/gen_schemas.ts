@@ -286,8 +286,15 @@ const MANIFEST_DOCS: Readonly<Record<string, JsonSchema>> = {
   "capabilities": { description: "The seed capabilities the plugin implements." },
   "provides": { description: "Capability id -> the version of it that this plugin offers." },
   "provides.*": { description: "The version of the capability (semver)." },
-  "dependencies": { description: "Plugin id -> the semver range of it that this plugin needs." },
+  "dependencies": {
+    description: "Plugin or capability id -> the semver range of it that this plugin needs to start.",
+  },
   "dependencies.*": { description: "A semver range, such as ^2.0.0." },
+  "optionalDependencies": {
+    description:
+      "Plugin or capability id -> the semver range of it that this plugin uses when present; never a reason not to start.",
+  },
+  "optionalDependencies.*": { description: "A semver range, such as ^1.0.0." },
   "permissions": { description: "What the plugin asks for; the host configuration decides what it gets." },
   "permissions.read": { description: "Paths to read, relative to the plugin folder or absolute." },
   "permissions.write": { description: "Paths to write, relative to the plugin folder or absolute." },
@@ -308,6 +315,7 @@ const MANIFEST_REFINED: Readonly<Record<string, JsonSchema>> = {
   "entry": { pattern: ENTRY },
   "provides.*": { pattern: SEMVER },
   "dependencies.*": { pattern: NOT_BLANK },
+  "optionalDependencies.*": { pattern: NOT_BLANK },
   "permissions.read[]": { pattern: NOT_BLANK },
   "permissions.write[]": { pattern: NOT_BLANK },
   "permissions.net[]": { pattern: NOT_BLANK },

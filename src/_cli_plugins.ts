@@ -6,15 +6,13 @@
  */
 
 import { isAbsolute, join, relative } from "node:path";
-import semver from "semver";
-import { discoverPlugins, type DiscoveryResult } from "./discovery.ts";
+import type { DiscoveryResult } from "./discovery.ts";
 import { type Diagnostic, formatDiagnostic, ManifestError } from "./errors.ts";
-import { startOrder } from "./graph.ts";
+import { resolveDependencies } from "./resolver.ts";
 import { inspectPluginFolder, manifestFilesIn } from "./plugin_folder.ts";
 import { locateKey, parseJsonc } from "./_jsonc.ts";
 import { paintStatus, table } from "./_cli_output.ts";
-
-const satisfies = semver.satisfies as (version: string, range: string) => boolean;
+import { discoverWithProgress } from "./_cli_progress.ts";
 
 /** A folder shown relative to the plugins folder, unless it lies elsewhere (a symlinked plugin). */
 const folderName = (root: string, dir: string): string => {
@@ -40,7 +38,7 @@ export function problemsOf(result: DiscoveryResult & { ok: false }): Diagnostic[
  * ```
  */
 export async function discoverCommand(dir: string, options: { readonly json: boolean }): Promise<number> {
-  const results = await discoverPlugins(dir);
+  const results = await discoverWithProgress(dir);
   const root = await Deno.realPath(dir);
   const failed = results.filter((r) => !r.ok);
   if (options.json) {
@@ -88,8 +86,9 @@ export async function discoverCommand(dir: string, options: { readonly json: boo
 
 /**
  * `validate DIR`: checks every plugin folder in `DIR` (or `DIR` itself when it holds a manifest) — manifest,
- * entry, symlinks — and, for a folder of plugins, that every dependency is there in a version its range accepts
- * and that no dependency cycle exists. Prints each problem as `file:line:col: message`. Returns 1 on problems, else 0.
+ * entry, symlinks — and, for a folder of plugins, resolves the dependencies as the host does: a missing one, one
+ * outside its range, a cycle, or a dependency that itself fails is reported at the dependency, naming the chain. Prints each problem as `file:line:col: message` (with `json`, all of it as one JSON object:
+ * `{ ok, plugins, problems }`). Returns 1 on problems, else 0.
  *
  * @example
  * ```ts ignore
@@ -97,7 +96,10 @@ export async function discoverCommand(dir: string, options: { readonly json: boo
  * Deno.exitCode = await validateCommand("plugins");
  * ```
  */
-export async function validateCommand(dir: string): Promise<number> {
+export async function validateCommand(
+  dir: string,
+  options: { readonly json?: boolean } = {},
+): Promise<number> {
   // A plugin folder is checked alone (its dependencies live elsewhere); a folder of plugins as a whole.
   const single = (await manifestFilesIn(dir)).length > 0;
   let results: DiscoveryResult[];
@@ -107,10 +109,17 @@ export async function validateCommand(dir: string): Promise<number> {
       report.ok ? { ok: true, dir, plugin: report.plugin } : { ok: false, dir, error: report.error },
     ];
   } else {
-    results = await discoverPlugins(dir);
+    results = await discoverWithProgress(dir);
   }
   const problems = results.flatMap((r) => r.ok ? [] : problemsOf(r));
   if (!single) problems.push(...await dependencyProblems(results, dir));
+  if (options.json) {
+    const list = problems.map((d) => ({ ...d, text: formatDiagnostic(d) }));
+    console.log(
+      JSON.stringify({ ok: problems.length === 0, plugins: results.length, problems: list }, null, 2),
+    );
+    return problems.length === 0 ? 0 : 1;
+  }
   for (const d of problems) console.log(formatDiagnostic(d));
   const plugins = `${results.length} plugin${results.length === 1 ? "" : "s"}`;
   if (problems.length === 0) {
@@ -121,43 +130,28 @@ export async function validateCommand(dir: string): Promise<number> {
   return 1;
 }
 
-/** Dependencies that no plugin in the folder satisfies, and plugins on or behind a cycle. */
+/**
+ * The resolver's verdict on the folder: every plugin that could not start, at the dependency that fails it, with
+ * the chain (`c needs storage.kv ^2.0.0, found 1.4.0`, `a → b → a`...).
+ */
 async function dependencyProblems(results: readonly DiscoveryResult[], dir: string): Promise<Diagnostic[]> {
   const base = await Deno.realPath(dir);
   const found = results.flatMap((r) => r.ok ? [r.plugin] : []);
-  const known = new Set(results.flatMap((r) => r.ok ? [r.plugin.manifest.id] : r.id ? [r.id] : []));
-  const versions = new Map(found.map((p) => [p.manifest.id, p.manifest.version]));
-  const cyclic = new Set(
-    startOrder(found.map((p) => ({ id: p.manifest.id, dependencies: Object.keys(p.manifest.dependencies) })))
-      .cyclic,
-  );
+  const resolution = resolveDependencies(found.map((p) => p.manifest));
   const problems: Diagnostic[] = [];
   for (const p of found) {
-    const deps = Object.entries(p.manifest.dependencies);
-    if (deps.length === 0) continue;
+    const failure = resolution.plugins.get(p.manifest.id)?.failure;
+    if (!failure) continue;
     const text = await Deno.readTextFile(p.manifestPath);
     const { root } = parseJsonc(text, p.manifestPath);
     // Named like discovery names its files: under `dir` as given.
     const name = folderName(base, p.manifestPath);
-    const file = isAbsolute(name) ? name : join(dir, name);
-    const at = (key: string | undefined, message: string): Diagnostic => ({
-      file,
-      ...(key === undefined
-        ? locateKey(root, [], "dependencies", text)
-        : locateKey(root, ["dependencies"], key, text)),
-      field: key === undefined ? "dependencies" : `dependencies.${key}`,
-      message,
+    problems.push({
+      file: isAbsolute(name) ? name : join(dir, name),
+      ...locateKey(root, ["dependencies"], failure.name, text),
+      field: `dependencies.${failure.name}`,
+      message: failure.reason,
     });
-    if (cyclic.has(p.manifest.id)) {
-      problems.push(at(undefined, `"${p.manifest.id}" is on or behind a dependency cycle and cannot start`));
-    }
-    for (const [id, range] of deps) {
-      const version = versions.get(id);
-      if (!known.has(id)) problems.push(at(id, `no plugin "${id}" in this folder`));
-      else if (version !== undefined && !satisfies(version, range)) {
-        problems.push(at(id, `"${id}" is version ${version}, which does not satisfy "${range}"`));
-      }
-    }
   }
   return problems;
 }

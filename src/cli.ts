@@ -21,6 +21,9 @@ import { ConfigError, formatDiagnostic, PluginHostError } from "./errors.ts";
 import { createPluginHost, type PluginHost } from "./host.ts";
 import { configureLogging, paintStatus, style, table } from "./_cli_output.ts";
 import { discoverCommand, validateCommand } from "./_cli_plugins.ts";
+import { newCommand } from "./_cli_new.ts";
+import { TRUST_COMMANDS, trustCommand } from "./_cli_trust.ts";
+import { UsageError } from "./_cli_usage.ts";
 
 const USAGE = `Usage: deno task cli <command> [options]
 
@@ -28,23 +31,28 @@ Commands:
   run --config FILE [--plugins DIR] [--port N] [--log-level LEVEL]
                           run a host until SIGINT or SIGTERM, then stop every plugin and exit 0
   discover DIR [--json]   list the plugins in DIR and every failure with its reason (exit 1 on failures)
-  validate DIR            check manifests, entries and dependencies; print file:line:col: message
+  validate DIR [--json]   check manifests, entries and dependencies; print file:line:col: message
                           for each problem (exit 1 on problems)
-  keygen --out PREFIX     write an Ed25519 key pair (not implemented yet)
-  sign DIR --key FILE     sign a plugin folder (not implemented yet)
-  verify DIR              check a plugin folder's signature (not implemented yet)
-  new ID [--dir DIR]      scaffold a plugin (not implemented yet)
+  keygen --out PREFIX     write an Ed25519 key pair (PREFIX.key, PREFIX.pub); print its thumbprint
+  sign DIR --key FILE     sign a plugin folder: write DIR/plugin.sig.json (manifest + every file's digest)
+  verify DIR [--trusted THUMBPRINT ...]
+                          check a plugin folder's signature (exit 1 naming every file that differs)
+  approvals --url URL [--token T]
+                          list the plugin versions held because they ask for more permissions
+  approve ID --url URL [--token T] / reject ID --url URL [--token T]
+                          load / drop the held version of plugin ID, through a running host's admin API
+                          (the token may also come from DOTCOMPUTE_ADMIN_TOKEN)
+  new ID [--dir DIR] [--json]
+                          scaffold a plugin folder (default ./ID): plugin.jsonc, mod.ts and a
+                          mod_test.ts that passes as generated (exit 1 if DIR is not empty)
 
 Options:
   -h, --help              show this help
 
 Exit codes: 0 success, 1 problems or failure, 2 usage error.`;
 
-const NOT_IMPLEMENTED: ReadonlySet<string> = new Set(["keygen", "sign", "verify", "new"]);
+const NOT_IMPLEMENTED: ReadonlySet<string> = new Set<string>();
 const SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-
-/** A mistake in the command line itself: answered with the usage and exit code 2. */
-class UsageError extends Error {}
 
 const help = { type: "boolean", short: "h" } as const;
 
@@ -77,6 +85,7 @@ export async function main(args: readonly string[]): Promise<number> {
       console.error(`"${command}" is not implemented yet`);
       return 2;
     }
+    if (TRUST_COMMANDS.has(command)) return await trustCommand(command, rest) ?? usage();
     switch (command) {
       case "run":
         return await run(rest);
@@ -90,9 +99,16 @@ export async function main(args: readonly string[]): Promise<number> {
         return await discoverCommand(folderArgument(command, positionals), { json: values.json === true });
       }
       case "validate": {
-        const { values, positionals } = parseArgs({ args: rest, options: { help }, allowPositionals: true });
-        return values.help ? usage() : await validateCommand(folderArgument(command, positionals));
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: { json: { type: "boolean" }, help },
+          allowPositionals: true,
+        });
+        if (values.help) return usage();
+        return await validateCommand(folderArgument(command, positionals), { json: values.json === true });
       }
+      case "new":
+        return await newCommand(rest) ?? usage();
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

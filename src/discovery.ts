@@ -13,6 +13,13 @@ import { type DiscoveredPlugin, inspectPluginFolder, manifestFilesIn } from "./p
 export interface DiscoverOptions {
   /** How many plugin folders are checked at once (default 16). */
   readonly concurrency?: number;
+  /**
+   * A further check of each plugin that passed the folder checks (the host verifies signatures here); an error
+   * it returns makes that plugin fail discovery with it.
+   */
+  readonly verify?: (plugin: DiscoveredPlugin) => Promise<PluginHostError | undefined>;
+  /** Called each time a folder has been checked, with how many are done and how many there are (for progress). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** What {@linkcode discoverPlugins} found in one plugin folder. */
@@ -79,7 +86,13 @@ export async function discoverPlugins(
       const path = join(root, name);
       if ((await manifestFilesIn(path)).length === 0) return undefined;
       const report = await inspectPluginFolder(join(dir, name));
-      if (report.ok) return { ok: true, dir: report.plugin.dir, plugin: report.plugin };
+      if (report.ok) {
+        const { dir: folder, manifest: { id } } = report.plugin;
+        const error = await options.verify?.(report.plugin);
+        return error
+          ? { ok: false, dir: folder, id, error }
+          : { ok: true, dir: folder, plugin: report.plugin };
+      }
       const realDir = await Deno.realPath(path).catch(() => path);
       return {
         ok: false,
@@ -88,6 +101,7 @@ export async function discoverPlugins(
         error: report.error,
       };
     },
+    options.onProgress,
   );
 
   const firstFolder = new Map<string, string>();
@@ -114,13 +128,16 @@ async function mapConcurrently<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
+  onDone?: (done: number, total: number) => void,
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  let done = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
       results[i] = await fn(items[i]);
+      onDone?.(++done, items.length);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));

@@ -630,6 +630,7 @@ class Host implements PluginHost {
       hookTimeoutMs: config.callTimeoutMs,
       ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
       ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
+      enableMetrics: config.enableMetrics,
     };
   }
 

@@ -34,11 +34,12 @@ export const PluginState = {
 export type PluginState = typeof PluginState[keyof typeof PluginState];
 
 /**
- * Every legal move. `Failed` is reachable from every state but `Unloaded`; a failed, stopped or unloaded
- * plugin can be loaded again (an operator's start, or a reload).
+ * Every legal move. `Failed` is reachable from every state but `Unloaded` (from `Unknown`: a plugin whose
+ * dependencies cannot be met fails without loading); a failed, stopped or unloaded plugin can be loaded again
+ * (an operator's start, or a reload).
  */
 const TRANSITIONS: Readonly<Record<PluginState, readonly PluginState[]>> = {
-  Unknown: ["Loading"],
+  Unknown: ["Loading", "Failed"],
   Loading: ["Loaded", "Failed"],
   Loaded: ["Initializing", "Unloading", "Failed"],
   Initializing: ["Initialized", "Failed"],

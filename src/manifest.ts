@@ -99,8 +99,13 @@ export interface PluginManifest {
   readonly capabilities: readonly Capability[];
   /** Capability id -> the version of it that the plugin offers. */
   readonly provides: Readonly<Record<string, string>>;
-  /** Plugin id -> semver range the plugin needs. */
+  /** Plugin id (or capability id) -> semver range the plugin needs; it cannot start without them. */
   readonly dependencies: Readonly<Record<string, string>>;
+  /**
+   * Plugin id (or capability id) -> semver range the plugin uses when present: it starts after them when they
+   * are there, and starts anyway when they are not. Absent when the manifest has none.
+   */
+  readonly optionalDependencies?: Readonly<Record<string, string>>;
   /** What the plugin asks for. */
   readonly permissions: ManifestPermissions;
   /** Default settings, overridden by the host configuration. */
@@ -171,6 +176,7 @@ const shape = {
   provides: z.record(z.string().min(1, { error: "must not be empty" }), version)
     .default(() => ({})),
   dependencies: z.record(pluginId, range).default(() => ({})),
+  optionalDependencies: z.record(pluginId, range).optional(),
   permissions: z.strictObject({
     read: permissionList,
     write: permissionList,

@@ -90,6 +90,8 @@ export interface PluginOptions {
   readonly maxMemoryMB?: number;
   /** CPU budget in percent of one core (`ResourceLimits.MaxCpuPercent`); none when absent. */
   readonly maxCpuPercent?: number;
+  /** `Plugins.EnableMetrics`: false skips counting calls and their latency (default true). */
+  readonly enableMetrics?: boolean;
   /** Carries a call from this plugin to another. */
   readonly onPluginCall: (
     from: string,
@@ -214,11 +216,11 @@ export class Plugin implements PluginHandle {
         }),
       );
     }
-    const end = this.#metrics.begin();
+    const end = this.#o.enableMetrics === false ? undefined : this.#metrics.begin();
     const p = conn.call("method", method, args, options).then(
-      (v) => (end(undefined), v),
+      (v) => (end?.(undefined), v),
       (e) => {
-        end(e);
+        end?.(e);
         if (e instanceof CallTimeoutError) void this.#probe(conn);
         throw e;
       },

@@ -70,10 +70,51 @@ export interface PluginMetrics {
   histogram(name: string): PluginHistogram;
 }
 
+/** A Running plugin that offers a service, found by {@linkcode PluginCalls.getService}. */
+export interface ServiceProxy {
+  /** The name looked up: a capability id (from some plugin's `provides`) or a plugin id. */
+  readonly name: string;
+  /** The id of the plugin that offers it. */
+  readonly id: string;
+  /** The version of `name` it offers. */
+  readonly version: string;
+  /** Calls a method of that plugin through the host (buffers transferred). */
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+}
+
+/** What a dependency's change looks like to a dependent (its `dependencyChanged` hook). */
+export interface DependencyChange {
+  /** The plugin that changed. */
+  readonly dependency: string;
+  /** The dependency as the dependent declared it: that plugin's id, or a capability it provides. */
+  readonly name: string;
+  /**
+   * `stopped` / `failed`: it is gone (a dependent that needs it is stopped right after this hook, and started
+   * again when it is back); `started`: it runs again; `reloaded`: a new version took over (blue/green) and
+   * nothing was stopped.
+   */
+  readonly change: "stopped" | "failed" | "started" | "reloaded";
+  /** Declared under `optionalDependencies`. */
+  readonly optional: boolean;
+  /** Its version now. */
+  readonly version: string;
+  /** Why, for `failed`. */
+  readonly reason?: string;
+}
+
 /** Calls into the plugins this plugin declared as dependencies. */
 export interface PluginCalls {
-  /** Calls `method` of plugin `id`; refused unless `id` is among the manifest's `dependencies`. */
+  /**
+   * Calls `method` of plugin `id`; refused unless `id` is among the manifest's `dependencies` or
+   * `optionalDependencies`, or provides a capability declared there in a version its range accepts.
+   */
   call(id: string, method: string, ...args: unknown[]): Promise<unknown>;
+  /**
+   * The Running plugin that offers `name` (a capability or plugin id this plugin declared as a dependency) in
+   * the highest version accepted by the declared range and by `range`; undefined when none runs. Refused for a
+   * name not declared.
+   */
+  getService(name: string, range?: string): Promise<ServiceProxy | undefined>;
 }
 
 /** What every hook receives. */
@@ -110,6 +151,8 @@ export interface PluginDefinition<S extends Record<string, unknown> = Record<str
   health?(ctx: PluginContext<S>): HealthReport | Promise<HealthReport>;
   /** The host configuration's settings changed (already validated). */
   configure?(settings: Readonly<S>, ctx: PluginContext<S>): void | Promise<void>;
+  /** A dependency stopped, failed, started again or was reloaded (see {@linkcode DependencyChange}). */
+  dependencyChanged?(change: DependencyChange, ctx: PluginContext<S>): void | Promise<void>;
   /**
    * Checks settings before `initialize` and before every `configure`: return the problems (or throw). Invalid
    * settings fail this plugin alone at start, and are refused (the old ones stay) on a live change.
@@ -195,6 +238,10 @@ export abstract class BackendPluginBase<S extends Record<string, unknown> = Reco
   async configure(settings: Readonly<S>, _ctx: PluginContext<S>): Promise<void> {
     await this.onConfigure(settings);
   }
+  /** Called by the runtime; override {@linkcode BackendPluginBase.onDependencyChanged} instead. */
+  async dependencyChanged(change: DependencyChange, _ctx: PluginContext<S>): Promise<void> {
+    await this.onDependencyChanged(change);
+  }
   /** Called by the runtime; override {@linkcode BackendPluginBase.checkHealth} instead. */
   health(): HealthReport | Promise<HealthReport> {
     return this.checkHealth();
@@ -208,6 +255,8 @@ export abstract class BackendPluginBase<S extends Record<string, unknown> = Reco
   protected onStop(_signal: AbortSignal): void | Promise<void> {}
   /** React to new settings from the host configuration. */
   protected onConfigure(_settings: Readonly<S>): void | Promise<void> {}
+  /** React to a dependency that stopped, failed, started again or was reloaded. */
+  protected onDependencyChanged(_change: DependencyChange): void | Promise<void> {}
   /** Check settings before they are used (see {@linkcode PluginDefinition.validateSettings}); all valid by default. */
   validateSettings(
     _settings: Readonly<Record<string, unknown>>,

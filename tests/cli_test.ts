@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writePlugins } from "./_helpers.ts";
+import { schemaRef } from "../src/_cli_new.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 const cliArgs = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli.ts"];
@@ -66,16 +67,14 @@ Deno.test("discover --json lists every plugin and every failure with its reason"
   assert.match(table.stdout, /^broken\s+-\s+broken\s+failed$/m);
 });
 
-Deno.test("usage errors and commands not implemented yet exit 2", async () => {
-  for (const args of [[], ["bogus"], ["validate"], ["run"], ["run", "--config"], ["discover", "a", "b"]]) {
+Deno.test("usage errors exit 2", async () => {
+  const mistakes = [[], ["bogus"], ["validate"], ["run"], ["run", "--config"], ["discover", "a", "b"], [
+    "new",
+  ]];
+  for (const args of [...mistakes, ["new", "Not_An_Id"]]) {
     const { code, stderr } = await cli(...args);
     assert.equal(code, 2, args.join(" "));
     assert.match(stderr, /Usage: deno task cli/);
-  }
-  for (const command of ["keygen", "sign", "verify", "new"]) {
-    const { code, stderr } = await cli(command);
-    assert.equal(code, 2);
-    assert.equal(stderr, `"${command}" is not implemented yet\n`);
   }
   const help = await cli("--help");
   assert.equal(help.code, 0);
@@ -143,6 +142,165 @@ Deno.test("run serves the admin API until SIGINT, then stops every plugin and ex
     clearTimeout(timer);
     await reader.cancel().catch(() => {});
     await stderr.catch(() => {});
+    try {
+      child.kill();
+    } catch { /* already gone */ }
+    await child.status;
+  }
+});
+
+Deno.test("new scaffolds a plugin whose own test passes at once, and refuses a folder in use", async () => {
+  await using root = await tempDir();
+  const dir = join(root.dir, "greeter");
+  const created = await cli("new", "acme.greeter", "--dir", dir, "--json");
+  assert.equal(created.code, 0, created.stderr);
+  assert.deepEqual(JSON.parse(created.stdout), {
+    id: "acme.greeter",
+    dir,
+    files: ["plugin.jsonc", "mod.ts", "mod_test.ts"],
+  });
+  const manifest = await Deno.readTextFile(join(dir, "plugin.jsonc"));
+  assert.match(
+    manifest,
+    /"\$schema": "https:\/\/jsr\.io\/@dotcompute\/plugins\/[\d.]+\/schemas\/plugin\.schema\.json"/,
+  );
+  assert.match(
+    await Deno.readTextFile(join(dir, "mod.ts")),
+    /import \{ definePlugin \} from "@dotcompute\/plugins\/plugin";/,
+  );
+
+  const valid = await cli("validate", dir);
+  assert.equal(valid.code, 0, valid.stdout);
+  // The generated test, run as its README line says, with this repository's config so the package resolves.
+  const test = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "test",
+      "--config",
+      join(repo, "deno.json"),
+      "--unstable-worker-options",
+      "--no-prompt",
+      "-A",
+      "mod_test.ts",
+    ],
+    cwd: dir,
+    env,
+  }).output();
+  const testOut = new TextDecoder().decode(test.stdout) + new TextDecoder().decode(test.stderr);
+  assert.equal(test.code, 0, testOut);
+  assert.match(testOut, /acme\.greeter starts in a host and answers greet \.\.\. ok/);
+  assert.match(testOut, /ok \| 1 passed \| 0 failed/);
+  const style = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--check", "--config", join(repo, "deno.json"), dir],
+  }).output();
+  assert.equal(style.code, 0, "the scaffold is formatted as this repository formats");
+
+  const again = await cli("new", "acme.greeter", "--dir", dir);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists and is not empty/);
+  const plain = await cli("new", "acme.other", "--dir", join(root.dir, "other"));
+  assert.equal(plain.code, 0);
+  assert.match(plain.stdout, /^created plugin acme\.other in /);
+  assert.match(plain.stdout, /next: deno test --unstable-worker-options --no-prompt -A .*mod_test\.ts/);
+});
+
+Deno.test("a plugin scaffolded inside the repository points at the schema by a relative path", () => {
+  assert.equal(schemaRef(join(repo, "plugins", "greeter")), "../../schemas/plugin.schema.json");
+  assert.match(schemaRef("/somewhere/else"), /^https:\/\/jsr\.io\/@dotcompute\/plugins\//);
+});
+
+Deno.test("validate --json gives every problem with its position, for scripts", async () => {
+  await using root = await tempDir();
+  const plugins = await writePlugins(root.dir, {
+    good: { manifest: { id: "good" }, code: "export default {};" },
+  });
+  await Deno.mkdir(join(plugins, "bad"));
+  await Deno.writeTextFile(
+    join(plugins, "bad", "plugin.jsonc"),
+    '{\n  "id": "bad",\n  "name": "Bad",\n  "version": "one"\n}\n',
+  );
+  const { code, stdout } = await cli("validate", plugins, "--json");
+  assert.equal(code, 1);
+  const report = JSON.parse(stdout);
+  assert.deepEqual([report.ok, report.plugins, report.problems.length], [false, 2, 1]);
+  const [problem] = report.problems;
+  assert.deepEqual([problem.file, problem.line, problem.column], [
+    join(plugins, "bad", "plugin.jsonc"),
+    4,
+    14,
+  ]);
+  assert.equal(problem.field, "version");
+  assert.equal(problem.text, `${problem.file}:4:14: "version": ${problem.message}`);
+  const ok = await cli("validate", "plugins", "--json");
+  assert.deepEqual([ok.code, JSON.parse(ok.stdout)], [0, { ok: true, plugins: 2, problems: [] }]);
+});
+
+Deno.test("on a terminal: colour and a progress count; piped: neither", async () => {
+  const piped = await new Deno.Command(Deno.execPath(), {
+    args: [...cliArgs, "validate", "plugins"],
+    cwd: repo,
+  })
+    .output();
+  const pipedText = new TextDecoder().decode(piped.stdout);
+  assert.equal(pipedText, "ok: 2 plugins checked, no problems\n", "no colour, no progress when piped");
+  const script = await new Deno.Command("script", { args: ["--version"] }).output().catch(() => undefined);
+  if (!script?.success) {
+    console.warn("!!! skipping the terminal half: no `script` (util-linux) to give the CLI a terminal");
+    return;
+  }
+  const command = [Deno.execPath(), ...cliArgs, "validate", "plugins"].map((a) => `'${a}'`).join(" ");
+  // script(1) runs the CLI on a pseudo-terminal; NO_COLOR must be unset for colour.
+  const tty = await new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    cwd: repo,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      TERM: "xterm",
+    },
+  }).output();
+  const text = new TextDecoder().decode(tty.stdout);
+  assert.equal(tty.code, 0, text);
+  const erase = "\r\x1b[2K";
+  assert.ok(
+    text.includes(`${erase}checking plugins: 1/2${erase}checking plugins: 2/2${erase}`),
+    JSON.stringify(text),
+  );
+  assert.ok(text.includes("\x1b[32mok\x1b[39m: 2 plugins checked, no problems"), JSON.stringify(text));
+});
+
+Deno.test("run stops as gracefully on SIGTERM, and serves the dashboard meanwhile", async () => {
+  await using root = await tempDir();
+  const config = join(root.dir, "host.jsonc");
+  await Deno.writeTextFile(config, JSON.stringify({ Plugins: { PluginsDirectory: join(repo, "plugins") } }));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...cliArgs, "run", "--config", config, "--port", "0"],
+    cwd: repo,
+    env,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const out = { text: "" };
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const deadline = AbortSignal.timeout(30_000);
+  const guard = (): void => {
+    if (deadline.aborted) throw new Error(`timed out:\n${out.text}`);
+  };
+  deadline.addEventListener("abort", () => reader.cancel().catch(() => {}));
+  try {
+    const [, url] = await readUntil(reader, out, /^admin listening on (http:\/\/127\.0\.0\.1:\d+)$/m);
+    guard();
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>DotCompute plugins<\/title>/);
+    child.kill("SIGTERM");
+    await readUntil(reader, out, /^stopped$/m);
+    guard();
+    assert.equal((await child.status).code, 0);
+    assert.match(out.text, /received SIGTERM, stopping 2 plugins/);
+    assert.match(out.text, /^my\.plugin\s+1\.0\.0\s+Unloaded$/m);
+  } finally {
+    await reader.cancel().catch(() => {});
     try {
       child.kill();
     } catch { /* already gone */ }

@@ -110,7 +110,11 @@ Deno.test("a syntax error or a throwing start leaves the old version answering; 
   assert.equal(e.outcome, "rolled-back");
   assert.match(e.error!, /cannot start v3/);
   assert.equal(await p.call("version"), 1);
-  assert.equal(p.lastReload?.outcome, "rolled-back", "the handle (and so the admin API) shows the failed reload");
+  assert.equal(
+    p.lastReload?.outcome,
+    "rolled-back",
+    "the handle (and so the admin API) shows the failed reload",
+  );
   assert.equal(p.version, "1.0.1");
 
   await writeVersion(p.dir, 4, `health() { return { status: "unhealthy" }; },`);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 // A test-only dependency, imported inline on purpose so deno.json stays as it is.
 // deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
-import { parseWorkerMessage, PROTOCOL_VERSION } from "../mod.ts";
+import { parseWorkerMessage, PROTOCOL_VERSION, SERVICE_TARGET } from "../mod.ts";
 
 // The limits in src/rpc/protocol.ts.
 const MAX_NAME = 256;
@@ -12,6 +12,16 @@ const MAX_TEXT = 16 * 1024;
 
 const VALID: Readonly<Record<string, Record<string, unknown>>> = {
   call: { v: 1, t: "call", id: 0, kind: "plugin", method: "greet", args: ["x", 1], target: "dep.a" },
+  // A service lookup is a plugin call to the reserved target, which no plugin id can be.
+  serviceLookup: {
+    v: 1,
+    t: "call",
+    id: 1,
+    kind: "plugin",
+    method: "lookup",
+    args: ["storage.kv", null],
+    target: SERVICE_TARGET,
+  },
   result: { v: 1, t: "result", id: 7, value: { any: ["thing"] } },
   resultUndefined: { v: 1, t: "result", id: 7, value: undefined },
   error: {

@@ -52,12 +52,16 @@ function family(
 
 const STATES = Object.values(PluginState);
 const QUANTILES = [["0.5", "p50"], ["0.95", "p95"], ["0.99", "p99"]] as const;
+/** Longest error message put in a label value; longer ones are cut. */
+const MAX_MESSAGE = 200;
 
 /**
  * Renders every plugin's metrics (and the host's) as Prometheus text. Call latency is a summary in seconds
  * with the 0.5, 0.95 and 0.99 quantiles and `_count` (the host keeps no `_sum`); a plugin's own histograms are
  * summaries with `_sum` and `_count` only. Each plugin's state is a gauge that is 1 for its current state and
- * 0 for the others.
+ * 0 for the others. Resource usage (CPU percent, heap used, throttled, limits) is a gauge per plugin; how it last
+ * ended unasked and its last error are info-style gauges (`_info` is constant 1; the last error's value is when
+ * it happened, in Unix seconds). Families with nothing to report keep their HELP and TYPE lines.
  *
  * @example
  * ```ts ignore
@@ -69,6 +73,11 @@ export function renderPrometheus(host: PluginHost): string {
   const plugins = host.getPlugins().map((p) => ({ p, m: p.getMetrics(), l: { plugin: p.id } }));
   const per = (value: (x: typeof plugins[number]) => number): Sample[] =>
     plugins.map((x) => ["", x.l, value(x)] as const);
+  const some = (value: (x: typeof plugins[number]) => number | undefined): Sample[] =>
+    plugins.flatMap((x): Sample[] => {
+      const v = value(x);
+      return v === undefined ? [] : [["", x.l, v]];
+    });
   const families = [
     family(
       "dotcompute_plugin_info",
@@ -117,9 +126,65 @@ export function renderPrometheus(host: PluginHost): string {
       "summary",
       "Latency of calls to the plugin's methods.",
       plugins.flatMap(({ m, l }): Sample[] => [
-        ...QUANTILES.map(([q, k]): Sample => ["", { ...l, quantile: q }, m.latencyMs[k] / 1000]),
+        // No observation yet: NaN, as Prometheus client libraries report an empty summary (not a 0 s latency).
+        ...QUANTILES.map((
+          [q, k],
+        ): Sample => ["", { ...l, quantile: q }, m.latencyMs.count === 0 ? NaN : m.latencyMs[k] / 1000]),
         ["_count", l, m.latencyMs.count],
       ]),
+    ),
+    family(
+      "dotcompute_plugin_cpu_percent",
+      "gauge",
+      "Percent of one core spent blocking the plugin's event loop over the last 10 s.",
+      per((x) => x.m.resources?.cpuPercent ?? 0),
+    ),
+    family(
+      "dotcompute_plugin_cpu_limit_percent",
+      "gauge",
+      "The plugin's CPU budget in percent of one core (ResourceLimits.MaxCpuPercent), when it has one.",
+      some((x) => x.m.resources?.maxCpuPercent),
+    ),
+    family(
+      "dotcompute_plugin_heap_used_bytes",
+      "gauge",
+      "The plugin's used heap in bytes, as last sampled in its thread (absent until sampled).",
+      some((x) => x.m.resources?.heapUsedBytes),
+    ),
+    family(
+      "dotcompute_plugin_memory_limit_bytes",
+      "gauge",
+      "The plugin's heap cap in bytes (ResourceLimits.MaxMemoryMB), when it has one.",
+      some((x) => {
+        const mb = x.m.resources?.maxMemoryMB;
+        return mb === undefined ? undefined : mb * 1024 * 1024;
+      }),
+    ),
+    family(
+      "dotcompute_plugin_throttled",
+      "gauge",
+      "1 while new calls are refused for being over the CPU budget, else 0.",
+      per((x) => +(x.m.resources?.throttled ?? false)),
+    ),
+    family(
+      "dotcompute_plugin_last_exit_info",
+      "gauge",
+      "Constant 1, labelled with how the plugin last ended unasked (memory, cpu, timeout, exit, crash, load-failed).",
+      plugins.flatMap(({ m, l }): Sample[] =>
+        m.resources?.lastExitKind === undefined ? [] : [["", { ...l, kind: m.resources.lastExitKind }, 1]]
+      ),
+    ),
+    family(
+      "dotcompute_plugin_last_error_timestamp_seconds",
+      "gauge",
+      "When the plugin's last error (of a call or of the plugin itself) happened, labelled with its name and message.",
+      plugins.flatMap(({ m, l }): Sample[] =>
+        m.lastError === undefined ? [] : [[
+          "",
+          { ...l, error: m.lastError.name, message: m.lastError.message.slice(0, MAX_MESSAGE) },
+          m.lastError.at / 1000,
+        ]]
+      ),
     ),
     family(
       "dotcompute_plugin_custom_total",
@@ -139,6 +204,12 @@ export function renderPrometheus(host: PluginHost): string {
           ["_count", { ...l, metric }, h.count],
         ])
       ),
+    ),
+    family(
+      "dotcompute_host_plugins",
+      "gauge",
+      "Plugins known to the host, by state.",
+      STATES.map((s): Sample => ["", { state: s }, plugins.filter(({ p }) => p.state === s).length]),
     ),
     family(
       "dotcompute_host_discovery_failures",

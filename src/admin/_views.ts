@@ -86,6 +86,7 @@ export async function describePlugin(p: PluginHandle): Promise<Record<string, un
     methods: p.methods,
     permissions: p.permissions,
     dependencies: p.manifest.dependencies,
+    optionalDependencies: p.manifest.optionalDependencies ?? {},
     provides: p.manifest.provides,
     restarts: metrics.restarts,
     lastError: error ? { name: error.name, message: error.message } : null,

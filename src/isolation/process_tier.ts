@@ -1,0 +1,307 @@
+/**
+ * The process tier (`Isolation: "process"`): each plugin in its own `deno run` subprocess, holding its effective
+ * permissions as flags, its heap cap as a V8 flag, and no environment of the host's but what its env grant
+ * names. The host speaks the same RPC protocol to it over the child's stdin and stdout, framed by
+ * `src/rpc/framing.ts`; the child's stderr goes to the host's log. Whatever the child does (exits, crashes,
+ * runs out of heap, spins), it is one process ending: the plugin fails or restarts, the host keeps running.
+ *
+ * Unlike the worker tier, buffers are copied, not transferred: the sender keeps its `ArrayBuffer`s intact.
+ *
+ * @module
+ */
+
+import { PluginCrashedError, PluginHostError } from "../errors.ts";
+import { RpcEndpoint } from "../rpc/endpoint.ts";
+import { encodeFrame, FrameDecoder } from "../rpc/framing.ts";
+import { type CallMessage, parseWorkerMessage, type WorkerMessage } from "../rpc/protocol.ts";
+import { deserializeError, serializeError } from "../rpc/_wire_errors.ts";
+import { processCommand } from "./_process_command.ts";
+import { StderrLog } from "./_stderr_log.ts";
+import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
+
+/** How long the last frames and stderr lines of an ended process get to arrive before its end is judged. */
+const DRAIN_MS = 1000;
+
+/** A live plugin process. */
+export interface PluginProcess {
+  /** The plugin id. */
+  readonly id: string;
+  /** The OS process id. */
+  readonly pid: number;
+}
+
+/**
+ * Runs plugins in their own `deno run` processes (the host needs `--allow-run` for `Deno.execPath()`).
+ *
+ * @example
+ * ```ts
+ * import { createPluginHost, ProcessTier, WorkerTier } from "@dotcompute/plugins";
+ * const processes = new ProcessTier();
+ * await using host = await createPluginHost({ Plugins: { PluginsDirectory: "./plugins" } }, {
+ *   tiers: { worker: new WorkerTier(), process: processes },
+ * });
+ * console.log(processes.kind, processes.live); // "process" 0
+ * ```
+ */
+export class ProcessTier implements IsolationTier {
+  /** Always `"process"`. */
+  readonly kind = "process";
+  readonly #live = new Set<PluginProcess>();
+
+  /** Processes of this tier that are alive now. */
+  get live(): number {
+    return this.#live.size;
+  }
+
+  /** The plugin processes alive now (a plugin mid-swap has two). */
+  get processes(): readonly PluginProcess[] {
+    return [...this.#live];
+  }
+
+  /** Starts the plugin's process and loads its module. */
+  spawn(spec: SpawnSpec): Promise<PluginConnection> {
+    let conn: ProcessConnection;
+    try {
+      conn = new ProcessConnection(spec);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const entry: PluginProcess = Object.freeze({ id: spec.id, pid: conn.pid });
+    this.#live.add(entry);
+    void conn.exited.then(() => this.#live.delete(entry));
+    return conn.ready;
+  }
+}
+
+class ProcessConnection implements PluginConnection {
+  readonly ready: Promise<PluginConnection>;
+  readonly exited: Promise<ExitInfo>;
+  readonly pid: number;
+  methods: readonly string[] = [];
+  readonly #spec: SpawnSpec;
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #stderr: StderrLog;
+  readonly #endpoint: RpcEndpoint;
+  /** Settles once the process has ended and its output has been read (or DRAIN_MS passed). */
+  readonly #ended: Promise<Deno.CommandStatus>;
+  readonly #incoming = new Map<number, AbortController>();
+  #exit!: (info: ExitInfo) => void;
+  #gone: ExitInfo | undefined;
+  #ready = false;
+  #loaded!: (ok: boolean, error?: Error) => void;
+
+  constructor(spec: SpawnSpec) {
+    this.#spec = spec;
+    this.exited = new Promise((resolve) => this.#exit = resolve);
+    try {
+      const command = processCommand(spec.permissions, spec.maxMemoryMB);
+      this.#child = new Deno.Command(command.command, {
+        args: [...command.args],
+        env: { ...command.env },
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      throw new PluginHostError("LOAD_FAILED", `Cannot start a process for plugin "${spec.id}": ${e}`, {
+        pluginId: spec.id,
+        cause: e,
+      });
+    }
+    this.pid = this.#child.pid;
+    this.#stdin = this.#child.stdin.getWriter();
+    this.#stderr = new StderrLog(spec.id, this.#child.stderr);
+    this.#endpoint = new RpcEndpoint({
+      peer: spec.id,
+      defaultTimeoutMs: spec.callTimeoutMs,
+      send: (m) => this.#send(m),
+    });
+    const framesRead = this.#readFrames(this.#child.stdout);
+    this.#ended = this.#child.status.then(async (status) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise((resolve) => timer = setTimeout(resolve, DRAIN_MS));
+      await Promise.race([Promise.all([framesRead, this.#stderr.done]), late]);
+      clearTimeout(timer);
+      return status;
+    });
+    void this.#ended.then((status) => this.#die(this.#judge(status)));
+    this.ready = new Promise<PluginConnection>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.#die({ kind: "load-failed", reason: `loading took longer than ${spec.loadTimeoutMs} ms` }),
+        spec.loadTimeoutMs,
+      );
+      this.#loaded = (ok, error) => {
+        clearTimeout(timer);
+        if (ok) resolve(this);
+        else reject(error);
+      };
+    });
+    this.#send({
+      v: 1,
+      t: "load",
+      url: spec.entryUrl,
+      id: spec.id,
+      name: spec.name,
+      version: spec.version,
+      settings: spec.settings,
+      dependencies: spec.dependencies,
+      callTimeoutMs: spec.callTimeoutMs,
+    });
+  }
+
+  get pending(): number {
+    return this.#endpoint.pending;
+  }
+
+  call(
+    kind: CallMessage["kind"],
+    method: string,
+    args: readonly unknown[],
+    options?: Parameters<RpcEndpoint["call"]>[3],
+  ): Promise<unknown> {
+    return this.#endpoint.call(kind, method, args, options);
+  }
+
+  kill(kind: "timeout" | "cpu" | "memory", reason: string): Promise<void> {
+    this.#die({ kind, reason });
+    return this.exited.then(() => {});
+  }
+
+  terminate(reason = "terminated by the host"): Promise<void> {
+    this.#die({ kind: "terminated", reason });
+    return this.exited.then(() => {});
+  }
+
+  /** Frames and writes one message; throws (DataCloneError) only when it cannot be serialized. */
+  #send(message: unknown): void {
+    const frame = encodeFrame(message);
+    // A failed write means the process is gone; its status says how, so the write error itself is dropped.
+    if (!this.#gone) this.#stdin.write(frame).catch(() => {});
+  }
+
+  async #readFrames(stdout: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new FrameDecoder();
+    try {
+      for await (const chunk of stdout) {
+        for (const data of decoder.push(chunk)) this.#receive(data);
+        if (decoder.error) {
+          // The stream cannot be resynchronised: the process is ended (leaving the loop cancels stdout).
+          this.#spec.onProtocolError(decoder.error.message);
+          this.#die({ kind: "crash", reason: `its output could not be read: ${decoder.error.message}` });
+          break;
+        }
+      }
+    } catch { /* the pipe broke: the process's status tells the rest */ }
+  }
+
+  /** How the process ended, judged from its status and last words. */
+  #judge(status: Deno.CommandStatus): ExitInfo {
+    const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+    const fatalSignal = status.signal === "SIGTRAP" || status.signal === "SIGABRT" ||
+      status.code === 133 || status.code === 134;
+    if (this.#stderr.outOfMemory && fatalSignal) {
+      const limit = this.#spec.maxMemoryMB ? `its heap limit of ${this.#spec.maxMemoryMB} MiB` : "the heap";
+      return { kind: "memory", reason: `the plugin ran out of memory: it exceeded ${limit} (${how})` };
+    }
+    const last = this.#stderr.tail.slice(-2).join(" | ");
+    const words = last ? `: ${last}` : "";
+    if (!this.#ready) {
+      return { kind: "load-failed", reason: `its process ended while loading (${how})${words}` };
+    }
+    if (status.signal) return { kind: "crash", reason: `its process was ended by ${status.signal}${words}` };
+    return { kind: "exit", reason: `its process exited with code ${status.code}${words}` };
+  }
+
+  /** Ends the process (SIGKILL stops even a busy loop) and waits until it is gone and its pipes are read. */
+  async #shutdown(): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* it has already ended */ }
+    await this.#stdin.close().catch(() => this.#stdin.abort().catch(() => {}));
+    await this.#ended;
+  }
+
+  #die(info: ExitInfo): void {
+    if (this.#gone) return;
+    this.#gone = info;
+    const error = info.error ?? new PluginCrashedError(this.#spec.id, info.reason);
+    this.#endpoint.close(
+      info.kind === "terminated"
+        ? new PluginHostError("PLUGIN_NOT_RUNNING", info.reason, { cause: error })
+        : error,
+    );
+    for (const c of this.#incoming.values()) c.abort(error);
+    this.#incoming.clear();
+    this.#loaded(
+      false,
+      new PluginHostError("LOAD_FAILED", info.reason, { pluginId: this.#spec.id, cause: error }),
+    );
+    const final = info.error ? info : { ...info, error };
+    void this.#shutdown().then(() => this.#exit(final));
+  }
+
+  #receive(data: unknown): void {
+    if (this.#gone) return;
+    let m: WorkerMessage | string;
+    try {
+      m = parseWorkerMessage(data);
+    } catch (e) {
+      m = `unreadable message: ${e instanceof Error ? e.message : typeof e}`;
+    }
+    if (typeof m === "string") return this.#spec.onProtocolError(m);
+    this.#dispatch(m);
+  }
+
+  #dispatch(m: WorkerMessage): void {
+    const spec = this.#spec;
+    switch (m.t) {
+      case "ready":
+        if (this.#ready) return spec.onProtocolError("a second ready message");
+        this.#ready = true;
+        this.methods = Object.freeze([...m.methods]);
+        return this.#loaded(true);
+      case "result":
+      case "error":
+        if (!this.#endpoint.settle(m)) spec.onProtocolError(`answer to unknown call id ${m.id}`);
+        return;
+      case "log":
+        return spec.onLog(m);
+      case "metrics":
+        return spec.onMetrics(m);
+      case "usage":
+        return spec.onUsage?.(m);
+      case "exit":
+        return this.#die({
+          kind: "exit",
+          reason: `the plugin ended its process with ${m.how} (code ${m.code})`,
+        });
+      case "fatal": {
+        const error = deserializeError(m.error, spec.id);
+        const reason = m.phase === "load"
+          ? `its module failed to load: ${error.name}: ${error.message}`
+          : `uncaught ${error.name}: ${error.message}`;
+        return this.#die({ kind: m.phase === "load" ? "load-failed" : "crash", reason, error });
+      }
+      case "cancel":
+        return void this.#incoming.get(m.id)?.abort(new Error(m.reason));
+      case "call":
+        return void this.#serve(m);
+    }
+  }
+
+  async #serve(m: CallMessage): Promise<void> {
+    if (this.#incoming.has(m.id)) return this.#spec.onProtocolError(`duplicate call id ${m.id}`);
+    const controller = new AbortController();
+    this.#incoming.set(m.id, controller);
+    try {
+      const value = await this.#spec.onPluginCall(m.target!, m.method, m.args, controller.signal);
+      if (!this.#gone) this.#send({ v: 1, t: "result", id: m.id, value });
+    } catch (e) {
+      if (!this.#gone) this.#send({ v: 1, t: "error", id: m.id, error: serializeError(e) });
+    } finally {
+      this.#incoming.delete(m.id);
+    }
+  }
+}
