@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { DependencyEvent, HostEventMap, PluginHost, StateChange } from "../mod.ts";
 import { PluginHostError } from "../mod.ts";
-import { captureLogs, hostWith, type PluginSource } from "./_helpers.ts";
+import { captureLogs, hostWith, type PluginSource, writePlugins } from "./_helpers.ts";
 
 /** A plugin that logs its start, stop and every dependency change, and calls others on request. */
 const code = (extra = ""): string => `
@@ -73,8 +73,8 @@ Deno.test("a diamond starts its base first, both sides together, its top last, a
   await using logs = await captureLogs();
   await using t = await hostWith({
     top: plugin("top", { dependencies: { left: "^1.0.0", right: "^1.0.0" } }),
-    left: plugin("left", { dependencies: { base: "^1.0.0" }, settings: { startMs: 300 } }),
-    right: plugin("right", { dependencies: { base: ">=1.0.0 <2" }, settings: { startMs: 300 } }),
+    left: plugin("left", { dependencies: { base: "^1.0.0" }, settings: { startMs: 2000 } }),
+    right: plugin("right", { dependencies: { base: ">=1.0.0 <2" }, settings: { startMs: 2000 } }),
     base: plugin("base", { version: "1.2.0" }),
   });
   await t.host.start();
@@ -83,7 +83,7 @@ Deno.test("a diamond starts its base first, both sides together, its top last, a
   assert.equal(started[0], "base");
   assert.deepEqual(started.slice(1, 3).sort(), ["left", "right"]);
   assert.equal(started[3], "top");
-  // Independent plugins start concurrently: both sides began before either finished its 300 ms start.
+  // Independent plugins start concurrently: both sides began before either finished its 2 s start.
   const events = logs.records.map((r) => r.message.join("")).filter((m) =>
     /^(begin|start) (left|right)$/.test(m)
   );
@@ -356,4 +356,37 @@ Deno.test("a blue/green reload of a dependency does not bounce its dependents; l
   await t.host.reload("svc");
   await back;
   assert.equal(await app.call("call", "svc", "version"), "1.2.0");
+});
+
+Deno.test("validate reports each dependency problem at its file:line:col, with the chain", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_deps_" }));
+  try {
+    const dir = await writePlugins(root, {
+      a: plugin("a", { dependencies: { b: "*" } }),
+      b: plugin("b", { dependencies: { a: "*" } }),
+      kv: plugin("storage.kv", { version: "1.4.0" }),
+      c: plugin("c", { dependencies: { "storage.kv": "^2.0.0" } }),
+      ok: plugin("ok", { optionalDependencies: { ghost: "^1.0.0" } }),
+    });
+    const cli = new URL("../src/cli.ts", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "-A", cli, "validate", dir],
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 1, stdout);
+    // writePlugins writes each manifest on one line: {"name":…,"version":…,"id":…,"dependencies":{…}}
+    assert.match(
+      stdout,
+      new RegExp(`${join(dir, "a", "plugin.jsonc")}:1:\\d+: "dependencies.b": dependency cycle a → b → a`),
+    );
+    assert.match(stdout, /"dependencies\.a": dependency cycle b → a → b/);
+    assert.match(
+      stdout,
+      /c[\\/]plugin\.jsonc:1:\d+: "dependencies\.storage\.kv": c needs storage\.kv \^2\.0\.0, found 1\.4\.0/,
+    );
+    assert.match(stdout, /3 problems in 5 plugins/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -254,7 +254,7 @@ const one = (f: ParsedFamily | undefined, labels: Record<string, string>, name?:
 };
 
 Deno.test("GET /metrics of a real host parses strictly and reflects calls, failures and custom metrics", async () => {
-  await using t = await hostWith({ echo, custom, crashy, idle });
+  await using t = await hostWith({ echo, custom, crashy, idle }, {}, { restartPolicy: false });
   await t.host.start();
   const host = t.host;
   const e = host.getPlugin("echo")!;

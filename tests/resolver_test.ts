@@ -215,13 +215,8 @@ Deno.test("every plugin is in exactly one level or failed; dependencies sit in e
   }
 });
 
-Deno.test("1,000 generated manifests resolve well within the benchmark's 100 ms budget", () => {
+Deno.test("1,000 generated manifests resolve, each plugin placed once (speed: bench/resolver_bench.ts)", () => {
   const manifests = generate(1000, 11);
-  resolveDependencies(manifests); // warm up
-  const t0 = performance.now();
   const r = resolveDependencies(manifests);
-  const ms = performance.now() - t0;
   assert.equal(r.plugins.size, 1000);
-  // The benchmark (bench/resolver_bench.ts) measures it; this only guards against a pathological slowdown.
-  assert.ok(ms < 500, `${ms.toFixed(1)} ms`);
 });
