@@ -281,10 +281,10 @@ class WorkerConnection implements PluginConnection {
     try {
       const value = await this.#spec.onPluginCall(m.target!, m.method, m.args, controller.signal);
       if (!this.#gone) {
-        this.#worker.postMessage({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
+        this.#channel.postMessage({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
       }
     } catch (e) {
-      if (!this.#gone) this.#worker.postMessage({ v: 1, t: "error", id: m.id, error: serializeError(e) });
+      if (!this.#gone) this.#channel.postMessage({ v: 1, t: "error", id: m.id, error: serializeError(e) });
     } finally {
       this.#incoming.delete(m.id);
     }
