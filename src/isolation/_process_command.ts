@@ -8,7 +8,18 @@ const MAIN = new URL("../runtime/process_main.ts", import.meta.url);
 const CONFIG = new URL("../../deno.json", import.meta.url);
 const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"];
 
-/** A `deno run` invocation. */
+/**
+ * A `deno run` invocation.
+ *
+ * @example
+ * ```ts
+ * import { processCommand, type ProcessCommand } from "./_process_command.ts";
+ * import { computePermissions } from "../permissions.ts";
+ * const none = computePermissions({ manifestPermissions: { read: [], write: [], net: [], env: [] }, pluginDir: "/p" });
+ * const command: ProcessCommand = processCommand(none, 64);
+ * console.log(command.args.includes("--no-prompt")); // true
+ * ```
+ */
 export interface ProcessCommand {
   readonly command: string;
   readonly args: readonly string[];
@@ -91,6 +102,15 @@ function childEnv(p: EffectivePermissions): Record<string, string> {
 /**
  * The command that runs one plugin: its effective permissions as flags (and nothing else: no run, ffi, sys,
  * or imports beyond the runtime's own), code generation from strings off, and its heap cap.
+ *
+ * @example
+ * ```ts
+ * import { processCommand } from "./_process_command.ts";
+ * import { computePermissions } from "../permissions.ts";
+ * const none = computePermissions({ manifestPermissions: { read: [], write: [], net: [], env: [] }, pluginDir: "/p" });
+ * console.log(processCommand(none, 64).args.find((a) => a.startsWith("--v8-flags")));
+ * // "--v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=64"
+ * ```
  */
 export function processCommand(p: EffectivePermissions, maxMemoryMB: number | undefined): ProcessCommand {
   const v8 = "--disallow-code-generation-from-strings" +

@@ -10,7 +10,18 @@ const TAIL = 8;
 /** What V8 prints when a heap limit is reached (`Fatal JavaScript out of memory: Reached heap limit`...). */
 const OOM = /Fatal JavaScript out of memory|JavaScript heap out of memory|Reached heap limit/;
 
-/** Reads one plugin process's stderr until it closes. */
+/**
+ * Reads one plugin process's stderr until it closes.
+ *
+ * @example
+ * ```ts
+ * import { StderrLog } from "./_stderr_log.ts";
+ * const child = new Deno.Command(Deno.execPath(), { args: ["--version"], stdout: "null", stderr: "piped" }).spawn();
+ * const stderr = new StderrLog("demo", child.stderr);
+ * await Promise.all([child.status, stderr.done]);
+ * console.log(stderr.outOfMemory, stderr.tail); // false []
+ * ```
+ */
 export class StderrLog {
   /** Settles when the stream has ended (or failed). */
   readonly done: Promise<void>;
@@ -23,6 +34,7 @@ export class StderrLog {
   #inWindow = 0;
   #dropped = 0;
 
+  /** Starts reading `stream`, the stderr of plugin `id`. */
   constructor(id: string, stream: ReadableStream<Uint8Array>) {
     this.#id = id;
     this.#log = getLogger(["dotcompute", "plugin", id, "stderr"]);

@@ -22,7 +22,16 @@ import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tie
 /** How long the last frames and stderr lines of an ended process get to arrive before its end is judged. */
 const DRAIN_MS = 1000;
 
-/** A live plugin process. */
+/**
+ * A live plugin process.
+ *
+ * @example
+ * ```ts
+ * import { ProcessTier } from "@dotcompute/plugins";
+ * const tier = new ProcessTier();
+ * for (const { id, pid } of tier.processes) console.log(`${id} runs as pid ${pid}`);
+ * ```
+ */
 export interface PluginProcess {
   /** The plugin id. */
   readonly id: string;

@@ -13,10 +13,28 @@
 
 import { Deserializer, Serializer } from "node:v8";
 
-/** The largest frame either side accepts (512 MiB); a longer length prefix is a protocol error. */
+/**
+ * The largest frame either side accepts (512 MiB); a longer length prefix is a protocol error.
+ *
+ * @example
+ * ```ts
+ * import { MAX_FRAME_BYTES } from "./framing.ts";
+ * console.log(MAX_FRAME_BYTES / 2 ** 20); // 512
+ * ```
+ */
 export const MAX_FRAME_BYTES: number = 512 * 1024 * 1024;
 
-/** A stream that cannot be read any further: a bad length prefix or bytes that do not deserialize. */
+/**
+ * A stream that cannot be read any further: a bad length prefix or bytes that do not deserialize.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, FramingError } from "./framing.ts";
+ * const decoder = new FrameDecoder();
+ * decoder.push(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+ * console.log(decoder.error instanceof FramingError); // true
+ * ```
+ */
 export class FramingError extends Error {
   /** Says what was wrong with the stream. */
   constructor(message: string) {
