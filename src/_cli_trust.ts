@@ -105,6 +105,15 @@ export async function trustCommand(command: string, args: string[]): Promise<num
   }
 }
 
+/** `DOTCOMPUTE_ADMIN_TOKEN`, when set and readable. */
+function envToken(): string | undefined {
+  try {
+    return Deno.env.get("DOTCOMPUTE_ADMIN_TOKEN") || undefined;
+  } catch {
+    return undefined; // no env permission: no token from the environment
+  }
+}
+
 /** `approvals`, `approve ID`, `reject ID`: through the admin API of a running host. */
 async function adminCommand(command: string, args: string[]): Promise<number | undefined> {
   const { values, positionals } = parseArgs({
@@ -122,15 +131,26 @@ async function adminCommand(command: string, args: string[]): Promise<number | u
   if (id === undefined && positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`);
   }
-  const token = values.token ?? Deno.env.get("DOTCOMPUTE_ADMIN_TOKEN");
-  const url = new URL(
-    id === undefined ? "approvals" : `plugins/${encodeURIComponent(id)}/${command}`,
-    values.url.endsWith("/") ? values.url : `${values.url}/`,
-  );
-  const response = await fetch(url, {
-    method: id === undefined ? "GET" : "POST",
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-  });
+  const token = values.token ?? envToken();
+  let url: URL;
+  try {
+    url = new URL(
+      id === undefined ? "approvals" : `plugins/${encodeURIComponent(id)}/${command}`,
+      values.url.endsWith("/") ? values.url : `${values.url}/`,
+    );
+  } catch {
+    throw new UsageError(`--url must be the admin API's address (http://HOST:PORT), not "${values.url}"`);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: id === undefined ? "GET" : "POST",
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+  } catch (e) {
+    console.error(`error: cannot reach ${url.origin}: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
   const body = await response.json().catch(() => undefined) as Record<string, unknown> | undefined;
   if (!response.ok) {
     const error = body?.error as { message?: string } | undefined;

@@ -45,6 +45,22 @@ Deno.test("a signed folder verifies; signing is deterministic; the thumbprint is
   assert.equal((await verifyPlugin(p.dir, { trusted: [] })).ok, false, "an empty list trusts nothing");
 });
 
+Deno.test("a large file (hashed off the event loop) is covered like a small one", async () => {
+  await using p = await tempPlugin("svc");
+  const big = new Uint8Array(300 * 1024).map((_, i) => i % 251);
+  await Deno.mkdir(join(p.dir, "assets"));
+  await Deno.writeFile(join(p.dir, "assets", "model.bin"), big);
+  const sig = await signPlugin(p.dir, trustedKeys);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", big)).toHex();
+  assert.equal(sig.files.find((f) => f.path === "assets/model.bin")?.sha256, digest);
+  assert.equal((await verifyPlugin(p.dir)).ok, true);
+  big[150_000] ^= 1;
+  await Deno.writeFile(join(p.dir, "assets", "model.bin"), big);
+  const result = await verifyPlugin(p.dir);
+  assert.ok(!result.ok);
+  assert.match(result.reason, /^"assets\/model\.bin" differs from the signed file$/);
+});
+
 Deno.test("key files: PKCS#8 and SPKI PEM, the private one 0600 and never overwritten", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dotcompute_keys_" });
   try {
