@@ -36,6 +36,8 @@ export interface DriverResult {
   readonly askedForToken: boolean;
   /** The accessible names of the buttons of the reloaded plugin's row. */
   readonly buttons: readonly string[];
+  /** The findings the "Why?" button showed for the reloaded plugin. */
+  readonly diagnosis: readonly string[];
   /** Errors the page logged. */
   readonly pageErrors: readonly string[];
 }
@@ -98,7 +100,10 @@ async function drive(input: DriverInput): Promise<DriverResult> {
     );
     const events = (await page.locator("#events li").allTextContents()).map((s) => s.trim());
     await page.screenshot({ path: input.screenshot });
-    return { before, after, events, askedForToken, buttons, pageErrors };
+    await page.getByRole("button", { name: `Diagnose ${input.reload}`, exact: true }).click();
+    await page.locator("#diagnosis-title", { hasText: `Diagnosis of ${input.reload}` }).waitFor();
+    const diagnosis = (await page.locator("#findings li").allTextContents()).map((s) => s.trim());
+    return { before, after, events, askedForToken, buttons, diagnosis, pageErrors };
   } finally {
     await browser.close();
   }

@@ -252,6 +252,7 @@ Deno.test("on a terminal: colour and a progress count; piped: neither", async ()
   const tty = await new Deno.Command("script", {
     args: ["-qec", command, "/dev/null"],
     cwd: repo,
+    stdin: "null",
     clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",

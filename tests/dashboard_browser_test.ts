@@ -32,10 +32,10 @@ if (!chromiumPath) {
   );
 }
 
-const plugin = (id: string, name: string): PluginSource => ({
+const plugin = (id: string, name: string, health: string): PluginSource => ({
   manifest: { id, name, capabilities: ["ComputeBackend"] },
   code: `export default {
-    health() { return { status: "healthy" }; },
+    health() { return { status: "${health}" }; },
     methods: { greet(who) { return "hello " + who; }, sum(xs) { return xs.reduce((a, b) => a + b, 0); } },
   };`,
 });
@@ -46,8 +46,8 @@ Deno.test({
   async fn() {
     const token = "dashboard-test-token";
     await using t = await hostWith({
-      hello: plugin("hello.world", "Hello World"),
-      vectors: plugin("vector.math", "Vector Math"),
+      hello: plugin("hello.world", "Hello World", "healthy"),
+      vectors: plugin("vector.math", "Vector Math", "degraded"),
     }, { Plugins: { Admin: { Token: token } } });
     await t.host.start();
     for (let i = 0; i < 20; i++) {
@@ -94,7 +94,11 @@ Deno.test({
     const [name, state, health, version, calls, errors] = result.before["hello.world"];
     assert.match(name, /^Hello World\s*hello\.world$/);
     assert.deepEqual([state, health, version, calls, errors], ["Running", "healthy", "1.0.0", "20", "0"]);
-    assert.equal(result.before["vector.math"][1], "Running");
+    assert.deepEqual(
+      result.before["vector.math"].slice(1, 3),
+      ["Running", "degraded"],
+      "the plugin's own report",
+    );
     assert.match(result.before["vector.math"][6], /^\d/, "a p50 latency is shown");
     assert.deepEqual(result.buttons, [
       "Start hello.world",
@@ -104,11 +108,12 @@ Deno.test({
     ]);
 
     assert.deepEqual(result.after["hello.world"].slice(1, 4), ["Running", "healthy", "1.1.0"]);
-    assert.deepEqual(result.after["vector.math"].slice(1, 4), ["Running", "healthy", "1.0.0"]);
+    assert.deepEqual(result.after["vector.math"].slice(1, 4), ["Running", "degraded", "1.0.0"]);
     const events = result.events.join("\n");
     assert.match(events, /hello\.world: Running → Stopping/);
     assert.match(events, /hello\.world: reload restarted 1\.0\.0 → 1\.1\.0 \(api\)/);
 
+    assert.match(result.diagnosis[0], /^info\s*lifecycle\s*is Running: up .*→ nothing to do$/);
     const reloaded = t.host.getPlugin("hello.world")!;
     assert.deepEqual([reloaded.version, reloaded.state, reloaded.lastReload?.trigger], [
       "1.1.0",

@@ -1,10 +1,10 @@
 // GET /plugins/:id/diagnosis: why a plugin is not running, in words and actions an operator can follow.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createAdminApp } from "../mod.ts";
+import { createAdminApp, createPluginHost } from "../mod.ts";
 import type { Diagnosis, Finding } from "../src/admin/_diagnosis.ts";
 import { classify, permissionAdvice, permissionFailure } from "../src/admin/_diagnosis_advice.ts";
-import { hostWith, nextEvent, type PluginSource } from "./_helpers.ts";
+import { hostWith, nextEvent, type PluginSource, writePlugins } from "./_helpers.ts";
 
 const plain: PluginSource = {
   manifest: { id: "kv" },
@@ -205,4 +205,33 @@ Deno.test("advice for every denial reason names the key to change", () => {
   assert.equal(classify("worker ended", undefined, "memory"), "limit");
   assert.equal(classify('Requires env access to "HOME"'), "permission");
   assert.equal(classify("boom"), "lifecycle");
+});
+
+Deno.test("a plugin self-healing gave up on says so, then why it kept failing", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_diag_" }));
+  try {
+    const dir = await writePlugins(root, {
+      flaky: {
+        manifest: { id: "flaky" },
+        code: 'export default { start() { throw new Error("no database"); } };',
+      },
+    });
+    await using host = await createPluginHost({ Plugins: { PluginsDirectory: dir } }, {
+      restartPolicy: { maxRestarts: 0 },
+    });
+    const quarantined = new Promise<void>((resolve) =>
+      host.on("heal", (e) => e.action === "quarantined" && resolve())
+    );
+    await host.start();
+    await quarantined;
+    const d = await diagnosis(createAdminApp(host, { token: null }), "flaky");
+    assert.equal(d.running, false);
+    const [first, second] = d.findings;
+    assert.deepEqual([first.kind, first.severity], ["crash", "error"]);
+    assert.match(first.message, /^is quarantined: self-healing gave up/);
+    assert.match(first.action, /POST \/plugins\/flaky\/start: an operator's start lifts the quarantine$/);
+    assert.match(second.message, /no database/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

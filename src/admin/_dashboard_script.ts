@@ -76,11 +76,17 @@ function badge(cell, kind, word) {
   cell.replaceChildren(el("span", { className: "badge " + kind + "-" + word, textContent: word }));
 }
 
-function render(p, metrics) {
+// reported: the health comes from the plugin itself (GET /plugins/:id, a health event). A list's health is only
+// what the state implies, so it never overwrites a report made in the same state.
+function render(p, metrics, reported = false) {
   const tr = ensureRow(p.id);
   tr.querySelector(".name").textContent = p.name ?? p.id;
   badge(tr.querySelector(".col-state"), "state", p.state);
-  if (p.health) badge(tr.querySelector(".col-health"), "health", p.health);
+  if (p.health && (reported || tr.dataset.reportedIn !== p.state)) {
+    badge(tr.querySelector(".col-health"), "health", p.health);
+    if (reported) tr.dataset.reportedIn = p.state;
+    else delete tr.dataset.reportedIn;
+  }
   tr.querySelector(".col-version").textContent = p.version;
   tr.dataset.state = p.state;
   if (metrics) {
@@ -106,7 +112,7 @@ async function refreshHealth() {
   badge($("#host-health"), "health", status);
 }
 
-async function refreshAll() {
+async function refreshAll(first = false) {
   const list = await api("plugins");
   const ids = new Set(list.map((p) => p.id));
   for (const id of [...rows.keys()]) if (!ids.has(id)) removeRow(id);
@@ -114,20 +120,21 @@ async function refreshAll() {
   $("#empty").hidden = list.length > 0;
   $("#plugins").setAttribute("aria-busy", "false");
   await Promise.all(list.map(async (p) => {
+    if (first) return await refreshOne(p.id, false);
     const m = await api("plugins/" + enc(p.id) + "/metrics").catch(() => null);
     if (m && rows.has(p.id)) render({ ...p, state: m.state }, m);
   }));
   await refreshHealth();
 }
 
-async function refreshOne(id) {
+async function refreshOne(id, withHostHealth = true) {
   try {
     const detail = await api("plugins/" + enc(id));
-    render(detail, detail.metrics);
+    render(detail, detail.metrics, true);
   } catch (e) {
     if (e.status === 404) removeRow(id);
   }
-  await refreshHealth().catch(() => {});
+  if (withHostHealth) await refreshHealth().catch(() => {});
 }
 
 function scheduleRefresh(id) {
@@ -143,6 +150,11 @@ function describe(type, e) {
       return e.id + ": reload " + e.outcome + " " + (e.fromVersion ?? "") + " → " + (e.toVersion ?? "") +
         " (" + e.trigger + ")" + (e.error ? ": " + e.error : "");
     case "crash": return e.id + " crashed: " + e.reason;
+    case "heal":
+      return e.id + ": self-healing " + e.action + (e.delayMs !== undefined ? " in " + e.delayMs + " ms" : "") +
+        (e.reason ? ": " + e.reason : "");
+    case "approval": return e.id + ": approval " + e.action + " " + e.fromVersion + " → " + e.toVersion;
+    case "dependency": return e.id + ": dependency " + e.dependency + " " + e.change + (e.reason ? ": " + e.reason : "");
     case "protocolError": return e.id + ": malformed message dropped: " + e.reason;
     case "discoveryFailure": return e.dir + ": " + e.message;
     case "config":
@@ -167,7 +179,11 @@ function onEvent(type, data) {
   let e;
   try { e = JSON.parse(data); } catch { return; }
   addEvent(type, e);
-  if (type === "health" && rows.has(e.id)) badge(rows.get(e.id).querySelector(".col-health"), "health", e.to);
+  if (type === "health" && rows.has(e.id)) {
+    const tr = rows.get(e.id);
+    badge(tr.querySelector(".col-health"), "health", e.to);
+    tr.dataset.reportedIn = tr.dataset.state;
+  }
   if (typeof e.id === "string") scheduleRefresh(e.id);
   else void refreshAll().catch(() => {});
 }
@@ -185,7 +201,7 @@ async function listen() {
       if (!res.ok || !res.body) throw new Error("events: " + res.status);
       $("#conn").textContent = "live";
       $("#conn").className = "live";
-      await refreshAll();
+      await refreshAll(true);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {

@@ -45,6 +45,23 @@ export function failureFindings(host: PluginHost, p: PluginHandle): Finding[] {
       action: `POST /plugins/${p.id}/start`,
     }];
   }
+  if (codeOf(error) === "QUARANTINED") {
+    const cause = error.cause instanceof Error ? error.cause : undefined;
+    return [{
+      kind: "crash",
+      severity: running ? "info" : "error",
+      message: `is quarantined: self-healing gave up restarting it (${error.message})`,
+      action:
+        `fix the cause${cause ? " (next finding)" : ""}, then POST /plugins/${p.id}/start: an operator's ` +
+        "start lifts the quarantine",
+    }, ...(cause ? explain(host, p, cause) : [])];
+  }
+  return explain(host, p, error);
+}
+
+/** One error, read as a permission, limit, signature, dependency, config, crash or lifecycle problem. */
+function explain(host: PluginHost, p: PluginHandle, error: Error): Finding[] {
+  const running = p.state === "Running";
   const exit = (p as PluginHandle & HandleExtras).lastExit;
   const code = codeOf(error);
   const kind = classify(error.message, code, exit?.kind);
