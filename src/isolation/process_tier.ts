@@ -13,11 +13,11 @@
 import { PluginCrashedError, PluginHostError } from "../errors.ts";
 import { RpcEndpoint } from "../rpc/endpoint.ts";
 import { encodeFrame, FrameDecoder } from "../rpc/framing.ts";
-import { type CallMessage, parseWorkerMessage, type WorkerMessage } from "../rpc/protocol.ts";
-import { deserializeError, serializeError } from "../rpc/_wire_errors.ts";
+import type { CallMessage } from "../rpc/protocol.ts";
 import { processCommand } from "./_process_command.ts";
 import { StderrLog } from "./_stderr_log.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
+import { Inbox } from "./_inbox.ts";
 
 /** How long the last frames and stderr lines of an ended process get to arrive before its end is judged. */
 const DRAIN_MS = 1000;
@@ -94,11 +94,10 @@ class ProcessConnection implements PluginConnection {
   readonly #endpoint: RpcEndpoint;
   /** Settles once the process has ended and its output has been read (or DRAIN_MS passed). */
   readonly #ended: Promise<Deno.CommandStatus>;
-  readonly #incoming = new Map<number, AbortController>();
   #exit!: (info: ExitInfo) => void;
   #gone: ExitInfo | undefined;
-  #ready = false;
   #loaded!: (ok: boolean, error?: Error) => void;
+  readonly #inbox: Inbox;
 
   constructor(spec: SpawnSpec) {
     this.#spec = spec;
@@ -126,6 +125,18 @@ class ProcessConnection implements PluginConnection {
       peer: spec.id,
       defaultTimeoutMs: spec.callTimeoutMs,
       send: (m) => this.#send(m),
+    });
+    this.#inbox = new Inbox({
+      spec,
+      endpoint: this.#endpoint,
+      unit: "process",
+      send: (m) => this.#send(m),
+      gone: () => this.#gone !== undefined,
+      die: (info) => this.#die(info),
+      ready: (methods) => {
+        this.methods = methods;
+        this.#loaded(true);
+      },
     });
     const framesRead = this.#readFrames(this.#child.stdout);
     this.#ended = this.#child.status.then(async (status) => {
@@ -194,7 +205,7 @@ class ProcessConnection implements PluginConnection {
     const decoder = new FrameDecoder();
     try {
       for await (const chunk of stdout) {
-        for (const data of decoder.push(chunk)) this.#receive(data);
+        for (const data of decoder.push(chunk)) this.#inbox.receive(data);
         if (decoder.error) {
           // The stream cannot be resynchronised: the process is ended (leaving the loop cancels stdout).
           this.#spec.onProtocolError(decoder.error.message);
@@ -216,7 +227,7 @@ class ProcessConnection implements PluginConnection {
     }
     const last = this.#stderr.tail.slice(-2).join(" | ");
     const words = last ? `: ${last}` : "";
-    if (!this.#ready) {
+    if (!this.#inbox.isReady) {
       return { kind: "load-failed", reason: `its process ended while loading (${how})${words}` };
     }
     if (status.signal) return { kind: "crash", reason: `its process was ended by ${status.signal}${words}` };
@@ -241,76 +252,12 @@ class ProcessConnection implements PluginConnection {
         ? new PluginHostError("PLUGIN_NOT_RUNNING", info.reason, { cause: error })
         : error,
     );
-    for (const c of this.#incoming.values()) c.abort(error);
-    this.#incoming.clear();
+    this.#inbox.abortAll(error);
     this.#loaded(
       false,
       new PluginHostError("LOAD_FAILED", info.reason, { pluginId: this.#spec.id, cause: error }),
     );
     const final = info.error ? info : { ...info, error };
     void this.#shutdown().then(() => this.#exit(final));
-  }
-
-  #receive(data: unknown): void {
-    if (this.#gone) return;
-    let m: WorkerMessage | string;
-    try {
-      m = parseWorkerMessage(data);
-    } catch (e) {
-      m = `unreadable message: ${e instanceof Error ? e.message : typeof e}`;
-    }
-    if (typeof m === "string") return this.#spec.onProtocolError(m);
-    this.#dispatch(m);
-  }
-
-  #dispatch(m: WorkerMessage): void {
-    const spec = this.#spec;
-    switch (m.t) {
-      case "ready":
-        if (this.#ready) return spec.onProtocolError("a second ready message");
-        this.#ready = true;
-        this.methods = Object.freeze([...m.methods]);
-        return this.#loaded(true);
-      case "result":
-      case "error":
-        if (!this.#endpoint.settle(m)) spec.onProtocolError(`answer to unknown call id ${m.id}`);
-        return;
-      case "log":
-        return spec.onLog(m);
-      case "metrics":
-        return spec.onMetrics(m);
-      case "usage":
-        return spec.onUsage?.(m);
-      case "exit":
-        return this.#die({
-          kind: "exit",
-          reason: `the plugin ended its process with ${m.how} (code ${m.code})`,
-        });
-      case "fatal": {
-        const error = deserializeError(m.error, spec.id);
-        const reason = m.phase === "load"
-          ? `its module failed to load: ${error.name}: ${error.message}`
-          : `uncaught ${error.name}: ${error.message}`;
-        return this.#die({ kind: m.phase === "load" ? "load-failed" : "crash", reason, error });
-      }
-      case "cancel":
-        return void this.#incoming.get(m.id)?.abort(new Error(m.reason));
-      case "call":
-        return void this.#serve(m);
-    }
-  }
-
-  async #serve(m: CallMessage): Promise<void> {
-    if (this.#incoming.has(m.id)) return this.#spec.onProtocolError(`duplicate call id ${m.id}`);
-    const controller = new AbortController();
-    this.#incoming.set(m.id, controller);
-    try {
-      const value = await this.#spec.onPluginCall(m.target!, m.method, m.args, controller.signal);
-      if (!this.#gone) this.#send({ v: 1, t: "result", id: m.id, value });
-    } catch (e) {
-      if (!this.#gone) this.#send({ v: 1, t: "error", id: m.id, error: serializeError(e) });
-    } finally {
-      this.#incoming.delete(m.id);
-    }
   }
 }

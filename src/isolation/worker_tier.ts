@@ -10,10 +10,10 @@
 import { fileURLToPath } from "node:url";
 import { PluginCrashedError, PluginHostError } from "../errors.ts";
 import { toWorkerPermissions } from "../permissions.ts";
-import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
-import { type CallMessage, parseWorkerMessage, type WorkerMessage } from "../rpc/protocol.ts";
-import { deserializeError, serializeError } from "../rpc/_wire_errors.ts";
+import { RpcEndpoint } from "../rpc/endpoint.ts";
+import type { CallMessage } from "../rpc/protocol.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
+import { Inbox } from "./_inbox.ts";
 
 const SUPERVISOR_URL = new URL("../runtime/supervisor.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
@@ -77,11 +77,10 @@ class WorkerConnection implements PluginConnection {
   readonly #endpoint: RpcEndpoint;
   #threadGone!: () => void;
   readonly #threadEnded: Promise<void> = new Promise((resolve) => this.#threadGone = resolve);
-  readonly #incoming = new Map<number, AbortController>();
   #exit!: (info: ExitInfo) => void;
   #gone: ExitInfo | undefined;
-  #ready = false;
   #loaded!: (ok: boolean, error?: Error) => void;
+  readonly #inbox: Inbox;
 
   constructor(spec: SpawnSpec) {
     this.#spec = spec;
@@ -110,13 +109,13 @@ class WorkerConnection implements PluginConnection {
       const pair = new MessageChannel();
       port2 = pair.port2;
       this.#channel = pair.port1;
-      pair.port1.onmessage = (e) => this.#receive(e.data);
+      pair.port1.onmessage = (e) => this.#inbox.receive(e.data);
       pair.port1.onmessageerror = () => spec.onProtocolError("a message could not be deserialized");
       this.#worker.onmessage = (e: MessageEvent<Died>) => this.#supervisorSaid(e.data);
     } else {
       this.#channel = this.#worker;
       this.#threadGone(); // nothing to wait for: the Worker is the plugin's thread
-      this.#worker.onmessage = (e) => this.#receive(e.data);
+      this.#worker.onmessage = (e) => this.#inbox.receive(e.data);
       this.#worker.onmessageerror = () => spec.onProtocolError("a message could not be deserialized");
     }
     const channel = this.#channel;
@@ -124,6 +123,18 @@ class WorkerConnection implements PluginConnection {
       peer: spec.id,
       defaultTimeoutMs: spec.callTimeoutMs,
       send: (m, t) => channel.postMessage(m, t),
+    });
+    this.#inbox = new Inbox({
+      spec,
+      endpoint: this.#endpoint,
+      unit: "worker",
+      send: (m, t) => this.#channel.postMessage(m, t),
+      gone: () => this.#gone !== undefined,
+      die: (info) => this.#die(info),
+      ready: (methods) => {
+        this.methods = methods;
+        this.#loaded(true);
+      },
     });
     this.#worker.onerror = (e) => {
       // Without preventDefault an error escaping a worker ends the host process.
@@ -213,80 +224,12 @@ class WorkerConnection implements PluginConnection {
         ? new PluginHostError("PLUGIN_NOT_RUNNING", info.reason, { cause: error })
         : error,
     );
-    for (const c of this.#incoming.values()) c.abort(error);
-    this.#incoming.clear();
+    this.#inbox.abortAll(error);
     this.#loaded(
       false,
       new PluginHostError("LOAD_FAILED", info.reason, { pluginId: this.#spec.id, cause: error }),
     );
     const final = info.error ? info : { ...info, error };
     void this.#shutdown(info.reason).then(() => this.#exit(final));
-  }
-
-  #receive(data: unknown): void {
-    if (this.#gone) return;
-    let m: WorkerMessage | string;
-    try {
-      m = parseWorkerMessage(data);
-    } catch (e) {
-      // The validator must not throw; if it ever does, the message is still just dropped.
-      m = `unreadable message: ${e instanceof Error ? e.message : typeof e}`;
-    }
-    if (typeof m === "string") return this.#spec.onProtocolError(m);
-    this.#dispatch(m);
-  }
-
-  #dispatch(m: WorkerMessage): void {
-    const spec = this.#spec;
-    switch (m.t) {
-      case "ready":
-        // Only the first: a plugin must not rewrite its method list later.
-        if (this.#ready) return spec.onProtocolError("a second ready message");
-        this.#ready = true;
-        this.methods = Object.freeze([...m.methods]);
-        return this.#loaded(true);
-      case "result":
-      case "error":
-        if (!this.#endpoint.settle(m)) spec.onProtocolError(`answer to unknown call id ${m.id}`);
-        return;
-      case "log":
-        return spec.onLog(m);
-      case "metrics":
-        return spec.onMetrics(m);
-      case "usage":
-        return spec.onUsage?.(m);
-      case "exit":
-        return this.#die({
-          kind: "exit",
-          reason: `the plugin ended its worker with ${m.how} (code ${m.code})`,
-        });
-      case "fatal": {
-        const error = deserializeError(m.error, spec.id);
-        const reason = m.phase === "load"
-          ? `its module failed to load: ${error.name}: ${error.message}`
-          : `uncaught ${error.name}: ${error.message}`;
-        return this.#die({ kind: m.phase === "load" ? "load-failed" : "crash", reason, error });
-      }
-      case "cancel":
-        return void this.#incoming.get(m.id)?.abort(new Error(m.reason));
-      case "call":
-        return void this.#serve(m);
-    }
-  }
-
-  async #serve(m: CallMessage): Promise<void> {
-    if (this.#incoming.has(m.id)) return this.#spec.onProtocolError(`duplicate call id ${m.id}`);
-    const controller = new AbortController();
-    this.#incoming.set(m.id, controller);
-    try {
-      const value = await this.#spec.onPluginCall(m.target!, m.method, m.args, controller.signal);
-      if (!this.#gone) {
-        this.#channel.postMessage({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
-      }
-    } catch (e) {
-      if (!this.#gone) this.#channel.postMessage({ v: 1, t: "error", id: m.id, error: serializeError(e) });
-    } finally {
-      this.#incoming.delete(m.id);
-    }
   }
 }
