@@ -29,6 +29,8 @@ export interface ResourceUsage {
   readonly maxCpuPercent?: number;
   /** Percent of one core spent blocking the plugin's event loop over the last 10 s. */
   readonly cpuPercent: number;
+  /** Mean lateness of the plugin's 100 ms timer over its last report, in ms: its event-loop lag. */
+  readonly eventLoopLagMs?: number;
   /** The plugin's used heap in bytes, as last sampled in its thread. */
   readonly heapUsedBytes?: number;
   /** Whether new calls are being refused for being over the CPU budget. */

@@ -122,6 +122,7 @@ export class Plugin implements PluginHandle {
   #cpu: CpuBudget;
   #heapUsed: number | undefined;
   #throttled = false;
+  #lagMs: number | undefined;
   readonly #healthHistory: (HealthReport & { readonly at: number })[] = [];
   #probing = false;
 
@@ -243,6 +244,7 @@ export class Plugin implements PluginHandle {
       ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
       cpuPercent: Math.round(this.#cpu.percent * 10) / 10,
       ...(this.#heapUsed !== undefined ? { heapUsedBytes: this.#heapUsed } : {}),
+      ...(this.#lagMs !== undefined ? { eventLoopLagMs: Math.round(this.#lagMs * 100) / 100 } : {}),
       throttled: this.#throttled,
       ...(this.#lastExit ? { lastExitKind: this.#lastExit.kind } : {}),
     };
@@ -524,6 +526,7 @@ export class Plugin implements PluginHandle {
   #usage(blockedMs: number, intervalMs: number, heapUsed: number): void {
     this.#cpu.record(blockedMs, intervalMs);
     this.#heapUsed = heapUsed;
+    this.#lagMs = blockedMs / Math.max(1, intervalMs / 100); // the runtime's timer ticks every 100 ms
     const over = this.#cpu.over;
     if (over !== this.#throttled) {
       this.#throttled = over;

@@ -132,6 +132,7 @@ Deno.test("MaxCpuPercent: a plugin over its budget is refused new calls (soft); 
   assert.equal(r.maxCpuPercent, 20);
   assert.ok(r.cpuPercent > 20, `cpu ${r.cpuPercent}`);
   assert.ok((r.heapUsedBytes ?? 0) > 0);
+  assert.ok((r.eventLoopLagMs ?? 0) > 10, `a plugin blocking its loop shows lag: ${r.eventLoopLagMs}`);
   assert.equal(p.state, "Running", "the soft action does not stop the plugin");
   assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
 });
