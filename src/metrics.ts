@@ -145,17 +145,25 @@ export class CallMetrics {
 
   /** Counts a call starting; call the result with its error (or undefined) when it ends. */
   begin(): (error: unknown) => void {
-    const t0 = performance.now();
+    const t0 = this.start();
+    return (error) => this.finish(t0, error);
+  }
+
+  /** Counts a call starting and returns its start time; pass that to {@linkcode CallMetrics.finish}. */
+  start(): number {
     this.#calls++;
     this.#inFlight++;
-    return (error) => {
-      this.#inFlight--;
-      this.#latency.record(performance.now() - t0);
-      if (error !== undefined) {
-        this.#errors++;
-        this.recordError(error);
-      }
-    };
+    return performance.now();
+  }
+
+  /** Counts a call ending (with its error, or undefined). No closure per call: this is the hot path. */
+  finish(t0: number, error: unknown): void {
+    this.#inFlight--;
+    this.#latency.record(performance.now() - t0);
+    if (error !== undefined) {
+      this.#errors++;
+      this.recordError(error);
+    }
   }
 
   /** Remembers the last error. */

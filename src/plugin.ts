@@ -217,23 +217,26 @@ export class Plugin implements PluginHandle {
         }),
       );
     }
-    const end = this.#o.enableMetrics === false ? undefined : this.#metrics.begin();
-    const p = conn.call("method", method, args, options).then(
-      (v) => (end?.(undefined), v),
+    const metrics = this.#o.enableMetrics === false ? undefined : this.#metrics;
+    const t0 = metrics ? metrics.start() : 0;
+    let set = this.#inFlight.get(conn);
+    if (!set) this.#inFlight.set(conn, set = new Set());
+    const inFlight = set;
+    // One promise per call on top of the endpoint's: it settles the metrics and the drain set together.
+    const p: Promise<unknown> = conn.call("method", method, args, options).then(
+      (v) => {
+        metrics?.finish(t0, undefined);
+        if (inFlight.delete(p) && inFlight.size === 0) this.#inFlight.delete(conn);
+        return v;
+      },
       (e) => {
-        end?.(e);
+        metrics?.finish(t0, e);
+        if (inFlight.delete(p) && inFlight.size === 0) this.#inFlight.delete(conn);
         if (e instanceof CallTimeoutError) void this.#probe(conn);
         throw e;
       },
     );
-    const tracked = p.catch(() => {});
-    let set = this.#inFlight.get(conn);
-    if (!set) this.#inFlight.set(conn, set = new Set());
-    set.add(tracked);
-    void tracked.finally(() => {
-      set.delete(tracked);
-      if (set.size === 0) this.#inFlight.delete(conn);
-    });
+    inFlight.add(p);
     return p;
   }
 
@@ -575,7 +578,7 @@ export class Plugin implements PluginHandle {
     if (!set || set.size === 0) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#o.drainTimeoutMs));
-    await Promise.race([Promise.all(set), timeout]);
+    await Promise.race([Promise.allSettled(set), timeout]);
     clearTimeout(timer);
   }
 
