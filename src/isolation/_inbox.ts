@@ -2,9 +2,29 @@
 // trusted), settle the host's calls, pass logs, metrics and usage on, turn exits and fatal errors into the
 // plugin's death, and carry the plugin's own calls to other plugins through the host.
 import { collectTransferables, type RpcEndpoint } from "../rpc/endpoint.ts";
-import { type CallMessage, parseWorkerMessage, type WorkerMessage } from "../rpc/protocol.ts";
+import {
+  type CallMessage,
+  type LoadMessage,
+  parseWorkerMessage,
+  type WorkerMessage,
+} from "../rpc/protocol.ts";
 import { deserializeError, serializeError } from "../rpc/_wire_errors.ts";
 import type { ExitInfo, SpawnSpec } from "./tier.ts";
+
+/** The first message every tier sends: load the plugin this spec describes. */
+export function loadMessage(spec: SpawnSpec): LoadMessage {
+  return {
+    v: 1,
+    t: "load",
+    url: spec.entryUrl,
+    id: spec.id,
+    name: spec.name,
+    version: spec.version,
+    settings: spec.settings,
+    dependencies: spec.dependencies,
+    callTimeoutMs: spec.callTimeoutMs,
+  };
+}
 
 /** The connection an inbox serves. */
 export interface InboxOwner {

@@ -17,7 +17,7 @@ import type { CallMessage } from "../rpc/protocol.ts";
 import { processCommand } from "./_process_command.ts";
 import { StderrLog } from "./_stderr_log.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
-import { Inbox } from "./_inbox.ts";
+import { Inbox, loadMessage } from "./_inbox.ts";
 
 /** How long the last frames and stderr lines of an ended process get to arrive before its end is judged. */
 const DRAIN_MS = 1000;
@@ -158,17 +158,7 @@ class ProcessConnection implements PluginConnection {
         else reject(error);
       };
     });
-    this.#send({
-      v: 1,
-      t: "load",
-      url: spec.entryUrl,
-      id: spec.id,
-      name: spec.name,
-      version: spec.version,
-      settings: spec.settings,
-      dependencies: spec.dependencies,
-      callTimeoutMs: spec.callTimeoutMs,
-    });
+    this.#send(loadMessage(spec));
   }
 
   get pending(): number {

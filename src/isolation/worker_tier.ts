@@ -13,7 +13,7 @@ import { toWorkerPermissions } from "../permissions.ts";
 import { RpcEndpoint } from "../rpc/endpoint.ts";
 import type { CallMessage } from "../rpc/protocol.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
-import { Inbox } from "./_inbox.ts";
+import { Inbox, loadMessage } from "./_inbox.ts";
 
 const SUPERVISOR_URL = new URL("../runtime/supervisor.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
@@ -161,17 +161,7 @@ class WorkerConnection implements PluginConnection {
         [port2],
       );
     }
-    channel.postMessage({
-      v: 1,
-      t: "load",
-      url: spec.entryUrl,
-      id: spec.id,
-      name: spec.name,
-      version: spec.version,
-      settings: spec.settings,
-      dependencies: spec.dependencies,
-      callTimeoutMs: spec.callTimeoutMs,
-    });
+    channel.postMessage(loadMessage(spec));
   }
 
   get pending(): number {
