@@ -639,18 +639,9 @@ class Host implements PluginHost {
     return new Plugin({
       ...this.#definition(d),
       events: this.#events,
-      onPluginCall: (from, target, method, args, signal) => this.#route(from, target, method, args, signal),
+      onPluginCall: (from, target, method, args, signal) =>
+        routePluginCall(this.#plugins, from, target, method, args, signal),
     });
-  }
-
-  #route(
-    from: string,
-    target: string,
-    method: string,
-    args: readonly unknown[],
-    signal: AbortSignal,
-  ): Promise<unknown> {
-    return routePluginCall(this.#plugins, from, target, method, args, signal);
   }
 }
 
