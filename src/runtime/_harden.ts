@@ -1,7 +1,10 @@
 // Runs inside the plugin's worker before the plugin's code loads. Permissions already fence files, network,
 // env, subprocesses and FFI; this closes the routes that need no permission: signalling or aborting the whole
-// host process, starting workers, prompting for permissions, and generating code from strings.
+// host process, changing its working directory or signal handling, starting workers (Deno's or Node's: a new
+// thread would start unhardened), prompting for permissions, and generating code from strings.
+import { EventEmitter } from "node:events";
 import process from "node:process";
+import { Worker as NodeWorker } from "node:worker_threads";
 import * as pluginProcess from "./node_process.ts";
 
 type Post = (message: unknown) => void;
@@ -35,6 +38,19 @@ function reportExits(post: Post): void {
   };
   replace(process, "exit", viaProcess);
   replace(process, "reallyExit", viaProcess);
+}
+
+/**
+ * node:worker_threads' Worker is reachable by import, require, getBuiltinModule and from any npm package, each a
+ * binding no patch can replace; but every one of them is the same class, and its constructor runs
+ * `EventEmitter.init` (looked up on each call, as in Node) before it creates the thread.
+ */
+function refuseNodeWorkers(): void {
+  const init = (EventEmitter as unknown as { init: (this: unknown, ...args: unknown[]) => void }).init;
+  replace(EventEmitter, "init", function (this: unknown, ...args: unknown[]): void {
+    if (this instanceof NodeWorker) refuse("node:worker_threads Worker");
+    init.apply(this, args);
+  });
 }
 
 function blockCodeGeneration(): void {
@@ -76,6 +92,11 @@ export function harden(post: Post): void {
   replace(globalThis, "Worker", function Worker(): never {
     return refuse("Worker");
   });
+  refuseNodeWorkers();
+  // Both are process-wide: the host's cwd (every relative path it resolves) and its signal handling (a
+  // listener suppresses the default action, so SIGTERM would no longer end an embedding host).
+  replace(Deno, "chdir", () => refuse("Deno.chdir"));
+  replace(Deno, "addSignalListener", () => refuse("Deno.addSignalListener"));
   const denied = (): never => refuse("Deno.permissions.request");
   replace(Deno.permissions, "request", denied);
   replace(Deno.permissions, "requestSync", denied);

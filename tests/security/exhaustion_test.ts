@@ -2,8 +2,8 @@
 // stuck in a busy loop that is ended after its call times out — after which the host still exits by itself.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PluginCrashedError } from "../mod.ts";
-import { hostWith, type PluginSource } from "./_helpers.ts";
+import { PluginCrashedError } from "../../mod.ts";
+import { hostWith, type PluginSource } from "../_helpers.ts";
 
 const hog: PluginSource = {
   manifest: { id: "hog" },
@@ -65,7 +65,7 @@ Deno.test("after a plugin spun, the host still stops and its process exits by it
   const script = join(root, "host.ts");
   await Deno.writeTextFile(
     script,
-    `import { createPluginHost } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+    `import { createPluginHost } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
      const host = await createPluginHost({ Plugins: { PluginsDirectory: ${
       JSON.stringify(join(root, "plugins"))
     },
@@ -83,7 +83,7 @@ Deno.test("after a plugin spun, the host still stops and its process exits by it
       "--no-prompt",
       "-A",
       "--config",
-      new URL("../deno.json", import.meta.url).pathname,
+      new URL("../../deno.json", import.meta.url).pathname,
       script,
     ],
     stdout: "piped",
@@ -150,4 +150,33 @@ Deno.test("MaxCpuPercent: a plugin whose event loop stops turning is ended with 
   assert.match(p.lastExit!.reason, /blocked for over 5 s/);
   assert.equal(p.getMetrics().resources?.lastExitKind, "cpu");
   assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
+});
+
+Deno.test("a timer storm (10,000 intervals at 0 ms) in one plugin leaves the host and the others answering", async () => {
+  await using t = await hostWith(
+    {
+      storm: {
+        manifest: { id: "storm" },
+        code: `export default { methods: {
+        ping: () => "pong",
+        storm(n) { for (let i = 0; i < n; i++) setInterval(() => {}, 0); return n; },
+        microtasks() { let n = 0; const spin = () => { if (++n < 1e6) queueMicrotask(spin); }; spin(); return n; },
+      } };`,
+      },
+      bystander,
+    },
+    {},
+    { restartPolicy: false },
+  );
+  await t.host.start();
+  const s = t.host.getPlugin("storm")!, b = t.host.getPlugin("bystander")!;
+  assert.equal(await s.call("storm", 10_000), 10_000);
+  for (let i = 0; i < 20; i++) assert.equal(await b.call("ping"), "pong");
+  assert.equal(await s.call("ping"), "pong", "its own event loop still turns");
+  assert.equal(await s.call("microtasks"), 1);
+  assert.equal(await b.call("ping"), "pong");
+  assert.equal(s.state, "Running");
+  // Stopping the plugin ends its worker with every timer in it.
+  await t.host.stopPlugin("storm");
+  assert.equal(await b.call("ping"), "pong");
 });

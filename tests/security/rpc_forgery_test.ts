@@ -1,9 +1,9 @@
 // Real malicious plugins against a real host: forged and malformed messages posted straight to the host are
 // dropped and counted, logs cannot be spoofed or oversized, and calls between plugins follow the manifest.
 import assert from "node:assert/strict";
-import type { CrashEvent, PluginHandle, ProtocolErrorEvent } from "../mod.ts";
-import { PluginHostError } from "../mod.ts";
-import { captureLogs, hostWith, type PluginSource } from "./_helpers.ts";
+import type { CrashEvent, PluginHandle, ProtocolErrorEvent } from "../../mod.ts";
+import { PluginHostError } from "../../mod.ts";
+import { captureLogs, hostWith, type PluginSource } from "../_helpers.ts";
 
 // Every method posts its forgeries synchronously, then returns: the host handles a worker's messages in
 // order, so by the time the call resolves every forgery has been seen (and counted) by the host.
@@ -81,6 +81,24 @@ const evil: PluginSource = {
           post({ v: { toString: 1 }, t: "result", id: 1, value: 1 });
           return "sent";
         },
+        forgeAnswers(n) {
+          for (let id = 0; id < n; id++) {
+            post({ v: 1, t: "result", id, value: "forged" });
+            post({ v: 1, t: "error", id, error: { name: "Error", message: "forged" } });
+          }
+          return 2 * n;
+        },
+        huge() {
+          post({ v: 1, t: "ready", methods: Array.from({ length: 10_001 }, (_, i) => "m" + i) });
+          post({ v: 1, t: "log", level: "info", category: Array(100_000).fill("c"), message: "m", properties: {} });
+          post({ v: 1, t: "result", id: 4242424, value: "x".repeat(32 * 1024 * 1024) });
+          return 3;
+        },
+        big(mb) { return "y".repeat(mb * 1024 * 1024); },
+        logFlood(n) {
+          for (let i = 0; i < n; i++) globalThis.__ctx.log.info("flood {i}", { i });
+          return n;
+        },
         async forgeRawCall(target) {
           // Bypasses ctx.plugins.call: a hand-made call message, and a listener for the host's answer.
           const id = 123456;
@@ -99,6 +117,14 @@ const evil: PluginSource = {
 const victim: PluginSource = {
   manifest: { id: "victim" },
   code: `export default { methods: { ping() { return "still here"; } } };`,
+};
+
+// Holds a call open until released: a pending host call whose id a forger could guess.
+const slow: PluginSource = {
+  manifest: { id: "slow" },
+  code: `let release;
+    const held = new Promise((r) => release = r);
+    export default { methods: { wait: () => held, release: (v) => (release(v), "released") } };`,
 };
 
 const dep: PluginSource = {
@@ -349,4 +375,49 @@ Deno.test("a plugin calls a method of its declared dependency", async () => {
   const r = await f.call("tryDep", "stranger", "tryDep") as Record<string, unknown>;
   assert.equal(r.code, "PERMISSION_DENIED");
   assert.match(r.message as string, /"friend" may not call "stranger"/);
+});
+
+Deno.test("forged answers cannot settle another plugin's pending call", async () => {
+  await using t = await started({ evil, slow, victim });
+  const e = t.host.getPlugin("evil")!, s = t.host.getPlugin("slow")!;
+  const pending = s.call("wait");
+  // Call ids are small integers counted per connection: forge every id up to 2000, results and errors.
+  // Its own call (forgeAnswers) has an id in that range too: answering its own call early is its right.
+  assert.ok([4000, "forged"].includes(await e.call("forgeAnswers", 2000) as number));
+  assert.equal(await s.call("release", "real"), "released");
+  assert.equal(await pending, "real", "the pending call got its own plugin's answer");
+  assert.equal(s.getMetrics().protocolErrors, 0);
+  // Its own call may have been settled early by a forgery; an answer from it comes after all it posted.
+  assert.equal(await e.call("ping"), "pong");
+  assert.ok(e.getMetrics().protocolErrors >= 3998, String(e.getMetrics().protocolErrors));
+  await stillFine(t, e, t.host.getPlugin("victim")!);
+});
+
+Deno.test("huge forged messages (10,001 methods, a 100,000-part category, 32 MiB answers) are dropped", async () => {
+  await using t = await started({ evil, victim });
+  const e = t.host.getPlugin("evil")!, v = t.host.getPlugin("victim")!;
+  const methods = [...e.methods];
+  assert.equal(await e.call("huge"), 3);
+  assert.deepEqual(t.protocolErrors.map((x) => x.reason), [
+    "malformed ready",
+    "malformed log",
+    "answer to unknown call id 4242424",
+  ]);
+  assert.deepEqual([...e.methods], methods);
+  // A large honest answer is the plugin's right: it arrives whole and costs the others nothing.
+  assert.equal((await e.call("big", 32) as string).length, 32 * 1024 * 1024);
+  await stillFine(t, e, v);
+});
+
+Deno.test("a flood of 20,000 log records is survived and the others keep answering during it", async () => {
+  await using logs = await captureLogs();
+  await using t = await started({ evil, victim });
+  const e = t.host.getPlugin("evil")!, v = t.host.getPlugin("victim")!;
+  const [n, during] = await Promise.all([e.call("logFlood", 20_000), v.call("ping")]);
+  assert.equal(n, 20_000);
+  assert.equal(during, "still here");
+  const flood = logs.records.filter((r) => r.message.join("").startsWith("flood "));
+  assert.ok(flood.length > 0 && flood.length <= 20_000, String(flood.length));
+  assert.ok(flood.every((r) => r.properties.pluginId === "evil"));
+  await stillFine(t, e, v);
 });

@@ -1,0 +1,335 @@
+/**
+ * Proves each red-team test guards something: for every defence, copies the repository (without .git) to a temp
+ * dir, removes that one defence with a textual mutation, runs the matching tests in tests/security/ there, and
+ * reports whether they fail, as they must. /work/main itself is never touched.
+ *
+ *   deno run -A scripts/security_mutations.ts [--only NAME] [--markdown]
+ *
+ * Exit 1 when a mutation survives (its tests still pass) or a mutation no longer applies (the defence's text
+ * moved: update the table below).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+interface Mutation {
+  /** Short name, for --only and the report. */
+  readonly name: string;
+  /** The defence removed, in words. */
+  readonly defence: string;
+  /** File edits: each `find` must occur exactly once in `file`. */
+  readonly edits: readonly { file: string; find: string; replace: string }[];
+  /** Test files under tests/security/ to run. */
+  readonly tests: readonly string[];
+  /** Host flags to drop from the test command (a defence that is a flag). */
+  readonly dropFlags?: readonly string[];
+}
+
+const H = "src/runtime/_harden.ts";
+const P = "src/permissions.ts";
+const edit = (file: string, find: string, replace = ""): Mutation["edits"][number] => ({
+  file,
+  find,
+  replace,
+});
+
+const MUTATIONS: readonly Mutation[] = [
+  {
+    name: "read-grant",
+    defence: "the Worker's read permission narrowed to the plugin's paths",
+    edits: [edit(P, "    read: list(p.read),", "    read: true,")],
+    tests: ["fs_test.ts", "imports_test.ts"],
+  },
+  {
+    name: "write-grant",
+    defence: "the Worker's write permission narrowed",
+    edits: [edit(P, "    write: list(p.write),", "    write: true,")],
+    tests: ["fs_test.ts"],
+  },
+  {
+    name: "net-grant",
+    defence: "the Worker's net permission narrowed to the endpoints",
+    edits: [edit(P, "    net: list(p.net),", "    net: true,")],
+    tests: ["net_test.ts"],
+  },
+  {
+    name: "env-grant",
+    defence: "the Worker's env permission narrowed",
+    edits: [edit(P, "    env: list(p.env),", "    env: true,")],
+    tests: ["env_sys_test.ts"],
+  },
+  {
+    name: "run-ffi-sys-import",
+    defence: "run, ffi, sys and import never granted",
+    edits: [
+      edit(
+        P,
+        "    run: false,\n    ffi: false,\n    sys: false,\n    import: false,\n  };",
+        "    run: true,\n    ffi: true,\n    sys: true,\n    import: true,\n  };",
+      ),
+    ],
+    tests: ["env_sys_test.ts", "imports_test.ts"],
+  },
+  {
+    name: "deno-kill",
+    defence: "Deno.kill refused in the plugin's thread",
+    edits: [edit(H, `  replace(Deno, "kill", () => refuse("Deno.kill"));\n`)],
+    tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "process-kill-abort",
+    defence: "process.kill, process._kill and process.abort refused on the process object",
+    edits: [
+      edit(H, `  replace(process, "kill", () => refuse("process.kill"));\n`),
+      edit(H, `  replace(process, "_kill", () => refuse("process.kill"));\n`),
+      edit(H, `  replace(process, "abort", () => refuse("process.abort"));\n`),
+    ],
+    tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "node-process-wrapper",
+    defence: "the node:process wrapper's named abort export (import-map scope)",
+    edits: [
+      edit(
+        "src/runtime/node_process.ts",
+        `  if (sandboxed()) throw new Deno.errors.NotCapable("process.abort is not available to plugins");\n`,
+      ),
+    ],
+    tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "builtin-module",
+    defence: "process.getBuiltinModule answers the wrapper for node:process",
+    edits: [edit(H, `id === "process" || id === "node:process" ? pluginProcess : `, "")],
+    tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "signal-listener",
+    defence: "Deno.addSignalListener refused",
+    edits: [edit(H, `  replace(Deno, "addSignalListener", () => refuse("Deno.addSignalListener"));\n`)],
+    tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "chdir",
+    defence: "Deno.chdir refused (the cwd is process-wide)",
+    edits: [edit(H, `  replace(Deno, "chdir", () => refuse("Deno.chdir"));\n`)],
+    tests: ["env_sys_test.ts"],
+  },
+  {
+    name: "deno-worker",
+    defence: "the global Worker refused",
+    edits: [
+      edit(
+        H,
+        `  replace(globalThis, "Worker", function Worker(): never {\n    return refuse("Worker");\n  });\n`,
+      ),
+    ],
+    tests: ["imports_test.ts"],
+  },
+  {
+    name: "node-worker",
+    defence: "node:worker_threads Worker refused (its thread would start unhardened)",
+    edits: [edit(H, `  refuseNodeWorkers();\n`)],
+    tests: ["imports_test.ts"],
+  },
+  {
+    name: "permission-request",
+    defence: "Deno.permissions.request/requestSync refused",
+    edits: [
+      edit(H, `  replace(Deno.permissions, "request", denied);\n`),
+      edit(H, `  replace(Deno.permissions, "requestSync", denied);\n`),
+    ],
+    tests: ["env_sys_test.ts"],
+  },
+  {
+    name: "codegen-flag",
+    defence: "--v8-flags=--disallow-code-generation-from-strings alone (the runtime fallback stays)",
+    edits: [],
+    dropFlags: ["--v8-flags=--disallow-code-generation-from-strings"],
+    tests: ["codegen_test.ts"],
+  },
+  {
+    name: "codegen-both",
+    defence: "the V8 flag and the runtime's fallback together",
+    edits: [edit(H, `  blockCodeGeneration();\n`)],
+    dropFlags: ["--v8-flags=--disallow-code-generation-from-strings"],
+    tests: ["codegen_test.ts"],
+  },
+  {
+    name: "codegen-fallback",
+    defence: "the runtime's fallback that removes eval/Function when the V8 flag is missing",
+    edits: [edit(H, `  blockCodeGeneration();\n`)],
+    tests: ["codegen_test.ts"],
+  },
+  {
+    name: "task-flags",
+    defence: "--no-prompt and the V8 flag in the deno.json tasks",
+    edits: [
+      edit(
+        "deno.json",
+        `"start": "deno run --unstable-worker-options --no-prompt `,
+        `"start": "deno run --unstable-worker-options `,
+      ),
+    ],
+    tests: ["codegen_test.ts"],
+  },
+  {
+    name: "no-prompt-flag",
+    defence: "--no-prompt on the test command",
+    edits: [],
+    dropFlags: ["--no-prompt"],
+    tests: ["env_sys_test.ts"],
+  },
+  {
+    name: "validator",
+    defence: "parseWorkerMessage validates every worker message",
+    edits: [
+      edit(
+        "src/rpc/protocol.ts",
+        `  if (!isRec(data)) return "not an object";\n`,
+        `  return data as WorkerMessage;\n`,
+      ),
+    ],
+    tests: ["rpc_forgery_test.ts"],
+  },
+  {
+    name: "log-tagging",
+    defence: "a plugin's log records are tagged with its own id, whatever it claims",
+    edits: [
+      edit(
+        "src/plugin.ts",
+        "{ ...m.properties, pluginId: this.id }",
+        "{ pluginId: this.id, ...m.properties }",
+      ),
+    ],
+    tests: ["rpc_forgery_test.ts"],
+  },
+  {
+    name: "worker-onerror",
+    defence: "the worker tier's onerror preventDefault",
+    edits: [edit("src/isolation/worker_tier.ts", "      e.preventDefault();\n")],
+    tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "folder-symlinks",
+    defence: "plugin folders with a symlink pointing out are refused",
+    edits: [edit("src/plugin_folder.ts", "} else if (!isInside(realDir, target)) {", "} else if (false) {")],
+    tests: ["fs_test.ts", "reload_race_test.ts"],
+  },
+  {
+    name: "load-timeout",
+    defence: "the load timeout (a top-level await that never settles)",
+    edits: [
+      edit(
+        "src/isolation/worker_tier.ts",
+        "      const ms = spec.loadTimeoutMs + ",
+        "      const ms = 3_600_000 + ",
+      ),
+    ],
+    tests: ["process_signals_test.ts"],
+  },
+];
+
+const FLAGS = [
+  "--unstable-worker-options",
+  "--no-prompt",
+  "--v8-flags=--disallow-code-generation-from-strings",
+];
+const REPO = new URL("..", import.meta.url).pathname;
+/** A mutation that makes a test hang is a failure too: each run is bounded. */
+const RUN_TIMEOUT_MS = 240_000;
+
+async function copyRepo(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "dotcompute_mutant_" });
+  const tar = new Deno.Command("sh", {
+    args: ["-c", `tar -C "${REPO}" --exclude=./.git -cf - . | tar -C "${dir}" -xf -`],
+  });
+  const out = await tar.output();
+  if (!out.success) throw new Error(`copy failed: ${new TextDecoder().decode(out.stderr)}`);
+  return dir;
+}
+
+async function apply(dir: string, m: Mutation): Promise<string | undefined> {
+  for (const e of m.edits) {
+    const path = join(dir, e.file);
+    const text = await Deno.readTextFile(path);
+    const n = text.split(e.find).length - 1;
+    if (n !== 1) return `${e.file}: expected the text once, found it ${n} times: ${JSON.stringify(e.find)}`;
+    await Deno.writeTextFile(path, text.replace(e.find, () => e.replace));
+  }
+}
+
+interface Result {
+  readonly mutation: Mutation;
+  readonly killed: boolean;
+  readonly failed: readonly string[];
+  readonly note?: string;
+}
+
+async function run(m: Mutation): Promise<Result> {
+  const dir = await copyRepo();
+  try {
+    const problem = await apply(dir, m);
+    if (problem) return { mutation: m, killed: false, failed: [], note: `does not apply: ${problem}` };
+    const flags = FLAGS.filter((f) => !m.dropFlags?.includes(f));
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["test", "--no-check", ...flags, "--allow-all", ...m.tests.map((t) => `tests/security/${t}`)],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
+    const out = await child.output();
+    clearTimeout(timer);
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    // The FAILURES section lists each failed test (and step) as `name ... step => file:line:col`.
+    const failures = text.split("FAILURES").at(1) ?? "";
+    const entries = [...failures.matchAll(/^(.+?) => \S+:\d+:\d+$/gm)].map((x) => x[1].trim());
+    // A test whose steps failed is listed too: keep the steps, and the tests that failed by themselves.
+    const failed = entries
+      .filter((e) => !entries.some((o) => o !== e && o.startsWith(`${e} ... `)))
+      .map((e) => e.split(" ... ").at(-1)!);
+    const note = out.signal
+      ? `the test process was ended by ${out.signal}${
+        out.signal === "SIGKILL" ? " (host killed or timed out)" : ""
+      }`
+      : out.code !== 0 && failed.length === 0
+      ? `exit code ${out.code}`
+      : undefined;
+    return { mutation: m, killed: !out.success, failed, note };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : undefined;
+  const selected = MUTATIONS.filter((m) => !only || m.name === only);
+  const results: Result[] = [];
+  for (const m of selected) {
+    const r = await run(m);
+    results.push(r);
+    console.error(
+      `${r.killed ? "KILLED  " : "SURVIVED"} ${m.name}: ${r.failed.length} failing${
+        r.note ? ` (${r.note})` : ""
+      }`,
+    );
+  }
+  if (Deno.args.includes("--markdown")) {
+    console.log("| mutation (defence removed) | tests run | result | failing tests |");
+    console.log("| --- | --- | --- | --- |");
+    for (const r of results) {
+      const names = r.failed.length > 8
+        ? [...r.failed.slice(0, 8), `… ${r.failed.length - 8} more`]
+        : r.failed;
+      console.log(
+        `| \`${r.mutation.name}\`: ${r.mutation.defence} | ${r.mutation.tests.join(", ")} | ${
+          r.killed ? "**fails**" : "passes"
+        }${r.note ? ` (${r.note})` : ""} | ${names.join("; ").replaceAll("|", "\\|")} |`,
+      );
+    }
+  }
+  if (results.some((r) => !r.killed)) Deno.exit(1);
+}
