@@ -29,7 +29,10 @@ export interface ResourceUsage {
   readonly maxCpuPercent?: number;
   /** Percent of one core spent blocking the plugin's event loop over the last 10 s. */
   readonly cpuPercent: number;
-  /** Mean lateness of the plugin's 100 ms timer over its last report, in ms: its event-loop lag. */
+  /**
+   * Mean lateness of the plugin's usage timer over its last report, in ms: its event-loop lag. The timer ticks
+   * every 100 ms for a plugin with a CPU budget, every second otherwise.
+   */
   readonly eventLoopLagMs?: number;
   /** The plugin's used heap in bytes, as last sampled in its thread. */
   readonly heapUsedBytes?: number;
@@ -59,6 +62,16 @@ export interface PluginMetricsSnapshot {
   readonly lastError?: { readonly name: string; readonly message: string; readonly at: number };
   /** Limits, usage and how the plugin last ended (set by the plugin's handle). */
   readonly resources?: ResourceUsage;
+  /**
+   * Messages between the host and the plugin's worker or process since the host created the plugin: calls
+   * and answers ready in the same tick travel as one batch, so a burst of calls costs few messages.
+   */
+  readonly wire?: {
+    readonly messagesSent: number;
+    readonly messagesReceived: number;
+    /** Lone small calls that went through the shared-memory slot, not a message (worker tier). */
+    readonly sharedCalls: number;
+  };
   /** The plugin's own counters and histograms (`ctx.metrics`). */
   readonly custom: {
     readonly counters: Readonly<Record<string, number>>;
@@ -154,6 +167,12 @@ export class CallMetrics {
     this.#calls++;
     this.#inFlight++;
     return performance.now();
+  }
+
+  /** Counts a call starting whose start time someone else takes; they pass it to {@linkcode CallMetrics.finish}. */
+  started(): void {
+    this.#calls++;
+    this.#inFlight++;
   }
 
   /** Counts a call ending (with its error, or undefined). No closure per call: this is the hot path. */

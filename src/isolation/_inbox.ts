@@ -3,6 +3,7 @@
 // plugin's death, and carry the plugin's own calls to other plugins through the host.
 import { collectTransferables, type RpcEndpoint } from "../rpc/endpoint.ts";
 import {
+  type BatchMessage,
   type CallMessage,
   type LoadMessage,
   parseWorkerMessage,
@@ -23,7 +24,24 @@ export function loadMessage(spec: SpawnSpec): LoadMessage {
     settings: spec.settings,
     dependencies: spec.dependencies,
     callTimeoutMs: spec.callTimeoutMs,
+    // A CPU budget needs a fine-grained usage timer; without one, a tick a second costs a tenth of the wake-ups.
+    usageTickMs: spec.maxCpuPercent === undefined ? 1000 : 100,
   };
+}
+
+function parse(data: unknown): WorkerMessage | string {
+  try {
+    return parseWorkerMessage(data);
+  } catch (e) {
+    // The validator must not throw; if it ever does, the message is still just dropped.
+    return `unreadable message: ${e instanceof Error ? e.message : typeof e}`;
+  }
+}
+
+/** One element of a batch: any message but another batch. */
+function parseElement(data: unknown): Exclude<WorkerMessage, BatchMessage> | string {
+  const m = parse(data);
+  return typeof m !== "string" && m.t === "batch" ? "a nested batch" : m;
 }
 
 /** The connection an inbox serves. */
@@ -60,15 +78,16 @@ export class Inbox {
   /** Handles one message as it arrived. */
   receive(data: unknown): void {
     if (this.#o.gone()) return;
-    let m: WorkerMessage | string;
-    try {
-      m = parseWorkerMessage(data);
-    } catch (e) {
-      // The validator must not throw; if it ever does, the message is still just dropped.
-      m = `unreadable message: ${e instanceof Error ? e.message : typeof e}`;
-    }
+    const m = parse(data);
     if (typeof m === "string") return this.#o.spec.onProtocolError(m);
-    this.#dispatch(m);
+    if (m.t !== "batch") return this.#dispatch(m);
+    // Each element on its own: a malformed one is reported and dropped, the others still count.
+    for (const element of m.messages) {
+      if (this.#o.gone()) return;
+      const one = parseElement(element);
+      if (typeof one === "string") this.#o.spec.onProtocolError(`in a batch: ${one}`);
+      else this.#dispatch(one);
+    }
   }
 
   /** The plugin is gone: its own pending calls to other plugins are aborted. */
@@ -77,7 +96,7 @@ export class Inbox {
     this.#incoming.clear();
   }
 
-  #dispatch(m: WorkerMessage): void {
+  #dispatch(m: Exclude<WorkerMessage, BatchMessage>): void {
     const { spec, endpoint } = this.#o;
     switch (m.t) {
       case "ready":

@@ -125,6 +125,8 @@ class ProcessConnection implements PluginConnection {
       peer: spec.id,
       defaultTimeoutMs: spec.callTimeoutMs,
       send: (m) => this.#send(m),
+      batch: true,
+      ...(spec.onMethodEnd ? { onMethodEnd: spec.onMethodEnd } : {}),
     });
     this.#inbox = new Inbox({
       spec,
@@ -165,6 +167,10 @@ class ProcessConnection implements PluginConnection {
     return this.#endpoint.pending;
   }
 
+  idle(): Promise<void> {
+    return this.#endpoint.idle();
+  }
+
   call(
     kind: CallMessage["kind"],
     method: string,
@@ -187,6 +193,7 @@ class ProcessConnection implements PluginConnection {
   /** Frames and writes one message; throws (DataCloneError) only when it cannot be serialized. */
   #send(message: unknown): void {
     const frame = encodeFrame(message);
+    if (this.#spec.traffic) this.#spec.traffic.messagesSent++;
     // A failed write means the process is gone; its status says how, so the write error itself is dropped.
     if (!this.#gone) this.#stdin.write(frame).catch(() => {});
   }
@@ -195,7 +202,10 @@ class ProcessConnection implements PluginConnection {
     const decoder = new FrameDecoder();
     try {
       for await (const chunk of stdout) {
-        for (const data of decoder.push(chunk)) this.#inbox.receive(data);
+        for (const data of decoder.push(chunk)) {
+          if (this.#spec.traffic) this.#spec.traffic.messagesReceived++;
+          this.#inbox.receive(data);
+        }
         if (decoder.error) {
           // The stream cannot be resynchronised: the process is ended (leaving the loop cancels stdout).
           this.#spec.onProtocolError(decoder.error.message);

@@ -8,6 +8,19 @@ import type { CallOptions } from "../rpc/endpoint.ts";
 import type { CallMessage, LogMessage, MetricsMessage, UsageMessage } from "../rpc/protocol.ts";
 import type { EffectivePermissions } from "../permissions.ts";
 
+/**
+ * Messages that crossed a plugin's channel, counted by its tier: a batch of calls or answers counts once, so
+ * calls per message shows how well batching works.
+ */
+export interface WireTraffic {
+  /** Messages sent to the plugin. */
+  messagesSent: number;
+  /** Messages received from the plugin. */
+  messagesReceived: number;
+  /** Calls that went through the shared-memory slot instead (a lone small call), each answered there too. */
+  sharedCalls: number;
+}
+
 /** Everything a tier needs to start one plugin. */
 export interface SpawnSpec {
   /** The plugin id from the manifest. */
@@ -32,6 +45,13 @@ export interface SpawnSpec {
   readonly maxMemoryMB?: number;
   /** CPU budget in percent of one core; it makes the tier able to end the plugin mid-loop. */
   readonly maxCpuPercent?: number;
+  /** Counters the tier adds every message it sends and receives to, when given. */
+  readonly traffic?: WireTraffic;
+  /**
+   * Told when each method call ends (not hooks), with its start time (`performance.now()`) and error; one
+   * function for every call, so measuring calls allocates nothing per call.
+   */
+  onMethodEnd?(startedAt: number, error: unknown): void;
   /** A log record from the plugin (already validated). */
   onLog(message: LogMessage): void;
   /** The plugin's own metrics changed. */
@@ -74,6 +94,8 @@ export interface PluginConnection {
     args: readonly unknown[],
     options?: CallOptions,
   ): Promise<unknown>;
+  /** Resolves once no call into the plugin is pending. */
+  idle(): Promise<void>;
   /** Ends the plugin at once, even mid-loop; pending calls reject. */
   terminate(reason?: string): Promise<void>;
   /** Ends the plugin for a resource reason (it counts as a crash with that kind, not as a requested stop). */

@@ -6,12 +6,15 @@
  */
 
 import { CallTimeoutError, PluginHostError } from "../errors.ts";
-import type { CallMessage, ErrorMessage, ResultMessage } from "./protocol.ts";
+import type { BatchMessage, CallMessage, CancelMessage, ErrorMessage, ResultMessage } from "./protocol.ts";
 import { deserializeError } from "./_wire_errors.ts";
+import { collectTransferables } from "./_transfer.ts";
 
-/** How to send one message to the other side. */
+export { collectTransferables };
+
+/** How to send one message to the other side (a batch when the endpoint batches). */
 export type Send = (
-  message: CallMessage | { v: 1; t: "cancel"; id: number; reason: string },
+  message: CallMessage | CancelMessage | BatchMessage,
   transfer: Transferable[],
 ) => void;
 
@@ -25,40 +28,49 @@ export interface CallOptions {
   readonly transfer?: readonly Transferable[] | "auto" | "none";
 }
 
+/** Options of an {@linkcode RpcEndpoint}. */
+export interface RpcEndpointOptions {
+  /** Sends one message (or one batch) to the other side. */
+  readonly send: Send;
+  /** Names the other side in errors. */
+  readonly peer: string;
+  /** Bounds calls that set no timeout, in ms (`Infinity` or 0: unbounded). */
+  readonly defaultTimeoutMs: number;
+  /**
+   * Send the calls and cancels issued in the same tick as one `batch` message (a single one goes alone).
+   * The other side must unpack batches. Default: false, every message is sent at once.
+   */
+  readonly batch?: boolean;
+  /**
+   * Told when each call of kind `method` ends, with when it started (`performance.now()`) and its error
+   * (undefined on success): one function for every call, so measuring a call allocates nothing.
+   */
+  readonly onMethodEnd?: (startedAt: number, error: unknown) => void;
+  /**
+   * A faster route for a lone call (none other pending or queued, nothing to transfer): returns true when it
+   * took the call (its answer still comes through {@linkcode RpcEndpoint.settle}), false to post it as usual.
+   */
+  readonly fastSend?: (message: CallMessage) => boolean;
+}
+
+/** One pending call. A plain record, not closures: this is the hot path. */
 interface Pending {
   readonly method: string;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  /** Epoch ms after which the sweep rejects the call; Infinity when unbounded. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** When a `method` call started, for `onMethodEnd`; NaN for other calls. */
+  readonly startedAt: number;
 }
 
 /**
- * Finds the ArrayBuffers in a value (a few levels deep) so they move instead of being copied.
- *
- * @example
- * ```ts
- * import { collectTransferables } from "@dotcompute/plugins";
- * const data = new Float32Array(4);
- * collectTransferables([data]); // [data.buffer]
- * ```
- */
-export function collectTransferables(
-  value: unknown,
-  depth = 3,
-  found: Set<Transferable> = new Set(),
-): Transferable[] {
-  if (value instanceof ArrayBuffer) {
-    if (value.byteLength > 0) found.add(value);
-  } else if (ArrayBuffer.isView(value)) {
-    if (value.buffer instanceof ArrayBuffer && value.buffer.byteLength > 0) found.add(value.buffer);
-  } else if (depth > 0 && typeof value === "object" && value !== null && found.size < 1000) {
-    const items = Array.isArray(value) ? value : value.constructor === Object ? Object.values(value) : [];
-    for (const item of items.slice(0, 1000)) collectTransferables(item, depth - 1, found);
-  }
-  return [...found];
-}
-
-/**
- * Issues calls to the other side and settles them when its answers arrive.
+ * Issues calls to the other side and settles them when its answers arrive. One timer per endpoint bounds every
+ * call (armed for the earliest deadline), not one per call; with `batch`, calls issued in the same tick travel
+ * as one message.
  *
  * @example
  * ```ts
@@ -76,14 +88,26 @@ export class RpcEndpoint {
   readonly #send: Send;
   readonly #peer: string;
   readonly #defaultTimeoutMs: number;
+  readonly #batch: boolean;
+  readonly #onMethodEnd: ((startedAt: number, error: unknown) => void) | undefined;
+  readonly #fastSend: ((message: CallMessage) => boolean) | undefined;
   #nextId = 1;
   #closed: Error | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #outbox: (CallMessage | CancelMessage)[] = [];
+  #outTransfer: Transferable[][] = [];
+  #flushQueued = false;
+  #idle: (() => void)[] = [];
 
   /** `peer` names the other side in errors; `defaultTimeoutMs` bounds calls that set no timeout. */
-  constructor(options: { readonly send: Send; readonly peer: string; readonly defaultTimeoutMs: number }) {
+  constructor(options: RpcEndpointOptions) {
     this.#send = options.send;
     this.#peer = options.peer;
     this.#defaultTimeoutMs = options.defaultTimeoutMs;
+    this.#batch = options.batch ?? false;
+    this.#onMethodEnd = options.onMethodEnd;
+    this.#fastSend = options.fastSend;
   }
 
   /** How many calls are waiting for an answer. */
@@ -91,76 +115,163 @@ export class RpcEndpoint {
     return this.#pending.size;
   }
 
+  /** Resolves once no call is pending (at once when none is). */
+  idle(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
   /** Calls `method` on the other side. */
   call(
     kind: CallMessage["kind"],
     method: string,
     args: readonly unknown[],
-    options: CallOptions & { readonly target?: string } = {},
+    options?: CallOptions & { readonly target?: string },
   ): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closed);
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(this.#aborted(method, signal));
+    const startedAt = this.#onMethodEnd && kind === "method" ? performance.now() : NaN;
+    const signal = options?.signal;
+    const early = this.#closed ?? (signal?.aborted ? this.#aborted(method, signal) : undefined);
+    if (early) {
+      if (!Number.isNaN(startedAt)) this.#onMethodEnd!(startedAt, early);
+      return Promise.reject(early);
+    }
     const id = this.#nextId++;
-    const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
-    const transfer = options.transfer === undefined || options.transfer === "auto"
+    const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
+    const t = options?.transfer;
+    const transfer = t === undefined || t === "auto"
       ? collectTransferables(args)
-      : options.transfer === "none"
+      : t === "none"
       ? []
-      : [...options.transfer];
-    const message: CallMessage = options.target === undefined
+      : [...t];
+    const message: CallMessage = options?.target === undefined
       ? { v: 1, t: "call", id, kind, method, args }
       : { v: 1, t: "call", id, kind, method, args, target: options.target };
-    return new Promise<unknown>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const cancel = (error: Error): void => {
-        if (!this.#pending.delete(id)) return;
-        done();
-        reject(error);
-        try {
-          this.#send({ v: 1, t: "cancel", id, reason: error.message }, []);
-        } catch { /* the other side is gone: nothing to cancel */ }
-      };
-      const onAbort = (): void => cancel(this.#aborted(method, signal!));
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      this.#pending.set(id, {
-        method,
-        resolve: (v) => (done(), resolve(v)),
-        reject: (e) => (done(), reject(e)),
-      });
-      if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        timer = setTimeout(() => cancel(new CallTimeoutError(this.#peer, method, timeoutMs)), timeoutMs);
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
+    const bounded = Number.isFinite(timeoutMs) && timeoutMs > 0;
+    const deadline = bounded ? Date.now() + timeoutMs : Infinity;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const p: Pending = {
+      method,
+      resolve,
+      reject,
+      deadline,
+      timeoutMs,
+      signal,
+      onAbort: undefined,
+      startedAt,
+    };
+    this.#pending.set(id, p);
+    if (bounded && deadline < this.#timerAt) this.#arm(deadline);
+    if (signal) {
+      p.onAbort = () => this.#cancel(id, this.#aborted(method, signal));
+      signal.addEventListener("abort", p.onAbort, { once: true });
+    }
+    const lone = this.#pending.size === 1 && this.#outbox.length === 0 && transfer.length === 0;
+    if (lone && this.#fastSend?.(message)) return promise;
+    if (this.#batch) this.#enqueue(message, transfer);
+    else {
       try {
         this.#send(message, transfer);
       } catch (e) {
-        this.#pending.delete(id);
-        done();
-        reject(e instanceof Error ? e : new Error(String(e)));
+        this.#end(id, e instanceof Error ? e : new Error(String(e)));
       }
-    });
+    }
+    return promise;
   }
 
   /** Settles the call a result or error answers. Returns false when no call has that id (a stale or forged answer). */
   settle(message: ResultMessage | ErrorMessage): boolean {
-    const pending = this.#pending.get(message.id);
-    if (!pending) return false;
-    this.#pending.delete(message.id);
-    if (message.t === "result") pending.resolve(message.value);
-    else pending.reject(deserializeError(message.error, this.#peer));
+    if (!this.#pending.has(message.id)) return false;
+    if (message.t === "result") this.#end(message.id, undefined, message.value);
+    else this.#end(message.id, deserializeError(message.error, this.#peer));
     return true;
   }
 
   /** Rejects every pending call with `error`, and every later call too: the other side is gone. */
   close(error: Error): void {
     this.#closed ??= error;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of pending) p.reject(error);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    for (const id of [...this.#pending.keys()]) this.#end(id, error);
+  }
+
+  /** Ends call `id`: resolves it with `value`, or rejects it with `error`. */
+  #end(id: number, error: Error | undefined, value?: unknown): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (p.onAbort) p.signal!.removeEventListener("abort", p.onAbort);
+    if (!Number.isNaN(p.startedAt)) this.#onMethodEnd!(p.startedAt, error);
+    if (error) p.reject(error);
+    else p.resolve(value);
+    if (this.#pending.size === 0 && this.#idle.length > 0) {
+      const waiting = this.#idle;
+      this.#idle = [];
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  /** The caller gave up on call `id` (timeout, abort): reject it and tell the other side. */
+  #cancel(id: number, error: Error): void {
+    if (!this.#pending.has(id)) return;
+    this.#end(id, error);
+    const cancel: CancelMessage = { v: 1, t: "cancel", id, reason: error.message };
+    if (this.#batch) return this.#enqueue(cancel, []);
+    try {
+      this.#send(cancel, []);
+    } catch { /* the other side is gone: nothing to cancel */ }
+  }
+
+  /** Arms the one timer for `deadline`, the earliest now. It does not keep the process alive by itself. */
+  #arm(deadline: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    const timer = setTimeout(() => this.#sweep(), Math.max(0, deadline - Date.now()));
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Rejects the calls past their deadline and re-arms the timer for the earliest of the others. */
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [id, p] of this.#pending) {
+      if (p.deadline <= now) this.#cancel(id, new CallTimeoutError(this.#peer, p.method, p.timeoutMs));
+      else if (p.deadline < next) next = p.deadline;
+    }
+    if (next < Infinity && !this.#closed) this.#arm(next);
+  }
+
+  #enqueue(message: CallMessage | CancelMessage, transfer: Transferable[]): void {
+    this.#outbox.push(message);
+    this.#outTransfer.push(transfer);
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  /** Sends what this tick queued: one message alone, several as one batch. */
+  #flush(): void {
+    this.#flushQueued = false;
+    const messages = this.#outbox, transfers = this.#outTransfer;
+    this.#outbox = [];
+    this.#outTransfer = [];
+    if (messages.length > 1) {
+      try {
+        return this.#send({ v: 1, t: "batch", messages }, transfers.flat());
+      } catch { /* one of them cannot be sent: send each alone, so only that call fails */ }
+    }
+    for (let i = 0; i < messages.length; i++) {
+      try {
+        this.#send(messages[i], transfers[i]);
+      } catch (e) {
+        if (messages[i].t === "call") {
+          this.#end(messages[i].id, e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    }
   }
 
   #aborted(method: string, signal: AbortSignal): PluginHostError {

@@ -87,6 +87,19 @@ export interface CancelMessage {
   /** Why the caller gave up; it becomes the abort reason's message. */
   readonly reason: string;
 }
+/**
+ * Several messages as one, either way: the calls, cancels and answers that were ready in the same tick. The
+ * receiver checks each element on its own (a malformed one is dropped without affecting the others); batches
+ * do not nest, and a load message never travels in one.
+ */
+export interface BatchMessage {
+  /** The protocol version. */
+  readonly v: 1;
+  /** The message type. */
+  readonly t: "batch";
+  /** The messages, in the order they were sent; unchecked until each is parsed. */
+  readonly messages: readonly unknown[];
+}
 /** Host → worker, once: load the plugin module and build its context. */
 export interface LoadMessage {
   /** The protocol version. */
@@ -107,6 +120,10 @@ export interface LoadMessage {
   readonly dependencies: readonly string[];
   /** Bounds the plugin's own calls to its dependencies. */
   readonly callTimeoutMs: number;
+  /** The shared-memory slot for lone small calls (src/rpc/_shared_slot.ts), when the tier offers one. */
+  readonly shared?: SharedArrayBuffer;
+  /** How often the usage timer ticks, in ms (default 100; the host asks 1000 of plugins without a CPU budget). */
+  readonly usageTickMs?: number;
 }
 /** Worker → host: the plugin loaded; these are its callable methods. */
 export interface ReadyMessage {
@@ -182,6 +199,8 @@ export interface UsageMessage {
   readonly intervalMs: number;
   /** The plugin isolate's used heap, in bytes. */
   readonly heapUsed: number;
+  /** The usage timer's period in ms (absent: 100), to turn `blockedMs` into a mean lag per tick. */
+  readonly tickMs?: number;
 }
 
 /** A plugin-side histogram's summary. */
@@ -200,7 +219,13 @@ export interface HistogramSnapshot {
 export type LogLevel = "trace" | "debug" | "info" | "warning" | "error" | "fatal";
 
 /** What the host sends. */
-export type HostMessage = CallMessage | ResultMessage | ErrorMessage | CancelMessage | LoadMessage;
+export type HostMessage =
+  | CallMessage
+  | ResultMessage
+  | ErrorMessage
+  | CancelMessage
+  | LoadMessage
+  | BatchMessage;
 /** What a worker may send. */
 export type WorkerMessage =
   | CallMessage
@@ -212,11 +237,14 @@ export type WorkerMessage =
   | ExitMessage
   | FatalMessage
   | MetricsMessage
-  | UsageMessage;
+  | UsageMessage
+  | BatchMessage;
 
 const LEVELS: ReadonlySet<string> = new Set(["trace", "debug", "info", "warning", "error", "fatal"]);
 const MAX_NAME = 256;
 const MAX_TEXT = 16 * 1024;
+/** The most messages one batch may hold. */
+const MAX_BATCH = 10_000;
 
 type Rec = Record<string, unknown>;
 /** Names a bad value without converting it: a worker's object may throw on any conversion. */
@@ -261,6 +289,10 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
         return "malformed call";
       }
       break;
+    case "batch":
+      // Only the envelope: the receiver parses each element, so one bad element drops alone.
+      if (!Array.isArray(m.messages) || m.messages.length > MAX_BATCH) return "malformed batch";
+      break;
     case "result":
       if (!isId(m.id) || !("value" in m)) return "malformed result";
       break;
@@ -290,7 +322,8 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
       if (
         ![m.blockedMs, m.intervalMs, m.heapUsed].every((n) =>
           typeof n === "number" && Number.isFinite(n) && n >= 0
-        )
+        ) ||
+        (m.tickMs !== undefined && !(typeof m.tickMs === "number" && m.tickMs >= 1 && m.tickMs <= 60_000))
       ) {
         return "malformed usage";
       }

@@ -8,12 +8,21 @@ import { setImmediate } from "node:timers";
 import { parentPort, workerData } from "node:worker_threads";
 import { harden } from "./_harden.ts";
 import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
-import type { CallMessage, HostMessage, LoadMessage, WorkerMessage } from "../rpc/protocol.ts";
+import type {
+  CallMessage,
+  ErrorMessage,
+  HostMessage,
+  LoadMessage,
+  ResultMessage,
+  WorkerMessage,
+} from "../rpc/protocol.ts";
 import { serializeError } from "../rpc/_wire_errors.ts";
 import type { PluginContext, PluginDefinition } from "../plugin_api.ts";
 import { PluginMetricsRecorder } from "./_plugin_metrics.ts";
 import { pluginCalls } from "./_services.ts";
 import { createLogger, type LogSink } from "./_logger.ts";
+import { serveShared, type SharedServer } from "./_shared_serve.ts";
+import { AnswerQueue, countPosts } from "./_answers.ts";
 
 /** How the runtime talks to the host: a MessagePort, the worker scope, or the process tier's framed pipe. */
 export interface Channel {
@@ -25,8 +34,18 @@ const scope = globalThis as unknown as Channel & {
   addEventListener(type: string, listener: (e: Event) => void): void;
 };
 let channel: Channel = scope;
-const post = (message: WorkerMessage, transfer: Transferable[] = []): void =>
-  channel.postMessage(message, transfer);
+// One argument when nothing moves: Deno's fast path for postMessage skips the transfer-list conversion.
+const post = (message: WorkerMessage, transfer?: Transferable[]): void =>
+  transfer?.length ? channel.postMessage(message, transfer) : channel.postMessage(message);
+
+const answers = new AnswerQueue(post);
+let shared: SharedServer | undefined;
+/** Messages posted on the worker scope since the runtime started (direct workers only): see serveShared. */
+let posted: (() => number) | undefined;
+function answer(message: ResultMessage | ErrorMessage, transfer: Transferable[]): void {
+  // A call that came through the shared-memory slot is answered there, at once (it is a lone call).
+  if (!shared?.answer(message, transfer)) answers.push(message, transfer);
+}
 
 const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
 const HOOKS = new Set([
@@ -117,6 +136,7 @@ async function load(m: LoadMessage): Promise<void> {
     peer: "host",
     defaultTimeoutMs: m.callTimeoutMs,
     send: (msg, t) => post(msg, t),
+    batch: true,
   });
   const host = toHost;
   ctx = {
@@ -154,7 +174,8 @@ async function load(m: LoadMessage): Promise<void> {
     );
   }
   post({ v: 1, t: "ready", methods: [...loaded.methods.keys()] });
-  reportUsage();
+  if (m.shared instanceof SharedArrayBuffer && posted) shared = serveShared(m.shared, serve, post, posted);
+  reportUsage(m.usageTickMs ?? 100);
 }
 
 /** Runs the plugin's validateSettings hook, if any; throws a SettingsError listing the problems. */
@@ -174,20 +195,20 @@ async function validate(candidate: Readonly<Record<string, unknown>>): Promise<v
   }
 }
 
-/** Every 100 ms, how late the timer fired is time the loop was blocked; sent to the host once a second. */
-function reportUsage(): void {
-  const TICK = 100;
+/** Every `tick` ms, how late the timer fired is time the loop was blocked; sent to the host about once a second. */
+function reportUsage(tick: number): void {
+  const every = Math.max(1, Math.round(1000 / tick));
   let last = performance.now(), start = last, blocked = 0, ticks = 0;
   setInterval(() => {
     const now = performance.now();
-    blocked += Math.max(0, now - last - TICK);
+    blocked += Math.max(0, now - last - tick);
     last = now;
-    if (++ticks % 10 !== 0) return;
+    if (++ticks % every !== 0) return;
     const heapUsed = Deno.memoryUsage().heapUsed;
-    post({ v: 1, t: "usage", blockedMs: blocked, intervalMs: now - start, heapUsed });
+    post({ v: 1, t: "usage", blockedMs: blocked, intervalMs: now - start, heapUsed, tickMs: tick });
     blocked = 0;
     start = now;
-  }, TICK);
+  }, tick);
 }
 
 async function runHook(name: string, args: readonly unknown[]): Promise<unknown> {
@@ -209,12 +230,18 @@ async function runHook(name: string, args: readonly unknown[]): Promise<unknown>
   return hook.call(plugin.hooks, ctx);
 }
 
-async function serve(m: CallMessage): Promise<void> {
+/** Calls a plugin method; a named function, so a call allocates no closure. */
+function invoke(fn: Fn, args: readonly unknown[]): unknown {
+  return fn.apply(loaded!.self, args as unknown[]);
+}
+
+/** Serves one call. A method that returns a plain value is answered without a promise or an await. */
+function serve(m: CallMessage): void {
   const controller = new AbortController();
   running.set(m.id, controller);
+  let value: unknown;
   try {
-    let value: unknown;
-    if (m.kind === "hook") value = await runHook(m.method, m.args);
+    if (m.kind === "hook") value = runHook(m.method, m.args);
     else {
       const fn = loaded?.methods.get(m.method);
       if (!fn) {
@@ -227,27 +254,47 @@ async function serve(m: CallMessage): Promise<void> {
           },
         );
       }
-      value = await callSignals.run(controller.signal, () => fn.apply(loaded!.self, [...m.args]));
+      value = callSignals.run(controller.signal, invoke, fn, m.args);
     }
-    post({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
+    if (typeof (value as PromiseLike<unknown> | null)?.then === "function") {
+      return void settleLater(m.id, value as PromiseLike<unknown>);
+    }
   } catch (e) {
-    post({ v: 1, t: "error", id: m.id, error: serializeError(e) });
-  } finally {
     running.delete(m.id);
+    return answer({ v: 1, t: "error", id: m.id, error: serializeError(e) }, []);
+  }
+  running.delete(m.id);
+  answer({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
+}
+
+async function settleLater(id: number, pending: PromiseLike<unknown>): Promise<void> {
+  try {
+    const value = await pending;
+    answer({ v: 1, t: "result", id, value }, collectTransferables(value));
+  } catch (e) {
+    answer({ v: 1, t: "error", id, error: serializeError(e) }, []);
+  } finally {
+    running.delete(id);
   }
 }
 
 function receive(e: MessageEvent<HostMessage>): void {
-  const m = e.data;
+  handle(e.data);
+}
+
+function handle(m: HostMessage): void {
   switch (m.t) {
+    case "batch":
+      for (const one of m.messages as HostMessage[]) if (one?.t !== "batch" && one?.t !== "load") handle(one);
+      break;
     case "load":
       load(m).catch((error) => fatal("load", error));
       break;
     case "call":
       // In a heap-capped thread, run calls as their own task: measured, a thread that reaches its heap cap
       // inside a MessagePort handler hangs instead of ending, while one that reaches it in a task ends.
-      if (guarded) setImmediate(() => void serve(m));
-      else void serve(m);
+      if (guarded) setImmediate(serve, m);
+      else serve(m);
       break;
     case "cancel":
       running.get(m.id)?.abort(new Error(m.reason));
@@ -262,6 +309,7 @@ function receive(e: MessageEvent<HostMessage>): void {
 /** Serves the plugin over `over` (default: the MessagePort the supervisor passed in, else the worker scope). */
 export function serveOn(over: Channel): void {
   channel = over;
+  if (over === scope) posted = countPosts(scope); // before anything is posted, so the count is every message
   harden((m) => {
     channel.postMessage(m);
     parentPort?.postMessage(m); // the supervisor, when there is one: an announced exit is not a crash
