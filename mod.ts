@@ -105,13 +105,20 @@ export type {
   ResolvedPlugin,
   ResolverManifest,
 } from "./src/resolver.ts";
-export type { ServiceHandle } from "./src/services.ts";
+export type { HostMetricsSnapshot, ServiceHandle } from "./src/services.ts";
+export { HOST_METRICS_SERVICE, HOST_METRICS_VERSION } from "./src/services.ts";
 export { WorkerTier } from "./src/isolation/worker_tier.ts";
 export { ProcessTier } from "./src/isolation/process_tier.ts";
 export type { PluginProcess } from "./src/isolation/process_tier.ts";
-export type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./src/isolation/tier.ts";
+export type {
+  ExitInfo,
+  IsolationTier,
+  PluginConnection,
+  SpawnSpec,
+  WireTraffic,
+} from "./src/isolation/tier.ts";
 export { collectTransferables, RpcEndpoint } from "./src/rpc/endpoint.ts";
-export type { CallOptions, Send } from "./src/rpc/endpoint.ts";
+export type { CallOptions, RpcEndpointOptions, Send } from "./src/rpc/endpoint.ts";
 export { parseWorkerMessage, PROTOCOL_VERSION, SERVICE_TARGET } from "./src/rpc/protocol.ts";
 export type * from "./src/rpc/protocol.ts";
 export {
@@ -142,15 +149,22 @@ export type { HealthChangeEvent } from "./src/admin/_health_watch.ts";
 export type { HealthStatus } from "./src/admin/_views.ts";
 export { BackendPluginBase, definePlugin } from "./src/plugin_api.ts";
 export type {
+  ClassPluginMethods,
   DependencyChange,
   HealthReport,
   LogProperties,
+  MethodArgs,
+  MethodName,
+  MethodResult,
   PluginCalls,
   PluginContext,
   PluginCounter,
   PluginDefinition,
   PluginHistogram,
   PluginLogger,
+  PluginMethod,
+  PluginMethods,
   PluginMetrics,
   ServiceProxy,
+  UntypedMethods,
 } from "./src/plugin_api.ts";

@@ -89,27 +89,24 @@ export default definePlugin({
   },
 });
 `,
-    "mod_test.ts": `// Starts ${id} in a real host and calls it. Run it with:
+    "mod_test.ts": `// Starts ${id} in a real host (its own Worker, no permissions) and calls it. Run it with:
 //   deno test --unstable-worker-options --no-prompt -A mod_test.ts
 // ("@dotcompute/plugins" must resolve: \`deno add jsr:@dotcompute/plugins\` outside the package's repository.)
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { createPluginHost } from "@dotcompute/plugins";
+import { testPlugin } from "@dotcompute/plugins/testing";
+import type plugin from "./mod.ts";
 
 Deno.test("${id} starts in a host and answers greet", async () => {
-  // A plugins folder holding only this plugin: a link to this folder.
-  const plugins = await Deno.makeTempDir();
-  try {
-    await Deno.symlink(import.meta.dirname!, join(plugins, "plugin"));
-    await using host = await createPluginHost({ Plugins: { PluginsDirectory: plugins } });
-    await host.start();
-    const plugin = host.getPlugin(${JSON.stringify(id)});
-    assert.ok(plugin, "discovered");
-    assert.equal(plugin.state, "Running", plugin.lastError?.message);
-    assert.equal(await plugin.call("greet", "Ada"), "hello Ada");
-  } finally {
-    await Deno.remove(plugins, { recursive: true });
+  const folder = new URL(".", import.meta.url);
+  {
+    await using p = await testPlugin<typeof plugin>(folder);
+    assert.equal(await p.call("greet", "Ada"), "hello Ada");
+    assert.equal(p.metrics().calls, 1);
   }
+  // The host's settings override the manifest's defaults.
+  await using p = await testPlugin<typeof plugin>(folder, { settings: { greeting: "hi" } });
+  assert.equal(await p.call("greet", "Ada"), "hi Ada");
+  assert.ok(p.logs.some((l) => l.message.startsWith("initializing ${id}")));
 });
 `,
   };

@@ -41,6 +41,7 @@ import type { RestartPolicy } from "./restart_policy.ts";
 import { SelfHealer } from "./self_heal.ts";
 import { computePermissions } from "./permissions.ts";
 import { Plugin, type PluginHandle, type PluginOptions } from "./plugin.ts";
+import type { PluginMethods } from "./plugin_api.ts";
 import { mergeSettings } from "./_settings.ts";
 import { nodeProcessWrapped } from "./_scope_probe.ts";
 
@@ -88,8 +89,12 @@ export interface PluginHost extends AsyncDisposable {
   start(): Promise<void>;
   /** Stops every plugin (dependents first) and ends their workers. */
   stop(): Promise<void>;
-  /** The plugin with this id, or undefined. */
-  getPlugin(id: string): PluginHandle | undefined;
+  /**
+   * The plugin with this id, or undefined. Name the plugin's type (`typeof plugin` of its default export, or
+   * `typeof MyPlugin` for a class) and `call` checks method names, arguments and results at compile time —
+   * an assertion the host cannot verify at run time, like a cast.
+   */
+  getPlugin<P = unknown>(id: string): PluginHandle<PluginMethods<P>> | undefined;
   /** Every plugin known to the host. */
   getPlugins(): PluginHandle[];
   /** Host-wide numbers. */
@@ -112,7 +117,7 @@ export interface PluginHost extends AsyncDisposable {
    * The Running plugin that offers `name` (a capability from `provides`, or a plugin id) in the highest version
    * `range` accepts (default `*`); undefined when none does. Throws `INVALID_RANGE` for a bad range.
    */
-  getService(name: string, range?: string): ServiceHandle | undefined;
+  getService<P = unknown>(name: string, range?: string): ServiceHandle<PluginMethods<P>> | undefined;
   /** Marks the plugin enabled and starts it. */
   enable(id: string): Promise<PluginHandle>;
   /** Marks the plugin disabled and stops it; `start()` and `reload()` leave it stopped. */
@@ -296,16 +301,17 @@ class Host implements PluginHost {
     return this.stop();
   }
 
-  getPlugin(id: string): PluginHandle | undefined {
-    return this.#plugins.get(id);
+  getPlugin<P = unknown>(id: string): PluginHandle<PluginMethods<P>> | undefined {
+    // The type is the caller's claim about the plugin's code (see PluginHost.getPlugin).
+    return this.#plugins.get(id) as PluginHandle<PluginMethods<P>> | undefined;
   }
 
   getPlugins(): PluginHandle[] {
     return [...this.#plugins.values()];
   }
 
-  getService(name: string, range = "*"): ServiceHandle | undefined {
-    return findService(this.#plugins.values(), name, range);
+  getService<P = unknown>(name: string, range = "*"): ServiceHandle<PluginMethods<P>> | undefined {
+    return findService(this.#plugins.values(), name, range) as ServiceHandle<PluginMethods<P>> | undefined;
   }
 
   getDiscoveryFailures(): readonly DiscoveryFailureEvent[] {

@@ -8,13 +8,20 @@
 import { getLogger, type LogLevel } from "@logtape/logtape";
 import { CallTimeoutError, PluginHostError } from "./errors.ts";
 import type { Emitter, HostEventMap, ReloadEvent } from "./events.ts";
-import type { IsolationTier, PluginConnection } from "./isolation/tier.ts";
+import type { IsolationTier, PluginConnection, WireTraffic } from "./isolation/tier.ts";
 import { Lifecycle, type PluginState } from "./lifecycle.ts";
 import type { PluginManifest } from "./manifest.ts";
 import type { DiscoveredPlugin } from "./plugin_folder.ts";
 import { CallMetrics, type PluginMetricsSnapshot, type ResourceUsage } from "./metrics.ts";
 import type { EffectivePermissions } from "./permissions.ts";
-import type { DependencyChange, HealthReport } from "./plugin_api.ts";
+import type {
+  DependencyChange,
+  HealthReport,
+  MethodArgs,
+  MethodName,
+  MethodResult,
+  UntypedMethods,
+} from "./plugin_api.ts";
 import type { CallOptions } from "./rpc/endpoint.ts";
 import { toFileUrl } from "./_paths.ts";
 import { CpuBudget, WINDOW_MS } from "./_cpu_budget.ts";
@@ -22,8 +29,19 @@ import { CpuBudget, WINDOW_MS } from "./_cpu_budget.ts";
 /** A plugin with a CPU budget whose event loop has not turned for this long is ended (reason cpu). */
 const HARD_CPU_MS = 5000;
 
-/** What the host and other code see of a plugin. Stable for the plugin's whole life in the host. */
-export interface PluginHandle {
+/**
+ * What the host and other code see of a plugin. Stable for the plugin's whole life in the host. `M`, the
+ * plugin's method table, types `call` and `request` (see `host.getPlugin<typeof plugin>(id)`); by default any
+ * method name and arguments compile and results are `unknown`.
+ *
+ * @example
+ * ```ts ignore
+ * import type plugin from "./plugins/hello/mod.ts";
+ * const hello = host.getPlugin<typeof plugin>("hello.world")!;
+ * const text: string = await hello.call("greet", "Ada"); // checked at compile time
+ * ```
+ */
+export interface PluginHandle<M = UntypedMethods> {
   /** The manifest id. */
   readonly id: string;
   /** The manifest name. */
@@ -54,9 +72,13 @@ export interface PluginHandle {
    */
   readonly lastExit: { readonly kind: string; readonly reason: string; readonly at: number } | undefined;
   /** Calls one of its methods; arguments and results are structured-cloned, buffers transferred. */
-  call(method: string, ...args: unknown[]): Promise<unknown>;
+  call<K extends MethodName<M>>(method: K, ...args: MethodArgs<M, K>): Promise<MethodResult<M, K>>;
   /** Calls a method with options: timeout, AbortSignal, what to transfer. */
-  request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
+  request<K extends MethodName<M>>(
+    method: K,
+    args: Readonly<MethodArgs<M, K>>,
+    options?: CallOptions,
+  ): Promise<MethodResult<M, K>>;
   /** Its metrics now. */
   getMetrics(): PluginMetricsSnapshot;
   /**
@@ -107,8 +129,7 @@ export class Plugin implements PluginHandle {
   #o: PluginOptions;
   readonly #life: Lifecycle;
   readonly #metrics = new CallMetrics();
-  /** Pending calls per connection, so a connection being swapped out can drain its own. */
-  readonly #inFlight = new Map<PluginConnection, Set<Promise<unknown>>>();
+  readonly #traffic: WireTraffic = { messagesSent: 0, messagesReceived: 0, sharedCalls: 0 };
   readonly #log;
   #conn: PluginConnection | undefined;
   #lastError: Error | undefined;
@@ -217,27 +238,15 @@ export class Plugin implements PluginHandle {
         }),
       );
     }
-    const metrics = this.#o.enableMetrics === false ? undefined : this.#metrics;
-    const t0 = metrics ? metrics.start() : 0;
-    let set = this.#inFlight.get(conn);
-    if (!set) this.#inFlight.set(conn, set = new Set());
-    const inFlight = set;
-    // One promise per call on top of the endpoint's: it settles the metrics and the drain set together.
-    const p: Promise<unknown> = conn.call("method", method, args, options).then(
-      (v) => {
-        metrics?.finish(t0, undefined);
-        if (inFlight.delete(p) && inFlight.size === 0) this.#inFlight.delete(conn);
-        return v;
-      },
-      (e) => {
-        metrics?.finish(t0, e);
-        if (inFlight.delete(p) && inFlight.size === 0) this.#inFlight.delete(conn);
-        if (e instanceof CallTimeoutError) void this.#probe(conn);
-        throw e;
-      },
-    );
-    inFlight.add(p);
-    return p;
+    // No promise or closure of its own: the connection reports the call's end to #methodEnded.
+    if (this.#o.enableMetrics !== false) this.#metrics.started();
+    return conn.call("method", method, args, options);
+  }
+
+  /** A method call ended (told by the connection, once per call): metrics, and a probe after a timeout. */
+  #methodEnded(conn: PluginConnection | undefined, startedAt: number, error: unknown): void {
+    if (this.#o.enableMetrics !== false) this.#metrics.finish(startedAt, error);
+    if (conn && error instanceof CallTimeoutError) void this.#probe(conn);
   }
 
   getMetrics(): PluginMetricsSnapshot {
@@ -251,7 +260,7 @@ export class Plugin implements PluginHandle {
       throttled: this.#throttled,
       ...(this.#lastExit ? { lastExitKind: this.#lastExit.kind } : {}),
     };
-    return { ...this.#metrics.snapshot(), resources };
+    return { ...this.#metrics.snapshot(), resources, wire: { ...this.#traffic } };
   }
 
   async checkHealth(options: { readonly timeoutMs?: number } = {}): Promise<HealthReport> {
@@ -489,6 +498,7 @@ export class Plugin implements PluginHandle {
 
   #spawn(o: PluginOptions): Promise<PluginConnection> {
     const d = o.discovered;
+    let conn: PluginConnection | undefined;
     return o.tier.spawn({
       id: this.id,
       name: d.manifest.name,
@@ -499,9 +509,11 @@ export class Plugin implements PluginHandle {
       permissions: o.permissions,
       callTimeoutMs: o.callTimeoutMs,
       loadTimeoutMs: o.hookTimeoutMs,
+      traffic: this.#traffic,
+      onMethodEnd: (startedAt, error) => this.#methodEnded(conn, startedAt, error),
       ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
       ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
-      onUsage: (m) => this.#usage(m.blockedMs, m.intervalMs, m.heapUsed),
+      onUsage: (m) => this.#usage(m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100),
       onLog: (m) => {
         const category = m.category.slice(1);
         const log = category.length ? this.#log.getChild(category as [string, ...string[]]) : this.#log;
@@ -522,14 +534,14 @@ export class Plugin implements PluginHandle {
       },
       onPluginCall: (target, method, args, signal) =>
         this.#o.onPluginCall(this.id, target, method, args, signal),
-    });
+    }).then((c) => conn = c);
   }
 
   /** A usage report: soft CPU action (stop routing calls while over budget), heap for the metrics. */
-  #usage(blockedMs: number, intervalMs: number, heapUsed: number): void {
+  #usage(blockedMs: number, intervalMs: number, heapUsed: number, tickMs: number): void {
     this.#cpu.record(blockedMs, intervalMs);
     this.#heapUsed = heapUsed;
-    this.#lagMs = blockedMs / Math.max(1, intervalMs / 100); // the runtime's timer ticks every 100 ms
+    this.#lagMs = blockedMs / Math.max(1, intervalMs / tickMs); // mean lateness per tick of the usage timer
     const over = this.#cpu.over;
     if (over !== this.#throttled) {
       this.#throttled = over;
@@ -574,11 +586,10 @@ export class Plugin implements PluginHandle {
   }
 
   async #drain(conn: PluginConnection | undefined = this.#conn): Promise<void> {
-    const set = conn && this.#inFlight.get(conn);
-    if (!set || set.size === 0) return;
+    if (!conn || conn.pending === 0) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#o.drainTimeoutMs));
-    await Promise.race([Promise.allSettled(set), timeout]);
+    await Promise.race([conn.idle(), timeout]);
     clearTimeout(timer);
   }
 

@@ -70,16 +70,115 @@ export interface PluginMetrics {
   histogram(name: string): PluginHistogram;
 }
 
+/**
+ * The method table of an untyped handle: any name, any arguments, an `unknown` result. The default of every
+ * generic handle type, so code that does not name a plugin type compiles as before.
+ *
+ * @example
+ * ```ts
+ * import type { UntypedMethods } from "@dotcompute/plugins/plugin";
+ * const table: UntypedMethods = { echo: (...args: unknown[]) => args };
+ * ```
+ */
+export type UntypedMethods = Record<string, (...args: unknown[]) => unknown>;
+
+/**
+ * The callable method names of a method table.
+ *
+ * @example
+ * ```ts
+ * import type { MethodName } from "@dotcompute/plugins/plugin";
+ * const name: MethodName<{ greet(name: string): string }> = "greet";
+ * ```
+ */
+export type MethodName<M> = Extract<keyof M, string>;
+
+/**
+ * The argument list of method `K` of a method table.
+ *
+ * @example
+ * ```ts
+ * import type { MethodArgs } from "@dotcompute/plugins/plugin";
+ * const args: MethodArgs<{ greet(name: string): string }, "greet"> = ["Ada"];
+ * ```
+ */
+export type MethodArgs<M, K extends keyof M> = M[K] extends (...args: infer A) => unknown ? A : never;
+
+/**
+ * What a call of method `K` resolves with: the method's result, awaited.
+ *
+ * @example
+ * ```ts
+ * import type { MethodResult } from "@dotcompute/plugins/plugin";
+ * const n: MethodResult<{ sum(xs: number[]): Promise<number> }, "sum"> = 6;
+ * ```
+ */
+export type MethodResult<M, K extends keyof M> = M[K] extends (...args: never[]) => infer R ? Awaited<R>
+  : never;
+
+/**
+ * The public methods of a class plugin's instance `I`: not the base class's hooks, not names starting with `_`
+ * (what the runtime makes callable).
+ *
+ * @example
+ * ```ts
+ * import { BackendPluginBase, type ClassPluginMethods } from "@dotcompute/plugins/plugin";
+ * class Adder extends BackendPluginBase {
+ *   add(a: number, b: number): number {
+ *     return a + b;
+ *   }
+ * }
+ * const names: (keyof ClassPluginMethods<Adder>)[] = ["add"];
+ * ```
+ */
+export type ClassPluginMethods<I> = {
+  [
+    K in keyof I as K extends keyof BackendPluginBase | `_${string}` ? never
+      : I[K] extends PluginMethod ? K
+      : never
+  ]: I[K];
+};
+
+/**
+ * Any method signature a plugin may expose.
+ *
+ * @example
+ * ```ts
+ * import type { PluginMethod } from "@dotcompute/plugins/plugin";
+ * const greet: PluginMethod = (name: string): string => `hello ${name}`;
+ * ```
+ */
+// deno-lint-ignore no-explicit-any -- the widest function type, so that every method signature matches it
+export type PluginMethod = (...args: any[]) => unknown;
+
+/**
+ * The method table of a plugin type, for typed handles (`host.getPlugin<typeof plugin>(id)`): the `methods`
+ * of a plain-object plugin, the public methods of a class plugin (`typeof MyPlugin`), or a method table
+ * itself. `unknown` (the default) gives {@linkcode UntypedMethods}.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin, type PluginMethods } from "@dotcompute/plugins/plugin";
+ * const plugin = definePlugin({ methods: { greet: (name: string): string => `hello ${name}` } });
+ * type Methods = PluginMethods<typeof plugin>; // { greet: (name: string) => string }
+ * const greet: Methods["greet"] = plugin.methods.greet;
+ * ```
+ */
+export type PluginMethods<P> = unknown extends P ? UntypedMethods
+  : P extends abstract new (...args: never[]) => infer I ? ClassPluginMethods<I>
+  : P extends { readonly methods?: infer M } ? (undefined extends M ? NonNullable<M> : M)
+  : { [K in keyof P as P[K] extends PluginMethod ? K : never]: P[K] };
+
 /** A Running plugin that offers a service, found by {@linkcode PluginCalls.getService}. */
-export interface ServiceProxy {
+export interface ServiceProxy<M = UntypedMethods> {
   /** The name looked up: a capability id (from some plugin's `provides`) or a plugin id. */
   readonly name: string;
   /** The id of the plugin that offers it. */
   readonly id: string;
   /** The version of `name` it offers. */
   readonly version: string;
-  /** Calls a method of that plugin through the host (buffers transferred). */
-  call(method: string, ...args: unknown[]): Promise<unknown>;
+  /** Calls a method of that plugin through the host (buffers transferred); typed when `M` is given. */
+  call<K extends MethodName<M>>(method: K, ...args: MethodArgs<M, K>): Promise<MethodResult<M, K>>;
 }
 
 /** What a dependency's change looks like to a dependent (its `dependencyChanged` hook). */

@@ -14,14 +14,15 @@ import semver from "semver";
 import { PluginHostError } from "./errors.ts";
 import type { PluginManifest } from "./manifest.ts";
 import type { PluginHandle } from "./plugin.ts";
+import type { MethodArgs, MethodName, MethodResult, UntypedMethods } from "./plugin_api.ts";
 import type { CallOptions } from "./rpc/endpoint.ts";
 import { SERVICE_TARGET } from "./rpc/protocol.ts";
 import { byVersionDesc, satisfiesRange } from "./_semver.ts";
 
 const validRange = semver.validRange as (range: string) => string | null;
 
-/** A handle on the Running plugin that offers a service. */
-export interface ServiceHandle {
+/** A handle on the Running plugin that offers a service; `M` types its calls (see `host.getService<P>`). */
+export interface ServiceHandle<M = UntypedMethods> {
   /** The name looked up: a capability id or a plugin id. */
   readonly name: string;
   /** The id of the plugin that offers it. */
@@ -29,11 +30,15 @@ export interface ServiceHandle {
   /** The version of `name` it offers. */
   readonly version: string;
   /** The provider's plugin handle. */
-  readonly plugin: PluginHandle;
+  readonly plugin: PluginHandle<M>;
   /** Calls a method of the provider. */
-  call(method: string, ...args: unknown[]): Promise<unknown>;
+  call<K extends MethodName<M>>(method: K, ...args: MethodArgs<M, K>): Promise<MethodResult<M, K>>;
   /** Calls a method of the provider with options (timeout, signal, transfer). */
-  request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
+  request<K extends MethodName<M>>(
+    method: K,
+    args: Readonly<MethodArgs<M, K>>,
+    options?: CallOptions,
+  ): Promise<MethodResult<M, K>>;
 }
 
 /**
@@ -121,6 +126,57 @@ function mayCall(caller: PluginHandle, target: PluginHandle | undefined, targetI
   });
 }
 
+/** The name of the host's read-only metrics service (see {@linkcode HostMetricsSnapshot}). */
+export const HOST_METRICS_SERVICE = "host.metrics";
+/** The version of it the host offers. */
+export const HOST_METRICS_VERSION = "1.0.0";
+
+/**
+ * What `ctx.plugins.call("host.metrics", "snapshot")` answers: every plugin's state and metrics. A plugin
+ * may read it only when its manifest declares `"host.metrics"` (under `optionalDependencies`, as no plugin
+ * provides it) with a range that accepts {@linkcode HOST_METRICS_VERSION}. Read-only: nothing a plugin sends
+ * reaches another plugin or changes the host.
+ *
+ * @example
+ * ```ts ignore
+ * // In a plugin whose manifest has "optionalDependencies": { "host.metrics": "^1.0.0" }:
+ * const snap = await ctx.plugins.call("host.metrics", "snapshot") as HostMetricsSnapshot;
+ * for (const p of snap.plugins) if (p.state === "Failed") ctx.log.warn("{id} failed", { id: p.id });
+ * ```
+ */
+export interface HostMetricsSnapshot {
+  /** When it was taken (ms since the epoch). */
+  readonly at: number;
+  /** Every plugin the host knows, by id. */
+  readonly plugins: readonly {
+    readonly id: string;
+    readonly version: string;
+    readonly state: string;
+    /** The last health report's status, if there was a check. */
+    readonly health?: string;
+    readonly metrics: ReturnType<PluginHandle["getMetrics"]>;
+  }[];
+}
+
+function hostMetrics(plugins: ReadonlyMap<string, PluginHandle>, method: string): HostMetricsSnapshot {
+  if (method !== "snapshot") {
+    throw new PluginHostError(
+      "METHOD_NOT_FOUND",
+      `Service "${HOST_METRICS_SERVICE}" has no method "${method}" (methods: snapshot)`,
+    );
+  }
+  return {
+    at: Date.now(),
+    plugins: [...plugins.values()].map((p) => ({
+      id: p.id,
+      version: p.version,
+      state: p.state,
+      ...(p.healthHistory.length ? { health: p.healthHistory[p.healthHistory.length - 1].status } : {}),
+      metrics: p.getMetrics(),
+    })),
+  };
+}
+
 const denied = (from: string, what: string): PluginHostError =>
   new PluginHostError(
     "PERMISSION_DENIED",
@@ -155,8 +211,21 @@ export async function routePluginCall(
     }
     const declared = declaredRange(caller.manifest, name);
     if (declared === undefined) throw denied(from, `use service "${name}"`);
+    if (name === HOST_METRICS_SERVICE) {
+      const ok = [declared, ...(range === null ? [] : [range])].every((r) =>
+        satisfiesRange(HOST_METRICS_VERSION, r)
+      );
+      return ok ? { name, id: name, version: HOST_METRICS_VERSION } : null;
+    }
     const found = findService(plugins.values(), name, declared, ...(range === null ? [] : [range]));
     return found ? { name, id: found.id, version: found.version } : null;
+  }
+  if (target === HOST_METRICS_SERVICE) {
+    const declared = declaredRange(caller.manifest, target);
+    if (declared === undefined || !satisfiesRange(HOST_METRICS_VERSION, declared)) {
+      throw denied(from, `read "${HOST_METRICS_SERVICE}" ${HOST_METRICS_VERSION}`);
+    }
+    return hostMetrics(plugins, method);
   }
   const callee = plugins.get(target);
   if (!mayCall(caller, callee, target)) throw denied(from, `call "${target}"`);

@@ -7,6 +7,12 @@ import { schemaRef } from "../src/_cli_new.ts";
 const repo = new URL("..", import.meta.url).pathname;
 const cliArgs = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli.ts"];
 const env = { NO_COLOR: "1" };
+// The bundled storage plugin needs its data folder (gitignored); without it, it would fail and be retried.
+const storageGrant = {
+  PluginSecurity: {
+    "dotcompute.storage": { AllowFileSystemAccess: true, AllowedPaths: [join(repo, "plugins/storage/data")] },
+  },
+};
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), { args: [...cliArgs, ...args], cwd: repo, env })
@@ -40,7 +46,7 @@ Deno.test("validate reports a bad manifest as file:line:col and exits 1", async 
 Deno.test("validate passes the bundled plugins with exit code 0", async () => {
   const { code, stdout } = await cli("validate", "plugins");
   assert.equal(code, 0, stdout);
-  assert.match(stdout, /ok: 2 plugins checked, no problems/);
+  assert.match(stdout, /ok: 5 plugins checked, no problems/);
 });
 
 Deno.test("discover --json lists every plugin and every failure with its reason", async () => {
@@ -100,7 +106,10 @@ Deno.test("run serves the admin API until SIGINT, then stops every plugin and ex
   const config = join(root.dir, "host.jsonc");
   await Deno.writeTextFile(
     config,
-    JSON.stringify({ Plugins: { PluginsDirectory: join(repo, "plugins"), Admin: { Port: 8080 } } }),
+    JSON.stringify({
+      Plugins: { PluginsDirectory: join(repo, "plugins"), Admin: { Port: 8080 } },
+      ...storageGrant,
+    }),
   );
   const child = new Deno.Command(Deno.execPath(), {
     args: [...cliArgs, "run", "--config", config, "--port", "0"],
@@ -126,7 +135,10 @@ Deno.test("run serves the admin API until SIGINT, then stops every plugin and ex
     ]);
     assert.match(out.text, /^hello\.world\s+1\.2\.0\s+Running$/m);
     const plugins = await (await fetch(`${url}/plugins`)).json();
-    assert.deepEqual(plugins.map((p: { id: string; state: string }) => [p.id, p.state]), [
+    assert.deepEqual(plugins.map((p: { id: string; state: string }) => [p.id, p.state]).sort(), [
+      ["dotcompute.compute", "Running"],
+      ["dotcompute.monitoring", "Running"],
+      ["dotcompute.storage", "Running"],
       ["hello.world", "Running"],
       ["my.plugin", "Running"],
     ]);
@@ -134,7 +146,7 @@ Deno.test("run serves the admin API until SIGINT, then stops every plugin and ex
     await Promise.race([readUntil(reader, out, /^stopped$/m), timedOut]);
     const { code } = await Promise.race([child.status, timedOut]);
     assert.equal(code, 0, errors.text);
-    assert.match(out.text, /received SIGINT, stopping 2 plugins/);
+    assert.match(out.text, /received SIGINT, stopping 5 plugins/);
     assert.match(out.text, /^hello\.world\s+1\.2\.0\s+Unloaded$/m);
     assert.match(out.text, /^my\.plugin\s+1\.0\.0\s+Unloaded$/m);
     assert.match(errors.text, /INF plugin \[hello\.world\]: stopped/, "plugin logs reach stderr, tagged");
@@ -231,7 +243,7 @@ Deno.test("validate --json gives every problem with its position, for scripts", 
   assert.equal(problem.field, "version");
   assert.equal(problem.text, `${problem.file}:4:14: "version": ${problem.message}`);
   const ok = await cli("validate", "plugins", "--json");
-  assert.deepEqual([ok.code, JSON.parse(ok.stdout)], [0, { ok: true, plugins: 2, problems: [] }]);
+  assert.deepEqual([ok.code, JSON.parse(ok.stdout)], [0, { ok: true, plugins: 5, problems: [] }]);
 });
 
 Deno.test("on a terminal: colour and a progress count; piped: neither", async () => {
@@ -241,7 +253,7 @@ Deno.test("on a terminal: colour and a progress count; piped: neither", async ()
   })
     .output();
   const pipedText = new TextDecoder().decode(piped.stdout);
-  assert.equal(pipedText, "ok: 2 plugins checked, no problems\n", "no colour, no progress when piped");
+  assert.equal(pipedText, "ok: 5 plugins checked, no problems\n", "no colour, no progress when piped");
   const script = await new Deno.Command("script", { args: ["--version"] }).output().catch(() => undefined);
   if (!script?.success) {
     console.warn("!!! skipping the terminal half: no `script` (util-linux) to give the CLI a terminal");
@@ -264,16 +276,19 @@ Deno.test("on a terminal: colour and a progress count; piped: neither", async ()
   assert.equal(tty.code, 0, text);
   const erase = "\r\x1b[2K";
   assert.ok(
-    text.includes(`${erase}checking plugins: 1/2${erase}checking plugins: 2/2${erase}`),
+    text.includes(`${erase}checking plugins: 4/5${erase}checking plugins: 5/5${erase}`),
     JSON.stringify(text),
   );
-  assert.ok(text.includes("\x1b[32mok\x1b[39m: 2 plugins checked, no problems"), JSON.stringify(text));
+  assert.ok(text.includes("\x1b[32mok\x1b[39m: 5 plugins checked, no problems"), JSON.stringify(text));
 });
 
 Deno.test("run stops as gracefully on SIGTERM, and serves the dashboard meanwhile", async () => {
   await using root = await tempDir();
   const config = join(root.dir, "host.jsonc");
-  await Deno.writeTextFile(config, JSON.stringify({ Plugins: { PluginsDirectory: join(repo, "plugins") } }));
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({ Plugins: { PluginsDirectory: join(repo, "plugins") }, ...storageGrant }),
+  );
   const child = new Deno.Command(Deno.execPath(), {
     args: [...cliArgs, "run", "--config", config, "--port", "0"],
     cwd: repo,
@@ -298,7 +313,7 @@ Deno.test("run stops as gracefully on SIGTERM, and serves the dashboard meanwhil
     await readUntil(reader, out, /^stopped$/m);
     guard();
     assert.equal((await child.status).code, 0);
-    assert.match(out.text, /received SIGTERM, stopping 2 plugins/);
+    assert.match(out.text, /received SIGTERM, stopping 5 plugins/);
     assert.match(out.text, /^my\.plugin\s+1\.0\.0\s+Unloaded$/m);
   } finally {
     await reader.cancel().catch(() => {});
