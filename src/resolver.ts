@@ -15,6 +15,9 @@
 
 import { findCycles, layer } from "./graph.ts";
 import { SemverCache, type SemVerLike } from "./_semver.ts";
+import { HOST_METRICS_SERVICE } from "./services.ts";
+
+const HOST_SERVICES: ReadonlySet<string> = new Set([HOST_METRICS_SERVICE]);
 
 /** What the resolver reads of a manifest (a {@linkcode PluginManifest} fits). */
 export interface ResolverManifest {
@@ -280,7 +283,8 @@ export function resolveDependencies(manifests: Iterable<ResolverManifest>): Reso
     const f = failed.get(id);
     const bindings = deps.get(id)!.map((d): DependencyBinding => {
       const c = f ? d.matching[0] : best(d);
-      if (d.optional && !c) notes.get(id)!.push(optionalNote(d));
+      // Host-provided services (host.metrics) are declared as optional dependencies no plugin provides.
+      if (d.optional && !c && !HOST_SERVICES.has(d.name)) notes.get(id)!.push(optionalNote(d));
       return c
         ? { name: d.name, range: d.range, optional: d.optional, provider: c.id, version: c.version }
         : { name: d.name, range: d.range, optional: d.optional };

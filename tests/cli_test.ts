@@ -153,10 +153,11 @@ Deno.test("run serves the admin API until SIGINT, then stops every plugin and ex
   } finally {
     clearTimeout(timer);
     await reader.cancel().catch(() => {});
-    await stderr.catch(() => {});
+    // Kill before draining stderr: a failed assertion leaves the child running, and its stderr open.
     try {
       child.kill();
     } catch { /* already gone */ }
+    await stderr.catch(() => {});
     await child.status;
   }
 });

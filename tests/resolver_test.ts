@@ -152,7 +152,13 @@ Deno.test("a mismatch lists every version found, with the provider when it is no
 Deno.test("optional dependencies: used and ordered when there, ignored when absent or out of range", () => {
   const r = resolveDependencies([
     m("opt", "1.0.0", {
-      optionalDependencies: { present: "^1.0.0", absent: "^1.0.0", old: "^2.0.0", broken: "*" },
+      optionalDependencies: {
+        present: "^1.0.0",
+        absent: "^1.0.0",
+        old: "^2.0.0",
+        broken: "*",
+        "host.metrics": "^1.0.0",
+      },
     }),
     m("present"),
     m("old", "1.0.0"),
@@ -164,8 +170,15 @@ Deno.test("optional dependencies: used and ordered when there, ignored when abse
   assert.deepEqual(r.levels, [["old", "present"], ["opt"]]);
   assert.deepEqual(
     opt.bindings.map((b) => [b.name, b.optional, b.provider ?? null]),
-    [["absent", true, null], ["broken", true, null], ["old", true, null], ["present", true, "present"]],
+    [
+      ["absent", true, null],
+      ["broken", true, null],
+      ["host.metrics", true, null],
+      ["old", true, null],
+      ["present", true, "present"],
+    ],
   );
+  // host.metrics is the host's own service: no plugin provides it, and that is not worth a note.
   assert.deepEqual(opt.notes, [
     "optional dependency absent ^1.0.0 not found",
     "optional dependency broken * not used: broken cannot start",
