@@ -349,3 +349,47 @@ Deno.test("the Prometheus text escapes label values and shows a plugin's own met
     ]
   ) assert.ok(lines.includes(line), line);
 });
+
+/** Sends one raw HTTP/1.1 request with the given Host header (fetch would set its own) and returns the status. */
+async function statusWithHost(
+  addr: { hostname: string; port: number },
+  path: string,
+  host: string,
+): Promise<number> {
+  const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port });
+  try {
+    await conn.write(
+      new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+    );
+    const text = await new Response(conn.readable).text();
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  } catch (e) {
+    conn.close();
+    throw e;
+  }
+}
+
+Deno.test("without a token, only loopback Host names are answered (DNS rebinding), over a real socket too", async () => {
+  await using t = await hostWith({ echo });
+  await t.host.start();
+  const app = createAdminApp(t.host, { token: null, allowedHosts: ["admin.internal"] });
+  for (const host of ["localhost:8080", "127.0.0.1:8080", "[::1]:8080", "127.9.9.9", "admin.internal:80"]) {
+    assert.equal((await app.request("/plugins", { headers: { Host: host } })).status, 200, host);
+  }
+  for (const host of ["evil.example:8080", "localhost.evil.example", "127.0.0.1.nip.io", "", "a b"]) {
+    const res = await app.request("/plugins", { headers: { Host: host } });
+    assert.equal(res.status, 403, host);
+    assert.match((await res.json()).error.message, /not a loopback name/);
+  }
+  // With a token the token is the guard, whatever the name.
+  const guarded = createAdminApp(t.host, { token: "s3cret" });
+  const res = await guarded.request("/plugins", {
+    headers: { Host: "evil.example", Authorization: "Bearer s3cret" },
+  });
+  assert.equal(res.status, 200);
+
+  const server = await t.host.serveAdmin({ hostname: "127.0.0.1", port: 0 });
+  assert.equal(await statusWithHost(server.addr, "/plugins", `localhost:${server.addr.port}`), 200);
+  assert.equal(await statusWithHost(server.addr, "/plugins", `rebound.example:${server.addr.port}`), 403);
+  assert.equal(await statusWithHost(server.addr, "/health", "rebound.example"), 403);
+});

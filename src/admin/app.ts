@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { hostnameOf, isLoopback } from "./_loopback.ts";
 import { bodyLimit } from "hono/body-limit";
 import { type SSEMessage, type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { timingSafeEqual } from "hono/utils/buffer";
@@ -45,6 +46,12 @@ export interface AdminAppOptions {
   readonly heartbeatMs?: number;
   /** The largest request body a call accepts, in bytes; default 64 MiB. A larger one answers 413. */
   readonly maxBodyBytes?: number;
+  /**
+   * Names besides the loopback ones (`localhost`, `127.0.0.0/8`, `::1`) that a request's `Host` may carry when
+   * there is no token. Default: none. Without a token every other `Host` answers 403, so a web page whose name
+   * was re-pointed at 127.0.0.1 (DNS rebinding) cannot drive the API from a browser. With a token: not checked.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** How each error code answers; a code not here answers 500. */
@@ -121,7 +128,18 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
   };
   const app = new Hono();
 
+  const allowedHosts = new Set((options.allowedHosts ?? []).map((h) => hostnameOf(h)));
   app.use(async (c, next) => {
+    if (token === null) {
+      const hostHeader = c.req.header("Host") ?? new URL(c.req.url).host;
+      const name = hostnameOf(hostHeader);
+      if (!isLoopback(name) && !allowedHosts.has(name)) {
+        throw new HTTPException(403, {
+          message: `Host "${hostHeader}" is not a loopback name: without Plugins.Admin.Token the admin API ` +
+            `answers only loopback names (a guard against DNS rebinding); set a token or list the name in allowedHosts`,
+        });
+      }
+    }
     // The dashboard page (GET /) holds no data; it asks for the token and sends it itself.
     if (token === null || c.req.path === "/health" || (c.req.path === "/" && c.req.method === "GET")) {
       return await next();

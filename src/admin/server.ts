@@ -7,6 +7,9 @@
 import { PluginHostError } from "../errors.ts";
 import type { PluginHost } from "../host.ts";
 import { createAdminApp } from "./app.ts";
+import { isLoopback } from "./_loopback.ts";
+
+export { isLoopback };
 
 /** Options of `host.serveAdmin()`; every one defaults to the host's `Plugins.Admin` configuration. */
 export interface ServeAdminOptions {
@@ -18,6 +21,8 @@ export interface ServeAdminOptions {
   readonly token?: string | null;
   /** Shuts the server down when aborted. */
   readonly signal?: AbortSignal;
+  /** Names besides loopback ones a request's `Host` may carry when there is no token (see `AdminAppOptions`). */
+  readonly allowedHosts?: readonly string[];
   /** Called once the server listens, with the address it really got. Default: prints nothing. */
   onListen?(addr: { hostname: string; port: number }): void;
 }
@@ -32,23 +37,6 @@ export interface AdminServer extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** Ends every event stream, lets pending requests finish and stops listening. Safe to call twice. */
   shutdown(): Promise<void>;
-}
-
-/**
- * Whether `hostname` only reaches this machine: `localhost`, `::1` or an address in `127.0.0.0/8`.
- *
- * @example
- * ```ts
- * import { isLoopback } from "./server.ts";
- * isLoopback("127.0.0.1"); // true
- * isLoopback("0.0.0.0"); // false
- * ```
- */
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  return octets !== null && octets.slice(1).every((o) => Number(o) <= 255);
 }
 
 /**
@@ -76,7 +64,11 @@ export function startAdminServer(host: PluginHost, options: ServeAdminOptions = 
     );
   }
   const closing = new AbortController();
-  const app = createAdminApp(host, { token, signal: closing.signal });
+  const app = createAdminApp(host, {
+    token,
+    signal: closing.signal,
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+  });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({ hostname, port, onListen: () => {} }, app.fetch);
