@@ -142,6 +142,11 @@ const parsed = <T>(parse: (v: unknown) => Parsed<T>) =>
     return z.NEVER;
   });
 const duration = parsed(parseDuration).optional();
+// A zero CallTimeout would fail every call at once: it must be positive (the fuzzer found it accepted).
+const positiveDuration = parsed((v): Parsed<number> => {
+  const r = parseDuration(v);
+  return r.ok && r.value === 0 ? { ok: false, reason: "must be more than zero" } : r;
+}).optional();
 const endpoint = parsed((v) =>
   typeof v === "string"
     ? normalizeEndpoint(v)
@@ -209,7 +214,7 @@ export const configSchema = z.object({
     reloaddelay: duration,
     healthcheckinterval: duration,
     enablemetrics: bool.optional(),
-    calltimeout: duration,
+    calltimeout: positiveDuration,
     draintimeout: duration,
     resourcelimits: limits.optional(),
     validatesignatures: bool.optional(),

@@ -170,6 +170,13 @@ Deno.test("durations: milliseconds or .NET time spans", () => {
     assert.equal(d.field, "Plugins.ReloadDelay", String(bad));
     assert.equal(d.file, "<config object>");
   }
+  // A zero ReloadDelay is fine; a zero CallTimeout would fail every call, so it is refused (found by fuzzing).
+  assert.equal(normalizeConfig({ Plugins: { ReloadDelay: 0 } }).config.reloadDelayMs, 0);
+  for (const zero of [0, "00:00:00"]) {
+    const [d] = diagnosticsOf(() => normalizeConfig({ Plugins: { CallTimeout: zero } }));
+    assert.equal(d.field, "Plugins.CallTimeout");
+    assert.match(d.message, /must be more than zero/);
+  }
 });
 
 Deno.test("a bad duration is reported at its exact line and column in the file", async () => {

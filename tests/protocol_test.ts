@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
 import { parseWorkerMessage, PROTOCOL_VERSION, SERVICE_TARGET } from "../mod.ts";
+import { fuzz } from "./security/_fuzz.ts";
 
 // The limits in src/rpc/protocol.ts.
 const MAX_NAME = 256;
@@ -331,7 +332,7 @@ Deno.test("fuzz: parseWorkerMessage never throws on arbitrary values", () => {
         checkOutcome(structuredCloneOrSelf(x));
       },
     ),
-    { numRuns: 3000 },
+    fuzz(3000),
   );
 });
 
@@ -345,7 +346,7 @@ Deno.test("fuzz: near-miss messages (version and type primitive) are rejected or
       ),
       checkOutcome,
     ),
-    { numRuns: 4000 },
+    fuzz(4000),
   );
 });
 
@@ -361,7 +362,7 @@ Deno.test({
         ),
         checkOutcome,
       ),
-      { numRuns: 4000 },
+      fuzz(4000),
     );
   },
 });

@@ -341,7 +341,8 @@ Deno.test("keys the loader warns about are refused by the JSON Schema", () => {
 });
 
 Deno.test("durations, endpoints, thumbprints and paths: the JSON Schema agrees with the loader", () => {
-  const duration = placed((v) => ({ Plugins: { CallTimeout: v } }));
+  // ReloadDelay is a plain duration (0 allowed); CallTimeout must be positive, checked in config_test.ts.
+  const duration = placed((v) => ({ Plugins: { ReloadDelay: v } }));
   agree(
     "duration",
     [

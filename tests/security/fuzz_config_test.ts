@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ConfigError } from "../../mod.ts";
 import { normalizeConfig, parseConfig } from "../../src/config.ts";
+import { fuzz } from "./_fuzz.ts";
 
 const FILE = "/srv/host.jsonc";
 const EXAMPLE = {
@@ -120,10 +121,8 @@ const piece = fc.constantFrom(
 );
 
 Deno.test("fuzz: config text of any shape loads or names file:line:col", () => {
-  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), checkText), { numRuns: 1500 });
-  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }).map((a) => a.join("")), checkText), {
-    numRuns: 2000,
-  });
+  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), checkText), fuzz(1500));
+  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }).map((a) => a.join("")), checkText), fuzz(2000));
 });
 
 Deno.test("fuzz: the contract's config with one value replaced by anything, as text and as an object", () => {
@@ -141,6 +140,6 @@ Deno.test("fuzz: the contract's config with one value replaced by anything, as t
         checkError(e, FILE, text, false);
       }
     }),
-    { numRuns: 3000 },
+    fuzz(3000),
   );
 });

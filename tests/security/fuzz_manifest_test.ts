@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ManifestError } from "../../mod.ts";
 import { parseManifest } from "../../src/manifest.ts";
+import { fuzz } from "./_fuzz.ts";
 
 const FILE = "/plugins/fuzz/plugin.jsonc";
 const VALID = {
@@ -80,12 +81,12 @@ const piece = fc.constantFrom(
 );
 
 Deno.test("fuzz: manifest text of any shape parses or names file:line:col", () => {
-  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), check), { numRuns: 1500 });
-  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }).map((a) => a.join("")), check), { numRuns: 2000 });
+  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), check), fuzz(1500));
+  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }).map((a) => a.join("")), check), fuzz(2000));
 });
 
 Deno.test("fuzz: any JSON value as a manifest parses or names file:line:col", () => {
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => check(JSON.stringify(v))), { numRuns: 1500 });
+  fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => check(JSON.stringify(v))), fuzz(1500));
 });
 
 Deno.test("fuzz: a valid manifest with one field replaced by anything", () => {
@@ -100,6 +101,6 @@ Deno.test("fuzz: a valid manifest with one field replaced by anything", () => {
       check(text);
       check(text.replace(/\}$/, ",}")); // JSONC's trailing comma
     }),
-    { numRuns: 2000 },
+    fuzz(2000),
   );
 });
