@@ -11,6 +11,7 @@ import {
   type ProtocolErrorEvent,
 } from "../../mod.ts";
 import { type PluginSource, writePlugins } from "../_helpers.ts";
+import { join } from "node:path";
 
 /** What one attack did, as the plugin saw it. */
 export interface Outcome {
@@ -174,3 +175,58 @@ export async function denoRun(
 export const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 /** The package's entry, for subprocess hosts. */
 export const MOD = new URL("../../mod.ts", import.meta.url).href;
+
+/** One plugin (`id`, its mod.ts) and a host script run as its own `deno run` process. */
+export interface HostProcessOptions {
+  readonly id: string;
+  /** The plugin's mod.ts. */
+  readonly code: string;
+  /** The host script's body after `host` is created and started (it may use `host`). */
+  readonly body: string;
+  /** Create the host with `await using` (default) or a plain `const` (the script then never stops it). */
+  readonly dispose?: boolean;
+  /** Extra `deno run` flags before the script (besides --unstable-worker-options --no-prompt -A). */
+  readonly flags?: readonly string[];
+}
+
+/**
+ * Writes the plugin and a host script into a temp dir, runs the script in a subprocess with the repo's
+ * config, removes the dir, and returns the subprocess' status and output.
+ */
+export async function hostProcess(
+  options: HostProcessOptions,
+): Promise<{ code: number; signal: Deno.Signal | null; stdout: string; stderr: string }> {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_attack_" }));
+  try {
+    const dir = join(root, "plugins", options.id);
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(
+      join(dir, "plugin.jsonc"),
+      JSON.stringify({ id: options.id, name: options.id, version: "1.0.0" }),
+    );
+    await Deno.writeTextFile(join(dir, "mod.ts"), options.code);
+    const script = join(root, "host.ts");
+    const plugins = JSON.stringify(join(root, "plugins"));
+    await Deno.writeTextFile(
+      script,
+      `import { createPluginHost } from ${JSON.stringify(MOD)};
+       ${options.dispose === false ? "const" : "await using"} host = await createPluginHost({
+         Plugins: { PluginsDirectory: ${plugins} },
+       });
+       await host.start();
+       ${options.body}`,
+    );
+    return await denoRun([
+      "run",
+      ...(options.flags ?? []),
+      "--unstable-worker-options",
+      "--no-prompt",
+      "-A",
+      "--config",
+      CONFIG,
+      script,
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}

@@ -3,7 +3,7 @@
 // grants and no more. And the host's own tasks never prompt for a permission.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { attacker, attackHost, CONFIG, denoRun, MOD } from "./_attack.ts";
+import { attacker, attackHost, CONFIG, hostProcess } from "./_attack.ts";
 
 const CODEGEN = /Code generation from strings|disallowed|not allowed/i;
 const vm = `(await import("node:vm"))`;
@@ -46,13 +46,9 @@ Deno.test("codegen: eval and the Function constructors are refused; vm code keep
 });
 
 Deno.test("codegen: without the V8 flag the runtime still takes eval and the Function constructors away", async () => {
-  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_attack_" }));
-  const dir = join(root, "plugins", "evil");
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(join(dir, "plugin.jsonc"), '{ "id": "evil", "name": "evil", "version": "1.0.0" }');
-  await Deno.writeTextFile(
-    join(dir, "mod.ts"),
-    `const tries = {
+  const out = await hostProcess({
+    id: "evil",
+    code: `const tries = {
        eval: () => eval("1"),
        fn: () => new Function("return 1")(),
        ctor: () => (function () {}).constructor("return 1")(),
@@ -63,33 +59,15 @@ Deno.test("codegen: without the V8 flag the runtime still takes eval and the Fun
          try { f(); return [k, "ran"]; } catch (e) { return [k, e.message]; }
        }));
      } } };`,
-  );
-  const script = join(root, "host.ts");
-  await Deno.writeTextFile(
-    script,
-    `import { createPluginHost } from ${JSON.stringify(MOD)};
-     await using host = await createPluginHost({ Plugins: { PluginsDirectory: ${
-      JSON.stringify(join(root, "plugins"))
-    } } });
-     await host.start();
-     console.log(JSON.stringify({ host: eval("1 + 1"), plugin: await host.getPlugin("evil")?.call("all") }));`,
-  );
-  const out = await denoRun([
-    "run",
-    "--unstable-worker-options",
-    "--no-prompt",
-    "-A",
-    "--config",
-    CONFIG,
-    script,
-  ]);
+    body:
+      `console.log(JSON.stringify({ host: eval("1 + 1"), plugin: await host.getPlugin("evil")?.call("all") }));`,
+  });
   assert.equal(out.code, 0, out.stderr);
   const result = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
   assert.equal(result.host, 2, "the host itself is not restricted");
   for (const k of ["eval", "fn", "ctor", "asyncCtor"]) {
     assert.match(result.plugin[k], /Code generation from strings is not available to plugins/, k);
   }
-  await Deno.remove(root, { recursive: true });
 });
 
 Deno.test("codegen: the host's own tasks never prompt and disallow code from strings", async () => {

@@ -1,8 +1,7 @@
 // The module graph: every import a plugin makes (static, dynamic, JSON, TS, text, data: and blob: URLs, remote,
 // jsr:) goes through its grants, and it starts no thread of its own (a new thread would start unhardened).
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { attacker, attackHost, CONFIG, denoRun, MOD, secret } from "./_attack.ts";
+import { attacker, attackHost, hostProcess, secret } from "./_attack.ts";
 
 const READ = /Requires read access to ".*secret\.(json|ts|txt)"/;
 const REFUSED_THREAD = /Worker is not available to plugins/;
@@ -90,45 +89,19 @@ Deno.test("imports: every import goes through the plugin's grants, and it starts
 });
 
 Deno.test("imports: with --cached-only an npm package the host has not cached cannot be fetched", async () => {
-  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_attack_" }));
-  const dir = join(root, "plugins", "npm-fetcher");
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "plugin.jsonc"),
-    '{ "id": "npm-fetcher", "name": "n", "version": "1.0.0" }',
-  );
-  await Deno.writeTextFile(
-    join(dir, "mod.ts"),
-    `export default { methods: { async fetch(name) {
-       try { await import("npm:" + name); return "loaded"; } catch (e) { return e.message; } } } };`,
-  );
-  const script = join(root, "host.ts");
   // A name no registry has: without --cached-only this would be a request to the registry (a channel out).
   const name = `dotcompute-never-published-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(
-    script,
-    `import { createPluginHost } from ${JSON.stringify(MOD)};
-     await using host = await createPluginHost({ Plugins: { PluginsDirectory: ${
-      JSON.stringify(join(root, "plugins"))
-    } } });
-     await host.start();
-     console.log(JSON.stringify(await host.getPlugin("npm-fetcher").call("fetch", ${
+  const out = await hostProcess({
+    id: "npm-fetcher",
+    code: `export default { methods: { async fetch(name) {
+       try { await import("npm:" + name); return "loaded"; } catch (e) { return e.message; } } } };`,
+    body: `console.log(JSON.stringify(await host.getPlugin("npm-fetcher").call("fetch", ${
       JSON.stringify(name)
     })));`,
-  );
-  const out = await denoRun([
-    "run",
-    "--cached-only",
-    "--unstable-worker-options",
-    "--no-prompt",
-    "-A",
-    "--config",
-    CONFIG,
-    script,
-  ]);
+    flags: ["--cached-only"],
+  });
   assert.equal(out.code, 0, out.stderr);
   const message = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
   assert.match(message, new RegExp(`npm package not found in cache: "${name}", --cached-only is specified`));
   assert.doesNotMatch(out.stderr, /Download/, "nothing was fetched");
-  await Deno.remove(root, { recursive: true });
 });

@@ -1,8 +1,7 @@
 // Signals, exits and aborts aimed at the host's own process, through every API that reaches it (Deno's and
 // Node's), and every way a plugin can end itself: the host outlives all of them and says why the plugin died.
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { attacker, attackHost, CONFIG, denoRun, MOD } from "./_attack.ts";
+import { attacker, attackHost, hostProcess } from "./_attack.ts";
 import type { PluginSource } from "../_helpers.ts";
 
 const proc = `(await import("node:process"))`;
@@ -44,45 +43,20 @@ Deno.test("signals: kill and abort aimed at the host are refused through every r
 
 Deno.test("signals: a plugin cannot keep an embedding host alive through SIGTERM", async () => {
   // The host script has no signal listener of its own: SIGTERM must end it, whatever the plugin registered.
-  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_attack_" }));
-  const dir = join(root, "plugins", "immortal");
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "plugin.jsonc"),
-    '{ "id": "immortal", "name": "i", "version": "1.0.0" }',
-  );
-  await Deno.writeTextFile(
-    join(dir, "mod.ts"),
-    `import process from "node:process";
+  const out = await hostProcess({
+    id: "immortal",
+    code: `import process from "node:process";
      const tries = [() => Deno.addSignalListener("SIGTERM", () => {}), () => process.on("SIGTERM", () => {})];
      export default { methods: { hold: () => tries.map((f) => { try { f(); return "held"; } catch (e) { return e.message; } }) } };`,
-  );
-  const script = join(root, "host.ts");
-  await Deno.writeTextFile(
-    script,
-    `import { createPluginHost } from ${JSON.stringify(MOD)};
-     const host = await createPluginHost({ Plugins: { PluginsDirectory: ${
-      JSON.stringify(join(root, "plugins"))
-    } } });
-     await host.start();
-     console.log(JSON.stringify(await host.getPlugin("immortal").call("hold")));
+    dispose: false,
+    body: `console.log(JSON.stringify(await host.getPlugin("immortal").call("hold")));
      Deno.kill(Deno.pid, "SIGTERM");
      await new Promise((r) => setTimeout(r, 10_000));
      console.log("still alive");`,
-  );
-  const out = await denoRun([
-    "run",
-    "--unstable-worker-options",
-    "--no-prompt",
-    "-A",
-    "--config",
-    CONFIG,
-    script,
-  ]);
+  });
   assert.equal(out.signal, "SIGTERM", `${out.stdout}\n${out.stderr}`);
   assert.doesNotMatch(out.stdout, /still alive/);
   assert.match(out.stdout, /Deno\.addSignalListener is not available to plugins/);
-  await Deno.remove(root, { recursive: true });
 });
 
 const dies = (id: string, code: string): [string, PluginSource] => [id, { manifest: { id }, code }];
