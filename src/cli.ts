@@ -184,13 +184,21 @@ async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Resolves on the first SIGINT or SIGTERM; a second one exits at once with code 130. */
+/**
+ * Resolves on the first SIGINT or SIGTERM; another one a second or more later exits at once with code 130.
+ * Repeats within the second are the same Ctrl-C: the terminal signals the whole process group, and `npx` and
+ * `deno task` each forward it again.
+ */
 function listenForSignals(): { received: Promise<Deno.Signal>; remove(): void } {
   const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
-  let count = 0;
+  let first = 0;
   const handlers = SIGNALS.map((sig) => {
     const handler = (): void => {
-      if (++count === 1) return resolve(sig);
+      if (first === 0) {
+        first = performance.now();
+        return resolve(sig);
+      }
+      if (performance.now() - first < 1000) return;
       console.error(`received ${sig} again: exiting without waiting for the plugins`);
       Deno.exit(130);
     };
