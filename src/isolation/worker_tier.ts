@@ -18,6 +18,7 @@ import { SharedCalls } from "./_shared_calls.ts";
 
 const SUPERVISOR_URL = new URL("../runtime/supervisor.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
+const THREAD_URL = new URL("../runtime/thread_main.ts", import.meta.url).href;
 /** The plugin's thread loads the runtime under the plugin's grants: it may read these, and only these, too. */
 const RUNTIME_READS: readonly string[] = ["../runtime/", "../rpc/", "../errors.ts"]
   .map((rel) => new URL(rel, import.meta.url))
@@ -186,7 +187,7 @@ class WorkerConnection implements PluginConnection {
     });
     if (port2) {
       this.#worker.postMessage(
-        { t: "spawn", url: RUNTIME_URL, port: port2, maxMemoryMB: spec.maxMemoryMB },
+        { t: "spawn", url: THREAD_URL, port: port2, maxMemoryMB: spec.maxMemoryMB },
         [port2],
       );
     }

@@ -10,6 +10,9 @@ import type { BatchMessage, CallMessage, CancelMessage, ErrorMessage, ResultMess
 import { deserializeError } from "./_wire_errors.ts";
 import { collectTransferables } from "./_transfer.ts";
 
+// Taken at load: in a plugin's Worker, the plugin's code could replace the global afterwards.
+const queue = queueMicrotask;
+
 export { collectTransferables };
 
 /** How to send one message to the other side (a batch when the endpoint batches). */
@@ -249,7 +252,7 @@ export class RpcEndpoint {
     this.#outTransfer.push(transfer);
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(() => this.#flush());
+    queue(() => this.#flush());
   }
 
   /** Sends what this tick queued: one message alone, several as one batch. */

@@ -3,6 +3,9 @@
 import type { ErrorMessage, ResultMessage, WorkerMessage } from "../rpc/protocol.ts";
 import { serializeError } from "../rpc/_wire_errors.ts";
 
+// Taken at load: in a plugin's Worker, the plugin's code could replace the global afterwards.
+const queue = queueMicrotask;
+
 type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
 /** Queues answers and sends them at the end of the tick: one alone, several as one batch. */
@@ -21,7 +24,7 @@ export class AnswerQueue {
     this.#transfers.push(transfer);
     if (this.#queued) return;
     this.#queued = true;
-    queueMicrotask(() => this.#flush());
+    queue(() => this.#flush());
   }
 
   #flush(): void {

@@ -1,11 +1,14 @@
 // Runs inside the plugin's worker before the plugin's code loads. Permissions already fence files, network,
 // env, subprocesses and FFI; this closes the routes that need no permission: signalling or aborting the whole
 // host process, changing its working directory or signal handling, starting workers (Deno's or Node's: a new
-// thread would start unhardened), prompting for permissions, and generating code from strings.
-import { EventEmitter } from "node:events";
-import process from "node:process";
-import { Worker as NodeWorker } from "node:worker_threads";
-import * as pluginProcess from "./node_process.ts";
+// thread would start unhardened), prompting for permissions, generating code from strings, and Deno's internals.
+// Node's compatibility layer is hardened when it loads, if it ever does (_harden_node.ts).
+import { installNodeGuards } from "./_harden_node.ts";
+// Linked now, evaluated only when a plugin imports node:process (which the import map sends here): a module
+// already in the Worker's module map needs no read permission on the host's files, and an idle plugin does not
+// load Node's layer.
+import defer * as nodeProcess from "./node_process.ts";
+void nodeProcess; // a use that keeps the import (reading the namespace itself does not evaluate it)
 
 type Post = (message: unknown) => void;
 
@@ -31,26 +34,20 @@ function reportExits(post: Post): void {
     post({ v: 1, t: "exit", how: "close()", code: 0 });
     close();
   });
-  const processExit = process.exit.bind(process);
-  const viaProcess = (code?: number): never => {
-    post({ v: 1, t: "exit", how: "process.exit", code: Number.isInteger(code) ? code : 0 });
-    return processExit(code);
-  };
-  replace(process, "exit", viaProcess);
-  replace(process, "reallyExit", viaProcess);
 }
 
 /**
- * node:worker_threads' Worker is reachable by import, require, getBuiltinModule and from any npm package, each a
- * binding no patch can replace; but every one of them is the same class, and its constructor runs
- * `EventEmitter.init` (looked up on each call, as in Node) before it creates the thread.
+ * Takes Deno's internals object away from the plugin's reach. It holds the core: `evalContext` compiles strings
+ * whatever V8's flag says, and the hooks of Node's layer live there (the runtime keeps its own reference).
  */
-function refuseNodeWorkers(): void {
-  const init = (EventEmitter as unknown as { init: (this: unknown, ...args: unknown[]) => void }).init;
-  replace(EventEmitter, "init", function (this: unknown, ...args: unknown[]): void {
-    if (this instanceof NodeWorker) refuse("node:worker_threads Worker");
-    init.apply(this, args);
-  });
+function takeInternals(): Record<string, unknown> | undefined {
+  const key = (Deno as unknown as { internal?: symbol }).internal;
+  if (key === undefined) return undefined;
+  const internals = (Deno as unknown as Record<symbol, Record<string, unknown> | undefined>)[key];
+  try {
+    delete (Deno as unknown as Record<symbol, unknown>)[key];
+  } catch { /* not configurable: nothing to take */ }
+  return internals;
 }
 
 function blockCodeGeneration(): void {
@@ -78,21 +75,13 @@ function blockCodeGeneration(): void {
 export function harden(post: Post): void {
   // Read by node_process.ts, the node:process that plugins import through the package's import map.
   Object.defineProperty(globalThis, Symbol.for("dotcompute.plugins.sandboxed"), { value: true });
+  const internals = takeInternals();
   reportExits(post);
   replace(Deno, "kill", () => refuse("Deno.kill"));
-  replace(process, "kill", () => refuse("process.kill"));
-  // The real `kill` export calls process._kill, so this closes it even without the import map.
-  replace(process, "_kill", () => refuse("process.kill"));
-  replace(process, "abort", () => refuse("process.abort"));
-  const getBuiltinModule = process.getBuiltinModule.bind(process);
-  replace(process, "getBuiltinModule", (id: string): unknown => {
-    return id === "process" || id === "node:process" ? pluginProcess : getBuiltinModule(id);
-  });
   // A plugin's own workers would escape the host's supervision (and their errors reach the host's process).
   replace(globalThis, "Worker", function Worker(): never {
     return refuse("Worker");
   });
-  refuseNodeWorkers();
   // Both are process-wide: the host's cwd (every relative path it resolves) and its signal handling (a
   // listener suppresses the default action, so SIGTERM would no longer end an embedding host).
   replace(Deno, "chdir", () => refuse("Deno.chdir"));
@@ -100,5 +89,6 @@ export function harden(post: Post): void {
   const denied = (): never => refuse("Deno.permissions.request");
   replace(Deno.permissions, "request", denied);
   replace(Deno.permissions, "requestSync", denied);
+  installNodeGuards(internals, post, refuse);
   blockCodeGeneration();
 }

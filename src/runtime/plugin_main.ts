@@ -1,12 +1,12 @@
-// The module that runs a plugin: in the plugin's own thread (a node:worker_threads Worker started by the
-// supervisor inside the narrowed Deno Worker, talking to the host over a MessagePort) or in the process tier's
-// child. It hardens its thread, then loads the plugin through a non-literal import(), so the plugin's whole
-// import graph is checked against the thread's own permissions, and serves RPC over the channel it is given.
-// Its own imports stay inside src/runtime, src/rpc and src/errors.ts: the thread may read nothing else.
-import { AsyncLocalStorage } from "node:async_hooks";
-import { setImmediate } from "node:timers";
-import { parentPort, workerData } from "node:worker_threads";
+// The module that runs a plugin: as the entry of the plugin's narrowed Deno Worker, in the plugin's own thread
+// (thread_main.ts: a node:worker_threads Worker started by the supervisor inside that Worker, talking to the
+// host over a MessagePort) or in the process tier's child. It hardens its thread, then loads the plugin through
+// a non-literal import(), so the plugin's whole import graph is checked against the thread's own permissions,
+// and serves RPC over the channel it is given. Its own imports stay inside src/runtime, src/rpc and
+// src/errors.ts (the thread may read nothing else), and it imports nothing of Node's: a plugin that does not
+// use Node's compatibility layer does not pay for it (see _harden_node.ts).
 import { harden } from "./_harden.ts";
+import { createCallContext } from "./_call_context.ts";
 import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
 import type {
   CallMessage,
@@ -78,7 +78,7 @@ let loaded: Loaded | undefined;
 let ctx: PluginContext | undefined;
 let settings: Readonly<Record<string, unknown>> = {};
 const stopping = new AbortController();
-const callSignals = new AsyncLocalStorage<AbortSignal>();
+const callSignals = await createCallContext<AbortSignal>();
 const running = new Map<number, AbortController>();
 let toHost: RpcEndpoint | undefined;
 
@@ -149,10 +149,10 @@ async function load(m: LoadMessage): Promise<void> {
     log: createLogger(hostSink, [m.id]),
     signal: stopping.signal,
     get callSignal() {
-      return callSignals.getStore() ?? stopping.signal;
+      return callSignals.get() ?? stopping.signal;
     },
     metrics,
-    plugins: pluginCalls(host, () => callSignals.getStore() ?? stopping.signal),
+    plugins: pluginCalls(host, () => callSignals.get() ?? stopping.signal),
   };
   const url = m.url; // non-literal on purpose: see the top of this file
   const mod = await import(url) as { default?: unknown };
@@ -291,9 +291,7 @@ function handle(m: HostMessage): void {
       load(m).catch((error) => fatal("load", error));
       break;
     case "call":
-      // In a heap-capped thread, run calls as their own task: measured, a thread that reaches its heap cap
-      // inside a MessagePort handler hangs instead of ending, while one that reaches it in a task ends.
-      if (guarded) setImmediate(serve, m);
+      if (ownTask) ownTask(serve, m);
       else serve(m);
       break;
     case "cancel":
@@ -306,20 +304,29 @@ function handle(m: HostMessage): void {
   }
 }
 
-/** Serves the plugin over `over` (default: the MessagePort the supervisor passed in, else the worker scope). */
-export function serveOn(over: Channel): void {
+/** How {@linkcode serveOn} runs in a heap-capped node thread (thread_main.ts). */
+export interface ThreadOptions {
+  /** The supervisor: told of an announced exit too, so that it is not taken for a crash. */
+  readonly parent?: { postMessage(message: unknown): void };
+  /** Runs a call as its own task (node:timers' setImmediate). */
+  readonly ownTask?: (serve: (m: CallMessage) => void, m: CallMessage) => void;
+}
+
+let ownTask: ThreadOptions["ownTask"];
+
+/** Serves the plugin over `over`: the worker scope, the thread's MessagePort, or the process tier's pipe. */
+export function serveOn(over: Channel, thread: ThreadOptions = {}): void {
   channel = over;
+  ownTask = thread.ownTask;
   if (over === scope) posted = countPosts(scope); // before anything is posted, so the count is every message
+  const parent = thread.parent;
   harden((m) => {
     channel.postMessage(m);
-    parentPort?.postMessage(m); // the supervisor, when there is one: an announced exit is not a crash
+    parent?.postMessage(m);
   });
   channel.onmessage = receive;
 }
 
-const port = (workerData as { port?: MessagePort } | null | undefined)?.port;
-const guarded = port !== undefined;
-if (port) serveOn(port as unknown as Channel);
-else if (!(globalThis as Record<symbol, unknown>)[Symbol.for("dotcompute.plugins.processTier")]) {
-  serveOn(scope);
-}
+// As a Deno Worker's entry, serve at once; thread_main.ts and process_main.ts call serveOn themselves.
+const WorkerScope = (globalThis as { WorkerGlobalScope?: abstract new () => unknown }).WorkerGlobalScope;
+if (WorkerScope && globalThis instanceof WorkerScope) serveOn(scope);
