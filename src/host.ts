@@ -5,45 +5,24 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { fileURLToPath } from "node:url";
 import { type AdminServer, type ServeAdminOptions, startAdminServer } from "./admin/server.ts";
-import {
-  type HostConfig,
-  isHostConfig,
-  loadConfig,
-  normalizeConfig,
-  pluginConfigFor,
-  securityFor,
-} from "./config.ts";
-import { planPluginChange, watchConfigFile } from "./config_reload.ts";
-import type { DebouncedWatcher } from "./_watch.ts";
-import { discoverPlugins } from "./discovery.ts";
-import { ConfigError, type Diagnostic, formatDiagnostic, PluginHostError } from "./errors.ts";
-import {
-  type ConfigChange,
-  type ConfigEvent,
-  type DiscoveryFailureEvent,
-  Emitter,
-  type HostEventMap,
-  type ReloadEvent,
-} from "./events.ts";
-import { Dependencies } from "./dependencies.ts";
-import { findService, routePluginCall, type ServiceHandle } from "./services.ts";
+import { type HostConfig, loadConfig, normalizeConfig } from "./config.ts";
+import { type Diagnostic, formatDiagnostic } from "./errors.ts";
+import type { ConfigEvent, DiscoveryFailureEvent, HostEventMap } from "./events.ts";
+import { findService, type ServiceHandle } from "./services.ts";
 import type { IsolationTier } from "./isolation/tier.ts";
-import { WorkerTier } from "./isolation/worker_tier.ts";
-import { ProcessTier } from "./isolation/process_tier.ts";
 import type { PluginState } from "./lifecycle.ts";
-import type { DiscoveredPlugin } from "./plugin_folder.ts";
-import { inspectVerified, signatureCheck } from "./_host_trust.ts";
-import { ApprovalGate, type PendingApproval } from "./approvals.ts";
-import { watchPluginFolders } from "./hot_reload.ts";
+import type { PendingApproval } from "./approvals.ts";
 import type { RestartPolicy } from "./restart_policy.ts";
-import { SelfHealer } from "./self_heal.ts";
-import { computePermissions } from "./permissions.ts";
-import { Plugin, type PluginHandle, type PluginOptions } from "./plugin.ts";
+import type { PluginHandle } from "./plugin.ts";
 import type { PluginMethods } from "./plugin_api.ts";
-import { mergeSettings } from "./_settings.ts";
 import { nodeProcessWrapped } from "./_scope_probe.ts";
+import { HostState } from "./_host_state.ts";
+import { start, stop } from "./_host_lifecycle.ts";
+import { disable, enable, startPlugin, stopPlugin } from "./_host_control.ts";
+import { reload } from "./_host_reload.ts";
+import { applyConfig, reloadConfig } from "./_host_config.ts";
+import { statistics } from "./_host_statistics.ts";
 
 /** Host-wide numbers. */
 export interface HostStatistics {
@@ -173,127 +152,36 @@ export async function createPluginHost(
   return new Host(config, warnings, options);
 }
 
-const API_PATH = (() => {
-  const url = new URL("./plugin_api.ts", import.meta.url);
-  return url.protocol === "file:" ? fileURLToPath(url) : undefined;
-})();
-
 class Host implements PluginHost {
-  #config: HostConfig;
+  /** Its state, shared with the `_host_*` modules that do the work. */
+  readonly #s: HostState;
   readonly warnings: readonly Diagnostic[];
-  readonly #events = new Emitter<HostEventMap>((e) =>
-    log.error("an event listener threw: {error}", { error: e })
-  );
-  readonly #approvals = new ApprovalGate(this.#events);
-  readonly #plugins = new Map<string, Plugin>();
-  readonly #tiers: Readonly<Record<string, IsolationTier>>;
-  readonly #dir: string;
-  #failures: DiscoveryFailureEvent[] = [];
-  readonly #disabled = new Set<string>();
-  readonly #deps = new Dependencies({
-    plugins: this.#plugins,
-    disabled: this.#disabled,
-    events: this.#events,
-  });
-  #levels: (readonly string[])[] = [];
-  readonly #admins = new Set<AdminServer>();
-  readonly #watchConfig: boolean;
-  #configWatcher: DebouncedWatcher | undefined;
-  #pluginWatcher: DebouncedWatcher | undefined;
-  #healer: SelfHealer | undefined;
-  #healthTimer: ReturnType<typeof setInterval> | undefined;
-  /** Between start() and stop(): self-healing only restarts plugins of a running host. */
-  #running = false;
-  /** Config changes are applied one at a time, in order. */
-  #configQueue: Promise<unknown> = Promise.resolve();
 
   constructor(config: HostConfig, warnings: readonly Diagnostic[], options: PluginHostOptions) {
-    this.#config = config;
-    this.#watchConfig = options.watchConfig ?? true;
+    this.#s = new HostState(config, options);
     this.warnings = warnings;
-    this.#tiers = options.tiers ?? { worker: new WorkerTier(), process: new ProcessTier() };
-    this.#dir = options.pluginsDirectory ?? config.pluginsDirectory;
-    if (options.restartPolicy !== false) {
-      const healer = new SelfHealer({
-        restart: async (id) => void await this.#get(id).start(),
-        wanted: (id) => this.#running && this.#plugins.has(id) && !this.#disabled.has(id),
-        emit: (e) => this.#events.emit("heal", e),
-        quarantine: (id, reason) => this.#plugins.get(id)?.quarantine(reason),
-      }, options.restartPolicy);
-      this.#healer = healer;
-      this.#events.on("crash", (e) => healer.onDeath(e.id, e.reason));
-    }
   }
 
   get config(): HostConfig {
-    return this.#config;
+    return this.#s.config;
   }
 
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void {
-    return this.#events.on(type, listener);
+    return this.#s.events.on(type, listener);
   }
 
-  async start(): Promise<void> {
-    this.#running = true;
-    this.#healthTimer ??= setInterval(() => void this.#checkHealth(), this.#config.healthCheckIntervalMs);
-    const file = this.#config.configFile;
-    if (file && this.#watchConfig && !this.#configWatcher) {
-      this.#configWatcher = watchConfigFile(file, {
-        delayMs: () => this.#config.reloadDelayMs,
-        onChange: () => this.reloadConfig().then(() => {}),
-      });
-    }
-    if (this.#config.enableHotReload && !this.#pluginWatcher) {
-      this.#pluginWatcher = watchPluginFolders(this.#dir, {
-        delayMs: () => this.#config.reloadDelayMs,
-        onFolder: (folder) => this.#folderChanged(folder),
-      });
-    }
-    const results = await discoverPlugins(this.#dir, { verify: signatureCheck(this.#config) });
-    this.#failures = [];
-    for (const r of results) {
-      if (r.ok) {
-        if (!this.#plugins.has(r.plugin.manifest.id)) {
-          this.#plugins.set(r.plugin.manifest.id, this.#create(r.plugin));
-        }
-        continue;
-      }
-      const failure = { dir: r.dir, message: r.error.message, at: Date.now(), ...(r.id ? { id: r.id } : {}) };
-      this.#failures.push(failure);
-      log.error("discovery: {message}", { message: r.error.message });
-      this.#events.emit("discoveryFailure", failure);
-    }
-    this.#levels = this.#deps.resolve();
-    for (const level of this.#levels) {
-      await Promise.all(level.map((id) => this.#startIfEnabled(this.#plugins.get(id)!)));
-    }
+  start(): Promise<void> {
+    return start(this.#s);
   }
 
-  async stop(): Promise<void> {
-    this.#running = false;
-    clearInterval(this.#healthTimer);
-    this.#healthTimer = undefined;
-    await this.#healer?.[Symbol.asyncDispose]();
-    await this.#configWatcher?.close({ discard: true });
-    this.#configWatcher = undefined;
-    await this.#pluginWatcher?.close({ discard: true });
-    this.#pluginWatcher = undefined;
-    await this.#configQueue;
-    await this.#deps.close();
-    for (const level of [...this.#levels].reverse()) {
-      await Promise.all(
-        level.map((id) => this.#plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))),
-      );
-    }
-    // Plugins added after start (none yet) or outside the levels.
-    await Promise.all([...this.#plugins.values()].map((p) => p.unload()));
-    await Promise.all([...this.#admins].map((s) => s.shutdown()));
+  stop(): Promise<void> {
+    return stop(this.#s);
   }
 
   async serveAdmin(options: ServeAdminOptions = {}): Promise<AdminServer> {
     const server = await startAdminServer(this, options);
-    this.#admins.add(server);
-    void server.finished.finally(() => this.#admins.delete(server));
+    this.#s.admins.add(server);
+    void server.finished.finally(() => this.#s.admins.delete(server));
     return server;
   }
 
@@ -303,366 +191,64 @@ class Host implements PluginHost {
 
   getPlugin<P = unknown>(id: string): PluginHandle<PluginMethods<P>> | undefined {
     // The type is the caller's claim about the plugin's code (see PluginHost.getPlugin).
-    return this.#plugins.get(id) as PluginHandle<PluginMethods<P>> | undefined;
+    return this.#s.plugins.get(id) as PluginHandle<PluginMethods<P>> | undefined;
   }
 
   getPlugins(): PluginHandle[] {
-    return [...this.#plugins.values()];
+    return [...this.#s.plugins.values()];
   }
 
   getService<P = unknown>(name: string, range = "*"): ServiceHandle<PluginMethods<P>> | undefined {
-    return findService(this.#plugins.values(), name, range) as ServiceHandle<PluginMethods<P>> | undefined;
+    return findService(this.#s.plugins.values(), name, range) as ServiceHandle<PluginMethods<P>> | undefined;
   }
 
   getDiscoveryFailures(): readonly DiscoveryFailureEvent[] {
-    return this.#failures;
+    return this.#s.failures;
   }
 
   getPendingApprovals(): readonly PendingApproval[] {
-    return this.#approvals.list();
+    return this.#s.approvals.list();
   }
 
   async approve(id: string): Promise<PluginHandle> {
-    this.#get(id);
-    this.#approvals.approve(id);
+    this.#s.get(id);
+    this.#s.approvals.approve(id);
     return await this.reload(id);
   }
 
   reject(id: string): PendingApproval {
-    return this.#approvals.reject(id);
+    return this.#s.approvals.reject(id);
   }
 
   getStatistics(): HostStatistics {
-    const byState: Partial<Record<PluginState, number>> = {};
-    let calls = 0, errors = 0;
-    for (const p of this.#plugins.values()) {
-      byState[p.state] = (byState[p.state] ?? 0) + 1;
-      const m = p.getMetrics();
-      calls += m.calls;
-      errors += m.errors;
-    }
-    const workers = Object.values(this.#tiers).reduce((n, t) => n + (t.live ?? 0), 0);
-    return {
-      total: this.#plugins.size,
-      byState,
-      calls,
-      errors,
-      discoveryFailures: this.#failures.length,
-      workers,
-    };
+    return statistics(this.#s);
   }
 
-  async startPlugin(id: string): Promise<PluginHandle> {
-    const p = this.#get(id);
-    this.#healer?.reset(id); // an operator's start lifts a quarantine
-    this.#deps.assertStartable(id);
-    await p.start();
-    await this.#deps.idle(); // dependents waiting for it are back
-    return p;
+  startPlugin(id: string): Promise<PluginHandle> {
+    return startPlugin(this.#s, id);
   }
 
-  async stopPlugin(id: string): Promise<PluginHandle> {
-    const p = this.#get(id);
-    this.#healer?.reset(id);
-    const dependentsFirst = this.#deps.beforeStop(id); // dependents that need it stop first
-    if (dependentsFirst) await dependentsFirst;
-    await p.unload();
-    return p;
+  stopPlugin(id: string): Promise<PluginHandle> {
+    return stopPlugin(this.#s, id);
   }
 
-  async reload(id: string): Promise<PluginHandle> {
-    const plugin = this.#get(id);
-    const event = await this.#reload(plugin, "api");
-    if (event.outcome === "held") throw this.#approvals.heldError(id);
-    if (event.error !== undefined) {
-      throw new PluginHostError("RELOAD_FAILED", `Cannot reload plugin "${id}": ${event.error}`, {
-        pluginId: id,
-      });
-    }
-    return plugin;
+  reload(id: string): Promise<PluginHandle> {
+    return reload(this.#s, id);
   }
 
-  /** Reloads one plugin from its folder: blue/green when it runs and is HotReloadable, else stop and start. */
-  async #reload(plugin: Plugin, trigger: "watch" | "api"): Promise<ReloadEvent> {
-    const t0 = performance.now();
-    const fromVersion = plugin.version;
-    const emit = (outcome: ReloadEvent["outcome"], extra: Partial<ReloadEvent> = {}): ReloadEvent => {
-      const event: ReloadEvent = {
-        id: plugin.id,
-        outcome,
-        fromVersion,
-        durationMs: performance.now() - t0,
-        trigger,
-        at: Date.now(),
-        ...extra,
-      };
-      const level = event.error === undefined ? "info" : "error";
-      log[level]("reload {id}: {outcome} {fromVersion} → {toVersion}{detail}", {
-        ...event,
-        toVersion: event.toVersion ?? "?",
-        detail: event.error === undefined ? "" : `: ${event.error}`,
-      });
-      plugin.lastReload = event;
-      this.#events.emit("reload", event);
-      return event;
-    };
-    const report = await inspectVerified(plugin.dir, this.#config);
-    if (!report.ok) return emit("rolled-back", { error: report.error.message });
-    const found = report.plugin;
-    const toVersion = found.manifest.version;
-    if (found.manifest.id !== plugin.id) {
-      return emit("rolled-back", { toVersion, error: `the folder now holds plugin "${found.manifest.id}"` });
-    }
-    if (this.#approvals.check(plugin, found.manifest)) return emit("held", { toVersion });
-    const hot = plugin.manifest.capabilities.includes("HotReloadable");
-    if (plugin.state === "Running" && !hot && trigger === "watch") {
-      log.warn("plugin {id} changed but is not HotReloadable: restart it to load the new version", {
-        id: plugin.id,
-      });
-      return emit("restart-required", { toVersion });
-    }
-    const definition = this.#definition(found);
-    try {
-      if (plugin.state === "Running" && hot) {
-        await plugin.swap(definition);
-        return emit("swapped", { toVersion });
-      }
-      await plugin.unload();
-      plugin.redefine(definition);
-      if (!this.#disabled.has(plugin.id)) await plugin.start();
-      return emit("restarted", { toVersion });
-    } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
-      return emit(plugin.state === "Running" ? "rolled-back" : "restarted", { toVersion, error });
-    }
+  enable(id: string): Promise<PluginHandle> {
+    return enable(this.#s, id);
   }
 
-  /** A plugin folder's files settled after a change: reload, add or remove the plugin. */
-  async #folderChanged(folder: string): Promise<void> {
-    const known = [...this.#plugins.values()].find((p) => p.dir === folder || p.discovered.dir === folder);
-    const exists = await Deno.stat(folder).then((s) => s.isDirectory, () => false);
-    const t0 = performance.now();
-    if (!exists) {
-      if (!known) return;
-      await known.unload();
-      this.#plugins.delete(known.id);
-      const event: ReloadEvent = {
-        id: known.id,
-        outcome: "removed",
-        fromVersion: known.version,
-        durationMs: performance.now() - t0,
-        trigger: "watch",
-        at: Date.now(),
-      };
-      this.#events.emit("reload", event);
-      return;
-    }
-    if (known) return void await this.#reload(known, "watch");
-    const report = await inspectVerified(folder, this.#config);
-    if (!report.ok) {
-      const failure = {
-        dir: folder,
-        message: report.error.message,
-        at: Date.now(),
-        ...(report.id ? { id: report.id } : {}),
-      };
-      this.#failures.push(failure);
-      log.error("discovery: {message}", { message: failure.message });
-      this.#events.emit("discoveryFailure", failure);
-      return;
-    }
-    const id = report.plugin.manifest.id;
-    if (this.#plugins.has(id)) {
-      const message = `Plugin folder ${folder} declares id "${id}", already used by ${
-        this.#plugins.get(id)!.dir
-      }`;
-      const failure = { dir: folder, id, message, at: Date.now() };
-      this.#failures.push(failure);
-      this.#events.emit("discoveryFailure", failure);
-      return;
-    }
-    const plugin = this.#create(report.plugin);
-    this.#plugins.set(id, plugin);
-    await this.#startIfEnabled(plugin);
-    this.#events.emit("reload", {
-      id,
-      outcome: "added",
-      toVersion: plugin.version,
-      durationMs: performance.now() - t0,
-      trigger: "watch",
-      at: Date.now(),
-      ...(plugin.lastError ? { error: plugin.lastError.message } : {}),
-    });
-  }
-
-  async enable(id: string): Promise<PluginHandle> {
-    this.#disabled.delete(id);
-    return await this.startPlugin(id);
-  }
-
-  async disable(id: string): Promise<PluginHandle> {
-    this.#disabled.add(id);
-    return await this.stopPlugin(id);
+  disable(id: string): Promise<PluginHandle> {
+    return disable(this.#s, id);
   }
 
   reloadConfig(): Promise<ConfigEvent> {
-    const file = this.#config.configFile;
-    if (!file) {
-      return Promise.reject(
-        new PluginHostError("CONFIG_INVALID", "This host was not created from a config file"),
-      );
-    }
-    return this.#serialConfig(async () => {
-      try {
-        const { config, warnings } = await loadConfig(file);
-        for (const w of warnings) log.warn("config: {warning}", { warning: formatDiagnostic(w) });
-        return await this.#apply(config);
-      } catch (e) {
-        const problems = e instanceof ConfigError
-          ? e.diagnostics.map(formatDiagnostic)
-          : [`${file}: ${e instanceof Error ? e.message : String(e)}`];
-        log.error("config rejected, the last good configuration stays in force: {problems}", {
-          problems: problems.join("; "),
-        });
-        const event: ConfigEvent = { outcome: "rejected", file, problems, changes: [], at: Date.now() };
-        this.#events.emit("config", event);
-        return event;
-      }
-    });
+    return reloadConfig(this.#s);
   }
 
   applyConfig(config: HostConfig | Readonly<Record<string, unknown>>): Promise<ConfigEvent> {
-    const next = isHostConfig(config) ? config : normalizeConfig({ ...config }).config;
-    return this.#serialConfig(() => this.#apply(next));
+    return applyConfig(this.#s, config);
   }
-
-  #serialConfig<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.#configQueue.then(op, op);
-    this.#configQueue = run.catch(() => {});
-    return run;
-  }
-
-  async #apply(next: HostConfig): Promise<ConfigEvent> {
-    const prev = this.#config;
-    if (prev.pluginsDirectory !== next.pluginsDirectory) {
-      log.warn("PluginsDirectory changed; it takes effect when the host starts again");
-    }
-    const plans = [...this.#plugins.values()].flatMap((p) => {
-      const target = this.#definition(p.discovered, next);
-      const plan = planPluginChange(prev, next, p, target);
-      return plan ? [{ plugin: p, plan, target }] : [];
-    });
-    this.#config = next;
-    const changes = await Promise.all(plans.map(async ({ plugin, plan, target }): Promise<ConfigChange> => {
-      try {
-        if (plan.action === "configure") await plugin.configure(target.settings);
-        else if (plan.action === "disable") await this.disable(plugin.id);
-        else {
-          const wasRunning = plugin.state === "Running";
-          if (plan.action === "enable") this.#disabled.delete(plugin.id);
-          await plugin.unload();
-          plugin.redefine(target);
-          if (plan.action === "enable" || (wasRunning && !this.#disabled.has(plugin.id))) {
-            await plugin.start();
-          }
-        }
-        log.info("config: {id} {action} ({reason})", { ...plan });
-        return { ...plan, ok: true };
-      } catch (e) {
-        const error = e instanceof Error ? e.message : String(e);
-        log.error("config: {id} {action} failed: {error}", { ...plan, error });
-        return { ...plan, ok: false, error };
-      }
-    }));
-    const event: ConfigEvent = {
-      outcome: "applied",
-      ...(next.configFile ? { file: next.configFile } : {}),
-      changes,
-      at: Date.now(),
-    };
-    this.#events.emit("config", event);
-    return event;
-  }
-
-  /** Every HealthCheckInterval: each running plugin's ping and health(); a stuck one is ended (and healed). */
-  async #checkHealth(): Promise<void> {
-    await Promise.all(
-      [...this.#plugins.values()].filter((p) => p.state === "Running").map((p) => p.checkHealth()),
-    );
-  }
-
-  #get(id: string): Plugin {
-    const p = this.#plugins.get(id);
-    if (!p) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${id}"`, { pluginId: id });
-    return p;
-  }
-
-  async #startIfEnabled(p: Plugin): Promise<void> {
-    if (this.#disabled.has(p.id)) {
-      log.info("plugin {id} is disabled", { id: p.id });
-      return;
-    }
-    if (!await this.#deps.admit(p)) return;
-    await p.start().catch((e) => {
-      log.error("{message}", { message: e.message });
-      this.#healer?.onDeath(p.id, e.message);
-    });
-  }
-
-  #definition(
-    d: DiscoveredPlugin,
-    config: HostConfig = this.#config,
-  ): Omit<PluginOptions, "events" | "onPluginCall"> {
-    const id = d.manifest.id;
-    const cfg = pluginConfigFor(config, id);
-    return {
-      discovered: d,
-      settings: mergeSettings(d.manifest.settings, cfg.settings),
-      permissions: computePermissions({
-        manifestPermissions: d.manifest.permissions,
-        pluginDir: d.dir,
-        security: securityFor(config, id),
-        // SharedModules and ProbingPaths are readable by every plugin (still only what the host holds).
-        implicitRead: [
-          d.dir,
-          ...(API_PATH ? [API_PATH] : []),
-          ...config.sharedModules,
-          ...config.probingPaths,
-        ],
-      }),
-      tier: this.#tiers[cfg.isolation] ?? unavailableTier(cfg.isolation),
-      callTimeoutMs: config.callTimeoutMs,
-      drainTimeoutMs: config.drainTimeoutMs,
-      hookTimeoutMs: config.callTimeoutMs,
-      ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
-      ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
-      enableMetrics: config.enableMetrics,
-    };
-  }
-
-  #create(d: DiscoveredPlugin): Plugin {
-    if (!pluginConfigFor(this.config, d.manifest.id).enabled) this.#disabled.add(d.manifest.id);
-    return new Plugin({
-      ...this.#definition(d),
-      events: this.#events,
-      onPluginCall: (from, target, method, args, signal) =>
-        routePluginCall(this.#plugins, from, target, method, args, signal),
-    });
-  }
-}
-
-function maxMemory(mb: number | undefined): { maxMemoryMB?: number } {
-  return mb ? { maxMemoryMB: mb } : {};
-}
-
-function maxCpu(percent: number | undefined): { maxCpuPercent?: number } {
-  return percent ? { maxCpuPercent: percent } : {};
-}
-
-function unavailableTier(kind: string): IsolationTier {
-  return {
-    kind,
-    spawn: () =>
-      Promise.reject(new PluginHostError("LOAD_FAILED", `Isolation "${kind}" is not available in this host`)),
-  };
 }

@@ -1,0 +1,84 @@
+/**
+ * Internal: a host's start and stop. Start watches the config file and plugin folders, discovers the plugins
+ * and starts them dependencies first; stop ends all that in reverse. Health checks run in between.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { watchConfigFile } from "./config_reload.ts";
+import { discoverPlugins } from "./discovery.ts";
+import { watchPluginFolders } from "./hot_reload.ts";
+import { signatureCheck } from "./_host_trust.ts";
+import { reloadConfig } from "./_host_config.ts";
+import { create } from "./_host_definition.ts";
+import { folderChanged } from "./_host_reload.ts";
+import type { HostState } from "./_host_state.ts";
+
+const log = getLogger(["dotcompute", "host"]);
+
+/** `PluginHost.start`. */
+export async function start(s: HostState): Promise<void> {
+  s.running = true;
+  s.healthTimer ??= setInterval(() => void checkHealth(s), s.config.healthCheckIntervalMs);
+  const file = s.config.configFile;
+  if (file && s.watchConfig && !s.configWatcher) {
+    s.configWatcher = watchConfigFile(file, {
+      delayMs: () => s.config.reloadDelayMs,
+      onChange: () => reloadConfig(s).then(() => {}),
+    });
+  }
+  if (s.config.enableHotReload && !s.pluginWatcher) {
+    s.pluginWatcher = watchPluginFolders(s.dir, {
+      delayMs: () => s.config.reloadDelayMs,
+      onFolder: (folder) => folderChanged(s, folder),
+    });
+  }
+  const results = await discoverPlugins(s.dir, { verify: signatureCheck(s.config) });
+  s.failures = [];
+  for (const r of results) {
+    if (r.ok) {
+      if (!s.plugins.has(r.plugin.manifest.id)) {
+        s.plugins.set(r.plugin.manifest.id, create(s, r.plugin));
+      }
+      continue;
+    }
+    const failure = { dir: r.dir, message: r.error.message, at: Date.now(), ...(r.id ? { id: r.id } : {}) };
+    s.failures.push(failure);
+    log.error("discovery: {message}", { message: r.error.message });
+    s.events.emit("discoveryFailure", failure);
+  }
+  s.levels = s.deps.resolve();
+  for (const level of s.levels) {
+    await Promise.all(level.map((id) => s.startIfEnabled(s.plugins.get(id)!)));
+  }
+}
+
+/** `PluginHost.stop`. */
+export async function stop(s: HostState): Promise<void> {
+  s.running = false;
+  clearInterval(s.healthTimer);
+  s.healthTimer = undefined;
+  await s.healer?.[Symbol.asyncDispose]();
+  await s.configWatcher?.close({ discard: true });
+  s.configWatcher = undefined;
+  await s.pluginWatcher?.close({ discard: true });
+  s.pluginWatcher = undefined;
+  await s.configQueue;
+  await s.deps.close();
+  for (const level of [...s.levels].reverse()) {
+    await Promise.all(
+      level.map((id) => s.plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))),
+    );
+  }
+  // Plugins added after start (none yet) or outside the levels.
+  await Promise.all([...s.plugins.values()].map((p) => p.unload()));
+  await Promise.all([...s.admins].map((server) => server.shutdown()));
+}
+
+/** Every HealthCheckInterval: each running plugin's ping and health(); a stuck one is ended (and healed). */
+async function checkHealth(s: HostState): Promise<void> {
+  await Promise.all(
+    [...s.plugins.values()].filter((p) => p.state === "Running").map((p) => p.checkHealth()),
+  );
+}

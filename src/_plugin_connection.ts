@@ -1,0 +1,90 @@
+/**
+ * Internal: a plugin's connection in its isolation tier. Spawning one (wiring its logs, metrics, protocol errors
+ * and calls to other plugins back to the host) and adopting it as the one calls go to.
+ *
+ * @module
+ */
+
+import type { LogLevel } from "@logtape/logtape";
+import { CallTimeoutError } from "./errors.ts";
+import type { PluginConnection } from "./isolation/tier.ts";
+import type { PluginOptions } from "./plugin.ts";
+import { toFileUrl } from "./_paths.ts";
+import { probe } from "./_plugin_health.ts";
+import { usage, watchCpu } from "./_plugin_resources.ts";
+import type { PluginCore } from "./_plugin_state.ts";
+
+/** Spawns the plugin's connection, adopts it, and initialises the plugin (Loading → Initialized). */
+export async function load(c: PluginCore): Promise<void> {
+  c.life.moveTo("Loading");
+  const conn = await spawn(c, c.o);
+  adopt(c, conn);
+  c.life.moveTo("Loaded");
+  c.life.moveTo("Initializing");
+  await c.hook("initialize");
+  c.life.moveTo("Initialized");
+}
+
+/** Makes `conn` the one calls go to, and turns its unasked death into a crash of the plugin. */
+export function adopt(c: PluginCore, conn: PluginConnection): void {
+  c.conn = conn;
+  watchCpu(c, conn);
+  conn.exited.then((info) => {
+    if (c.conn !== conn || info.kind === "terminated") return;
+    c.lastExit = { kind: info.kind, reason: info.reason, at: Date.now() };
+    c.o.events.emit("crash", { id: c.id, reason: info.reason, at: Date.now() });
+    void c.fail(info.error ?? new Error(info.reason));
+  });
+}
+
+/** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
+export function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConnection> {
+  const d = o.discovered;
+  let conn: PluginConnection | undefined;
+  return o.tier.spawn({
+    id: c.id,
+    name: d.manifest.name,
+    version: d.manifest.version,
+    entryUrl: toFileUrl(d.entryPath),
+    settings: o.settings,
+    dependencies: Object.keys(d.manifest.dependencies),
+    permissions: o.permissions,
+    callTimeoutMs: o.callTimeoutMs,
+    loadTimeoutMs: o.hookTimeoutMs,
+    traffic: c.traffic,
+    onMethodEnd: (startedAt, error) => methodEnded(c, conn, startedAt, error),
+    ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
+    ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
+    onUsage: (m) => usage(c, m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100),
+    onLog: (m) => {
+      const category = m.category.slice(1);
+      const log = category.length ? c.log.getChild(category as [string, ...string[]]) : c.log;
+      const properties = { ...m.properties, pluginId: c.id };
+      log.emit({
+        level: m.level as LogLevel,
+        message: [m.message],
+        rawMessage: m.message,
+        properties,
+        timestamp: Date.now(),
+      });
+    },
+    onMetrics: (m) => c.metrics.setCustom({ counters: m.counters, histograms: m.histograms }),
+    onProtocolError: (reason) => {
+      c.metrics.protocolError();
+      c.log.warn("dropped a malformed message from the plugin: {reason}", { reason });
+      c.o.events.emit("protocolError", { id: c.id, reason, at: Date.now() });
+    },
+    onPluginCall: (target, method, args, signal) => c.o.onPluginCall(c.id, target, method, args, signal),
+  }).then((spawned) => conn = spawned);
+}
+
+/** A method call ended (told by the connection, once per call): metrics, and a probe after a timeout. */
+function methodEnded(
+  c: PluginCore,
+  conn: PluginConnection | undefined,
+  startedAt: number,
+  error: unknown,
+): void {
+  if (c.o.enableMetrics !== false) c.metrics.finish(startedAt, error);
+  if (conn && error instanceof CallTimeoutError) void probe(c, conn);
+}
