@@ -27,6 +27,7 @@ interface Mutation {
 }
 
 const H = "src/runtime/_harden.ts";
+const N = "src/runtime/_harden_node.ts";
 const P = "src/permissions.ts";
 const edit = (file: string, find: string, replace = ""): Mutation["edits"][number] => ({
   file,
@@ -81,28 +82,62 @@ const MUTATIONS: readonly Mutation[] = [
     name: "process-kill-abort",
     defence: "process.kill, process._kill and process.abort refused on the process object",
     edits: [
-      edit(H, `  replace(process, "kill", () => refuse("process.kill"));\n`),
-      edit(H, `  replace(process, "_kill", () => refuse("process.kill"));\n`),
-      edit(H, `  replace(process, "abort", () => refuse("process.abort"));\n`),
+      edit(N, `    lock(process, "kill", () => refuse("process.kill"));\n`),
+      edit(
+        N,
+        `    lock(process, "_kill", () => refuse("process.kill")); // what the \`kill\` export calls\n`,
+      ),
+      edit(N, `    lock(process, "abort", () => refuse("process.abort"));\n`),
     ],
-    tests: ["process_signals_test.ts"],
+    tests: ["process_signals_test.ts", "node_layer_test.ts"],
   },
   {
     name: "node-process-wrapper",
-    defence: "the node:process wrapper's named abort export (import-map scope)",
-    edits: [
-      edit(
-        "src/runtime/node_process.ts",
-        `  if (sandboxed()) throw new Deno.errors.NotCapable("process.abort is not available to plugins");\n`,
-      ),
-    ],
-    tests: ["process_signals_test.ts"],
+    defence: "the node:process wrapper's named abort export",
+    edits: [edit("src/runtime/node_process.ts", `  if (sandboxed()) refuse("abort");\n`)],
+    tests: ["process_signals_test.ts", "node_layer_test.ts"],
   },
   {
-    name: "builtin-module",
-    defence: "process.getBuiltinModule answers the wrapper for node:process",
-    edits: [edit(H, `id === "process" || id === "node:process" ? pluginProcess : `, "")],
-    tests: ["process_signals_test.ts"],
+    name: "node-process-import-map",
+    defence: "the import map sends every module's node:process (data:, blob: too) to the wrapper",
+    edits: [edit("deno.json", `,\n    "node:process": "./src/runtime/node_process.ts"`)],
+    tests: ["node_layer_test.ts"],
+  },
+  {
+    name: "node-wrapper-guard",
+    defence: "the wrapper hardens process before its importer runs",
+    edits: [edit("src/runtime/node_process.ts", `guardNode();\n`)],
+    tests: ["node_layer_test.ts"],
+  },
+  {
+    name: "node-hook-worker-threads",
+    defence: "hardening when node:worker_threads (or node:module, require, CommonJS) loads",
+    edits: [edit(N, `  announce(internals, "__initWorkerThreads", () => {`, `  (() => {`)],
+    tests: ["node_layer_test.ts", "imports_test.ts"],
+  },
+  {
+    name: "node-hook-global",
+    defence: "the process global hardened before it is first returned",
+    edits: [
+      edit(
+        N,
+        `  if (global?.get) {\n    // \`process\` as a global`,
+        `  if (false) {\n    // \`process\` as a global`,
+      ),
+    ],
+    tests: ["node_layer_test.ts"],
+  },
+  {
+    name: "node-hook-process-load",
+    defence: "hardening a microtask after node:process loads by a route with no other hook",
+    edits: [edit(N, `    if (!hardenNow()) queue(hardenNow);\n`)],
+    tests: ["node_layer_test.ts", "process_signals_test.ts"],
+  },
+  {
+    name: "internals",
+    defence: "Deno's internals object taken from the plugin",
+    edits: [edit(H, `    delete (Deno as unknown as Record<symbol, unknown>)[key];\n`)],
+    tests: ["node_layer_test.ts"],
   },
   {
     name: "signal-listener",
@@ -130,8 +165,8 @@ const MUTATIONS: readonly Mutation[] = [
   {
     name: "node-worker",
     defence: "node:worker_threads Worker refused (its thread would start unhardened)",
-    edits: [edit(H, `  refuseNodeWorkers();\n`)],
-    tests: ["imports_test.ts"],
+    edits: [edit(N, `      if (buildingNodeWorker()) refuse("node:worker_threads Worker");\n`)],
+    tests: ["imports_test.ts", "node_layer_test.ts"],
   },
   {
     name: "permission-request",
@@ -198,9 +233,9 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "a plugin's log records are tagged with its own id, whatever it claims",
     edits: [
       edit(
-        "src/plugin.ts",
-        "{ ...m.properties, pluginId: this.id }",
-        "{ pluginId: this.id, ...m.properties }",
+        "src/_plugin_connection.ts",
+        "{ ...m.properties, pluginId: c.id }",
+        "{ pluginId: c.id, ...m.properties }",
       ),
     ],
     tests: ["rpc_forgery_test.ts"],

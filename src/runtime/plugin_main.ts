@@ -7,6 +7,7 @@
 // use Node's compatibility layer does not pay for it (see _harden_node.ts).
 import { harden } from "./_harden.ts";
 import { createCallContext } from "./_call_context.ts";
+import { every } from "./_ticker.ts";
 import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
 import type {
   CallMessage,
@@ -197,18 +198,18 @@ async function validate(candidate: Readonly<Record<string, unknown>>): Promise<v
 
 /** Every `tick` ms, how late the timer fired is time the loop was blocked; sent to the host about once a second. */
 function reportUsage(tick: number): void {
-  const every = Math.max(1, Math.round(1000 / tick));
+  const perReport = Math.max(1, Math.round(1000 / tick));
   let last = performance.now(), start = last, blocked = 0, ticks = 0;
-  setInterval(() => {
+  every(tick, () => {
     const now = performance.now();
     blocked += Math.max(0, now - last - tick);
     last = now;
-    if (++ticks % every !== 0) return;
+    if (++ticks % perReport !== 0) return;
     const heapUsed = Deno.memoryUsage().heapUsed;
     post({ v: 1, t: "usage", blockedMs: blocked, intervalMs: now - start, heapUsed, tickMs: tick });
     blocked = 0;
     start = now;
-  }, tick);
+  });
 }
 
 async function runHook(name: string, args: readonly unknown[]): Promise<unknown> {
