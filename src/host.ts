@@ -144,9 +144,9 @@ export async function createPluginHost(
   for (const w of warnings) log.warn("config: {warning}", { warning: formatDiagnostic(w) });
   if (!nodeProcessWrapped) {
     log.warn(
-      "node:process is not mapped to the plugin-safe wrapper: a plugin in the worker tier could abort the host " +
-        "through node:process's named \"abort\" export. Run with this package's import map scopes (see README) " +
-        'or use Isolation "process" for untrusted plugins.',
+      "node:process is not mapped to the plugin-safe wrapper: a plugin in the worker tier could abort the " +
+        "host through node:process's named \"abort\" export. Map node:process as this package's deno.json " +
+        'does (see README) or use Isolation "process" for untrusted plugins.',
     );
   }
   return new Host(config, warnings, options);

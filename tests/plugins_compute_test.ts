@@ -122,6 +122,8 @@ Deno.test("compute (webgpu): on the Worker's adapter matmul, add and scale match
     assert.match(p.handle.lastError?.message ?? "", /"webgpu" but this Worker has no WebGPU adapter/);
     console.warn("no WebGPU adapter in the Worker: checked that the plugin refuses to start");
     await using auto = await testPlugin<typeof compute>(dir);
+    assert.equal((await auto.call("info")).reason, "no call has needed the GPU yet");
+    await auto.call("add", new Float32Array(8192), new Float32Array(8192)); // big enough: probes
     assert.deepEqual(await auto.call("info"), {
       backend: "cpu",
       reason: "no WebGPU adapter",
@@ -146,8 +148,16 @@ Deno.test("compute (webgpu): on the Worker's adapter matmul, add and scale match
   assertClose(await p.call("scale", a.slice(), -2), [...a].map((x) => Math.fround(x * -2)), 0);
   assert.equal((await p.call("info")).gpuDispatches, 5, "the work went to the GPU");
 
-  // "auto" uses a hardware adapter and passes over a software one (slower than the CPU path here).
+  // "auto" looks for an adapter only when a call is big enough for it (asking loads the driver into the host
+  // process); then it uses a hardware adapter and passes over a software one (slower than the CPU path here).
   await using auto = await testPlugin<typeof compute>(dir);
+  assert.deepEqual(await auto.call("info"), {
+    backend: "cpu",
+    reason: "no call has needed the GPU yet",
+    gpuOps: [],
+    gpuDispatches: 0,
+  });
+  await auto.call("add", new Float32Array(8192), new Float32Array(8192));
   const chosen = await auto.call("info");
   assert.equal(chosen.adapter, info.adapter);
   assert.equal(chosen.backend, /software/.test(chosen.reason) ? "cpu" : "webgpu");

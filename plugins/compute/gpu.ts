@@ -69,6 +69,11 @@ export class GpuKernels {
     return { info, kernels: new GpuKernels(await adapter.requestDevice(), info) };
   }
 
+  /** Gives the device back (at stop): its memory does not wait for the Worker to end. */
+  dispose(): void {
+    this.#device.destroy();
+  }
+
   /** The largest array one binding takes, in elements. */
   get maxElements(): number {
     return Math.floor(this.#device.limits.maxStorageBufferBindingSize / 4);

@@ -15,6 +15,7 @@ import type { CallMessage } from "../rpc/protocol.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
 import { Inbox, loadMessage } from "./_inbox.ts";
 import { SharedCalls } from "./_shared_calls.ts";
+import { tickEvery } from "./_usage_clock.ts";
 
 const SUPERVISOR_URL = new URL("../runtime/supervisor.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
@@ -84,6 +85,8 @@ class WorkerConnection implements PluginConnection {
   #loaded!: (ok: boolean, error?: Error) => void;
   readonly #inbox: Inbox;
   readonly #shared: SharedCalls | undefined;
+  /** Stops the host's usage ticks to this worker (direct workers only; a guarded thread has its own timer). */
+  #untick: (() => void) | undefined;
   /** Every message from the worker, unreadable ones too: the shared slot's answers wait for this count. */
   #messagesIn = 0;
 
@@ -191,7 +194,17 @@ class WorkerConnection implements PluginConnection {
         [port2],
       );
     }
-    channel.postMessage(shared ? { ...loadMessage(spec), shared: shared.buffer } : loadMessage(spec));
+    const load = shared
+      ? { ...loadMessage(spec), shared: shared.buffer, hostTicks: true }
+      : loadMessage(spec);
+    channel.postMessage(load);
+    if (shared) {
+      this.#untick = tickEvery(load.usageTickMs ?? 1000, (at) => {
+        if (this.#gone) return;
+        channel.postMessage({ v: 1, t: "tick", at });
+        if (traffic) traffic.messagesSent++;
+      });
+    }
   }
 
   #received(data: unknown): void {
@@ -250,6 +263,7 @@ class WorkerConnection implements PluginConnection {
     if (this.#gone) return;
     this.#gone = info;
     this.#shared?.close();
+    this.#untick?.();
     const error = info.error ?? new PluginCrashedError(this.#spec.id, info.reason);
     this.#endpoint.close(
       info.kind === "terminated"

@@ -6,7 +6,14 @@
  */
 
 import { CallTimeoutError, PluginHostError } from "../errors.ts";
-import type { BatchMessage, CallMessage, CancelMessage, ErrorMessage, ResultMessage } from "./protocol.ts";
+import {
+  BATCH_FLUSH_AT,
+  type BatchMessage,
+  type CallMessage,
+  type CancelMessage,
+  type ErrorMessage,
+  type ResultMessage,
+} from "./protocol.ts";
 import { deserializeError } from "./_wire_errors.ts";
 import { collectTransferables } from "./_transfer.ts";
 
@@ -250,6 +257,7 @@ export class RpcEndpoint {
   #enqueue(message: CallMessage | CancelMessage, transfer: Transferable[]): void {
     this.#outbox.push(message);
     this.#outTransfer.push(transfer);
+    if (this.#outbox.length >= BATCH_FLUSH_AT) return this.#flush();
     if (this.#flushQueued) return;
     this.#flushQueued = true;
     queue(() => this.#flush());

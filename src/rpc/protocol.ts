@@ -88,6 +88,19 @@ export interface CancelMessage {
   readonly reason: string;
 }
 /**
+ * Host → worker, once a usage period (direct workers): the time the host sent it, in absolute ms
+ * (`performance.timeOrigin + performance.now()`). How late the worker handles it is how long its event loop was
+ * blocked; the worker runs no timer for its usage reports (the first Deno timer costs a Worker ~1.7 MiB).
+ */
+export interface TickMessage {
+  /** The protocol version. */
+  readonly v: 1;
+  /** The message type. */
+  readonly t: "tick";
+  /** When the host sent it (absolute ms). */
+  readonly at: number;
+}
+/**
  * Several messages as one, either way: the calls, cancels and answers that were ready in the same tick. The
  * receiver checks each element on its own (a malformed one is dropped without affecting the others); batches
  * do not nest, and a load message never travels in one.
@@ -100,6 +113,12 @@ export interface BatchMessage {
   /** The messages, in the order they were sent; unchecked until each is parsed. */
   readonly messages: readonly unknown[];
 }
+/**
+ * A sender sends its batch as soon as it holds this many messages, without waiting for the end of the tick:
+ * the other side starts on the first ones while this side prepares the rest. Measured with 64 calls in flight
+ * (calls/s, median of 9): no limit 228k, 12 → 329k, 16 → 346k, 20 → 352k, 24 → 399k, 32 → 327k.
+ */
+export const BATCH_FLUSH_AT = 24;
 /** Host → worker, once: load the plugin module and build its context. */
 export interface LoadMessage {
   /** The protocol version. */
@@ -124,6 +143,8 @@ export interface LoadMessage {
   readonly shared?: SharedArrayBuffer;
   /** How often the usage timer ticks, in ms (default 100; the host asks 1000 of plugins without a CPU budget). */
   readonly usageTickMs?: number;
+  /** The host sends a TickMessage every `usageTickMs` (direct workers): the runtime then runs no timer of its own. */
+  readonly hostTicks?: boolean;
 }
 /** Worker → host: the plugin loaded; these are its callable methods. */
 export interface ReadyMessage {
@@ -225,6 +246,7 @@ export type HostMessage =
   | ErrorMessage
   | CancelMessage
   | LoadMessage
+  | TickMessage
   | BatchMessage;
 /** What a worker may send. */
 export type WorkerMessage =

@@ -1,6 +1,11 @@
 // How the runtime sends answers: those ready in the same tick go back as one batch (one message, one wake-up
 // of the host, for a burst), and what it needs to know whether a call posted anything on its way.
-import type { ErrorMessage, ResultMessage, WorkerMessage } from "../rpc/protocol.ts";
+import {
+  BATCH_FLUSH_AT,
+  type ErrorMessage,
+  type ResultMessage,
+  type WorkerMessage,
+} from "../rpc/protocol.ts";
 import { serializeError } from "../rpc/_wire_errors.ts";
 
 // Taken at load: in a plugin's Worker, the plugin's code could replace the global afterwards.
@@ -22,6 +27,7 @@ export class AnswerQueue {
   push(message: ResultMessage | ErrorMessage, transfer: Transferable[]): void {
     this.#messages.push(message);
     this.#transfers.push(transfer);
+    if (this.#messages.length >= BATCH_FLUSH_AT) return this.#flush();
     if (this.#queued) return;
     this.#queued = true;
     queue(() => this.#flush());

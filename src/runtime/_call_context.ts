@@ -11,6 +11,7 @@ interface AsyncVariable<T> {
 
 interface Core {
   readonly AsyncVariable?: new <T>() => AsyncVariable<T>;
+  readonly setAsyncContext?: (snapshot: unknown) => void;
 }
 
 /** Runs functions with a value visible to everything they start, as AsyncLocalStorage does. */
@@ -26,16 +27,18 @@ const core = internal === undefined
 
 /** A new context: on Deno's core when it is there, else on node:async_hooks. */
 export async function createCallContext<T>(): Promise<CallContext<T>> {
-  if (core?.AsyncVariable) {
+  if (core?.AsyncVariable && core.setAsyncContext) {
     const variable = new core.AsyncVariable<T>();
+    const restore = core.setAsyncContext;
     return {
       run<A extends unknown[], R>(value: T, fn: (...args: A) => R, ...args: A): R {
-        const outer = variable.get();
-        variable.enter(value);
+        // enter() copies the whole context and returns the one before; putting that back is a plain store,
+        // half the cost of a second enter() (profiled: enter was ~10% of a plugin's CPU per call).
+        const previous = variable.enter(value);
         try {
           return fn(...args);
         } finally {
-          variable.enter(outer); // restores this variable only, as Deno's AsyncLocalStorage.run does
+          restore(previous);
         }
       },
       get: (): T | undefined => variable.get(),

@@ -7,7 +7,7 @@
 // use Node's compatibility layer does not pay for it (see _harden_node.ts).
 import { harden } from "./_harden.ts";
 import { createCallContext } from "./_call_context.ts";
-import { every } from "./_ticker.ts";
+import { BlockedTime } from "./_blocked.ts";
 import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
 import type {
   CallMessage,
@@ -176,7 +176,7 @@ async function load(m: LoadMessage): Promise<void> {
   }
   post({ v: 1, t: "ready", methods: [...loaded.methods.keys()] });
   if (m.shared instanceof SharedArrayBuffer && posted) shared = serveShared(m.shared, serve, post, posted);
-  reportUsage(m.usageTickMs ?? 100);
+  reportUsage(m.usageTickMs ?? 100, m.hostTicks === true);
 }
 
 /** Runs the plugin's validateSettings hook, if any; throws a SettingsError listing the problems. */
@@ -197,19 +197,39 @@ async function validate(candidate: Readonly<Record<string, unknown>>): Promise<v
 }
 
 /** Every `tick` ms, how late the timer fired is time the loop was blocked; sent to the host about once a second. */
-function reportUsage(tick: number): void {
+/** Handles the host's ticks, when it sends them (direct workers): set by reportUsage. */
+let onTick: ((at: number) => void) | undefined;
+
+/**
+ * Reports heap and blocked time once a second. In a direct worker the host sends the ticks and the runtime
+ * measures how late it handles each one (no timer in the worker: the first one costs a Worker ~1.7 MiB);
+ * elsewhere (the process tier, a guarded thread) a timer ticks, and its lateness is measured the same way.
+ */
+function reportUsage(tick: number, hostTicks: boolean): void {
   const perReport = Math.max(1, Math.round(1000 / tick));
-  let last = performance.now(), start = last, blocked = 0, ticks = 0;
-  every(tick, () => {
+  let start = performance.now(), n = 0;
+  const blocked = new BlockedTime();
+  const report = (): void => {
+    if (++n % perReport !== 0) return;
     const now = performance.now();
-    blocked += Math.max(0, now - last - tick);
-    last = now;
-    if (++ticks % perReport !== 0) return;
     const heapUsed = Deno.memoryUsage().heapUsed;
-    post({ v: 1, t: "usage", blockedMs: blocked, intervalMs: now - start, heapUsed, tickMs: tick });
-    blocked = 0;
+    post({ v: 1, t: "usage", blockedMs: blocked.take(), intervalMs: now - start, heapUsed, tickMs: tick });
     start = now;
-  });
+  };
+  if (hostTicks) {
+    onTick = (at) => {
+      blocked.tick(at, performance.timeOrigin + performance.now());
+      if (performance.now() - start >= tick / 2) report(); // one report a period, however many ticks queued
+    };
+    return;
+  }
+  let last = performance.now();
+  setInterval(() => {
+    const at = performance.now();
+    blocked.tick(last + tick, at); // a timer's tick was due at last + tick
+    last = at;
+    report();
+  }, tick);
 }
 
 async function runHook(name: string, args: readonly unknown[]): Promise<unknown> {
@@ -297,6 +317,9 @@ function handle(m: HostMessage): void {
       break;
     case "cancel":
       running.get(m.id)?.abort(new Error(m.reason));
+      break;
+    case "tick":
+      onTick?.(m.at);
       break;
     case "result":
     case "error":
