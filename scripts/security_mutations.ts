@@ -93,8 +93,15 @@ const MUTATIONS: readonly Mutation[] = [
   },
   {
     name: "node-process-wrapper",
-    defence: "the node:process wrapper's named abort export",
-    edits: [edit("src/runtime/node_process.ts", `  if (sandboxed()) refuse("abort");\n`)],
+    defence:
+      "the node:process wrapper's own named abort export (else node:process's, bound to an op, passes)",
+    edits: [
+      edit(
+        "src/runtime/node_process.ts",
+        `export function abort(): never {`,
+        `function notExported(): never {`,
+      ),
+    ],
     tests: ["process_signals_test.ts", "node_layer_test.ts"],
   },
   {
