@@ -53,6 +53,8 @@ export type {
 export { canTransition, Lifecycle, PluginState } from "./src/lifecycle.ts";
 export type { StateChange } from "./src/lifecycle.ts";
 export { Plugin } from "./src/plugin.ts";
+export { DEFAULT_LOG_RATE } from "./src/log_rate.ts";
+export type { LogRate } from "./src/log_rate.ts";
 export type { PluginHandle, PluginOptions } from "./src/plugin.ts";
 export { CallMetrics, LatencyHistogram } from "./src/metrics.ts";
 export type { LatencySummary, PluginMetricsSnapshot, ResourceUsage } from "./src/metrics.ts";

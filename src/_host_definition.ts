@@ -51,6 +51,7 @@ export function definition(
     ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
     ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
     enableMetrics: config.enableMetrics,
+    ...(s.logRate === undefined ? {} : { logRate: s.logRate }),
   };
 }
 

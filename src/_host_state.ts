@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { LogRate } from "./log_rate.ts";
 import { getLogger } from "@logtape/logtape";
 import type { AdminServer } from "./admin/server.ts";
 import type { HostConfig } from "./config.ts";
@@ -42,6 +43,8 @@ export class HostState {
   levels: (readonly string[])[] = [];
   readonly admins: Set<AdminServer> = new Set<AdminServer>();
   readonly watchConfig: boolean;
+  /** PluginHostOptions.logRate, for every plugin. */
+  readonly logRate: LogRate | false | undefined;
   configWatcher: DebouncedWatcher | undefined;
   pluginWatcher: DebouncedWatcher | undefined;
   healer: SelfHealer | undefined;
@@ -54,6 +57,7 @@ export class HostState {
   constructor(config: HostConfig, options: PluginHostOptions) {
     this.config = config;
     this.watchConfig = options.watchConfig ?? true;
+    this.logRate = options.logRate;
     this.tiers = options.tiers ?? { worker: new WorkerTier(), process: new ProcessTier() };
     this.dir = options.pluginsDirectory ?? config.pluginsDirectory;
     if (options.restartPolicy !== false) {

@@ -37,6 +37,17 @@ export function adopt(c: PluginCore, conn: PluginConnection): void {
   });
 }
 
+/** Says (at most once a second) how many of the plugin's log records were dropped over its budget. */
+function droppedLogs(c: PluginCore): void {
+  const dropped = c.logs?.report() ?? 0;
+  if (dropped === 0) return;
+  c.log.warn("plugin {id} logged faster than its budget ({perSecond}/s): {dropped} records dropped", {
+    id: c.id,
+    perSecond: c.logs!.rate.perSecond,
+    dropped,
+  });
+}
+
 /** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
 export function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConnection> {
   const d = o.discovered;
@@ -55,8 +66,16 @@ export function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConnection
     onMethodEnd: (startedAt, error) => methodEnded(c, conn, startedAt, error),
     ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
     ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
-    onUsage: (m) => usage(c, m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100),
+    onUsage: (m) => {
+      usage(c, m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100);
+      droppedLogs(c); // once a second: a flood that stopped is still reported
+    },
     onLog: (m) => {
+      if (c.logs && !c.logs.take()) {
+        c.metrics.logsDropped(1);
+        return void droppedLogs(c);
+      }
+      droppedLogs(c);
       const category = m.category.slice(1);
       const log = category.length ? c.log.getChild(category as [string, ...string[]]) : c.log;
       const properties = { ...m.properties, pluginId: c.id };

@@ -12,6 +12,7 @@ import { CallMetrics } from "./metrics.ts";
 import type { HealthReport } from "./plugin_api.ts";
 import type { PluginHandle, PluginOptions } from "./plugin.ts";
 import { CpuBudget } from "./_cpu_budget.ts";
+import { DEFAULT_LOG_RATE, LogBudget } from "./log_rate.ts";
 
 /** What a `Plugin` holds, shared with its helper modules. */
 export class PluginCore {
@@ -28,6 +29,8 @@ export class PluginCore {
   accepting = false;
   lastExit: PluginHandle["lastExit"];
   cpu: CpuBudget;
+  /** The plugin's log budget (none when the host sets no limit); kept across restarts and reloads. */
+  readonly logs: LogBudget | undefined;
   heapUsed: number | undefined;
   throttled = false;
   lagMs: number | undefined;
@@ -37,6 +40,7 @@ export class PluginCore {
   constructor(options: PluginOptions) {
     this.o = options;
     this.cpu = new CpuBudget(options.maxCpuPercent);
+    this.logs = options.logRate === false ? undefined : new LogBudget(options.logRate ?? DEFAULT_LOG_RATE);
     this.log = getLogger(["dotcompute", "plugin", this.id]);
     this.life = new Lifecycle(this.id, (change) => options.events.emit("state", change));
   }

@@ -18,6 +18,7 @@ import type { PluginHandle } from "./plugin.ts";
 import type { PluginMethods } from "./plugin_api.ts";
 import { nodeProcessWrapped } from "./_scope_probe.ts";
 import { HostState } from "./_host_state.ts";
+import type { LogRate } from "./log_rate.ts";
 import { start, stop } from "./_host_lifecycle.ts";
 import { disable, enable, startPlugin, stopPlugin } from "./_host_control.ts";
 import { reload } from "./_host_reload.ts";
@@ -56,6 +57,12 @@ export interface PluginHostOptions {
    * they are quarantined. `false` turns it off. Default: {@linkcode DEFAULT_RESTART_POLICY}.
    */
   readonly restartPolicy?: Partial<RestartPolicy> | false;
+  /**
+   * How fast each plugin may log: past it, its records are dropped, counted (`logsDropped` in its metrics,
+   * `dotcompute_plugin_logs_dropped_total`) and reported once a second. `false` turns the limit off. Default:
+   * {@linkcode DEFAULT_LOG_RATE} (200 records a second, bursts of 2,000).
+   */
+  readonly logRate?: LogRate | false;
 }
 
 /** A running plugin host. Dispose it (`await using`) or call {@linkcode PluginHost.stop}. */

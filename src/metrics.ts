@@ -58,6 +58,8 @@ export interface PluginMetricsSnapshot {
   readonly uptimeMs: number;
   /** Messages from the plugin that were malformed and dropped. */
   readonly protocolErrors: number;
+  /** Log records from the plugin dropped because it logged faster than its budget. */
+  readonly logsDropped: number;
   /** The last error of a call or of the plugin itself. */
   readonly lastError?: { readonly name: string; readonly message: string; readonly at: number };
   /** Limits, usage and how the plugin last ended (set by the plugin's handle). */
@@ -148,6 +150,7 @@ export class CallMetrics {
   #errors = 0;
   #inFlight = 0;
   #protocolErrors = 0;
+  #logsDropped = 0;
   /** How many times the plugin was started again after its first start. */
   restarts = 0;
   /** When the plugin last reached Running (epoch ms); undefined while it is not running. */
@@ -196,6 +199,11 @@ export class CallMetrics {
     this.#protocolErrors++;
   }
 
+  /** Counts log records dropped over the plugin's log budget. */
+  logsDropped(count: number): void {
+    this.#logsDropped += count;
+  }
+
   /** Replaces the plugin's own metrics with the totals it sent. */
   setCustom(custom: PluginMetricsSnapshot["custom"]): void {
     this.#custom = custom;
@@ -211,6 +219,7 @@ export class CallMetrics {
       restarts: this.restarts,
       uptimeMs: this.runningSince === undefined ? 0 : Math.max(0, now - this.runningSince),
       protocolErrors: this.#protocolErrors,
+      logsDropped: this.#logsDropped,
       custom: this.#custom,
     };
     return this.#lastError ? { ...base, lastError: this.#lastError } : base;

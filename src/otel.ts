@@ -155,6 +155,11 @@ export function instrumentHost(host: PluginHost, options: InstrumentHostOptions 
     "Malformed messages from the plugin that were dropped.",
     "{message}",
   );
+  const logsDropped = counter(
+    "plugin.logs_dropped",
+    "Log records from the plugin dropped because it logged faster than its budget.",
+    "{record}",
+  );
   const inFlight = upDown("plugin.in_flight", "Calls to the plugin pending now.", "{call}");
   const latency = gauge("plugin.call_latency", "Latency quantiles of calls to the plugin's methods.", "ms");
   const uptime = gauge(
@@ -195,6 +200,7 @@ export function instrumentHost(host: PluginHost, options: InstrumentHostOptions 
       result.observe(errors, m.errors, a);
       result.observe(restarts, m.restarts, a);
       result.observe(protocolErrors, m.protocolErrors, a);
+      result.observe(logsDropped, m.logsDropped, a);
       result.observe(inFlight, m.inFlight, a);
       if (m.latencyMs.count > 0) {
         for (const [q, k] of QUANTILES) result.observe(latency, m.latencyMs[k], { ...a, quantile: q });

@@ -11,6 +11,7 @@ import type { PluginState } from "./lifecycle.ts";
 import type { PluginManifest } from "./manifest.ts";
 import type { DiscoveredPlugin } from "./plugin_folder.ts";
 import type { PluginMetricsSnapshot } from "./metrics.ts";
+import type { LogRate } from "./log_rate.ts";
 import type { EffectivePermissions } from "./permissions.ts";
 import type {
   DependencyChange,
@@ -113,6 +114,8 @@ export interface PluginOptions {
   readonly maxCpuPercent?: number;
   /** `Plugins.EnableMetrics`: false skips counting calls and their latency (default true). */
   readonly enableMetrics?: boolean;
+  /** How fast the plugin may log; false: no limit. Default 200 records a second, bursts of 2,000. */
+  readonly logRate?: LogRate | false;
   /** Carries a call from this plugin to another. */
   readonly onPluginCall: (
     from: string,

@@ -128,6 +128,7 @@ Deno.test("CallMetrics counts calls, errors, in flight, latency and the last err
       restarts: 0,
       uptimeMs: 0,
       protocolErrors: 0,
+      logsDropped: 0,
       custom: { counters: {}, histograms: {} },
     },
   );

@@ -299,6 +299,7 @@ Deno.test("GET /metrics of a real host parses strictly and reflects calls, failu
       dotcompute_plugin_uptime_seconds: "gauge",
       dotcompute_plugin_restarts_total: "counter",
       dotcompute_plugin_protocol_errors_total: "counter",
+      dotcompute_plugin_logs_dropped_total: "counter",
       dotcompute_plugin_call_latency_seconds: "summary",
       dotcompute_plugin_cpu_percent: "gauge",
       dotcompute_plugin_cpu_limit_percent: "gauge",

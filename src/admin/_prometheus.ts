@@ -122,6 +122,12 @@ export function renderPrometheus(host: PluginHost): string {
       per((x) => x.m.protocolErrors),
     ),
     family(
+      "dotcompute_plugin_logs_dropped_total",
+      "counter",
+      "Log records from the plugin dropped because it logged faster than its budget.",
+      per((x) => x.m.logsDropped),
+    ),
+    family(
       "dotcompute_plugin_call_latency_seconds",
       "summary",
       "Latency of calls to the plugin's methods.",

