@@ -260,6 +260,12 @@ const MUTATIONS: readonly Mutation[] = [
     tests: ["fs_test.ts", "reload_race_test.ts"],
   },
   {
+    name: "grant-links",
+    defence: "a symlink in a granted folder that leads out of the grants refuses the start",
+    edits: [edit("src/_plugin_connection.ts", "  if (links.problems.length > 0) {", "  if (false) {")],
+    tests: ["fs_test.ts"],
+  },
+  {
     name: "load-timeout",
     defence: "the load timeout (a top-level await that never settles)",
     edits: [

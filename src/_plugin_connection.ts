@@ -6,7 +6,8 @@
  */
 
 import type { LogLevel } from "@logtape/logtape";
-import { CallTimeoutError } from "./errors.ts";
+import { CallTimeoutError, PluginHostError } from "./errors.ts";
+import { checkGrantLinks } from "./_grant_links.ts";
 import type { PluginConnection } from "./isolation/tier.ts";
 import type { PluginOptions } from "./plugin.ts";
 import { toFileUrl } from "./_paths.ts";
@@ -49,10 +50,22 @@ function droppedLogs(c: PluginCore): void {
 }
 
 /** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
-export function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConnection> {
+export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConnection> {
   const d = o.discovered;
+  const links = await checkGrantLinks(o.permissions, [d.dir]);
+  for (const folder of links.unchecked) {
+    c.log.warn("plugin {id}: granted folder {folder} is too big to check for symlinks to the end", {
+      id: c.id,
+      folder,
+    });
+  }
+  if (links.problems.length > 0) {
+    throw new PluginHostError("LOAD_FAILED", `Cannot start plugin "${c.id}": ${links.problems.join("; ")}`, {
+      pluginId: c.id,
+    });
+  }
   let conn: PluginConnection | undefined;
-  return o.tier.spawn({
+  return await o.tier.spawn({
     id: c.id,
     name: d.manifest.name,
     version: d.manifest.version,

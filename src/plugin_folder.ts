@@ -5,12 +5,10 @@
  * @module
  */
 
-import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { type Diagnostic, ManifestError } from "./errors.ts";
+import { isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "./_symlinks.ts";
 import { analyzeManifest, MANIFEST_FILES, type PluginManifest, show } from "./manifest.ts";
-
-/** A plugin folder may hold this many files and folders; more is refused rather than scanned forever. */
-const MAX_SCANNED_ENTRIES = 10_000;
 
 /** A plugin folder whose manifest, entry and symlinks passed every check. */
 export interface DiscoveredPlugin {
@@ -30,10 +28,6 @@ export type PluginFolderReport =
   | { readonly ok: false; readonly id?: string; readonly error: ManifestError };
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-const isInside = (realDir: string, path: string): boolean => {
-  const rel = relative(realDir, path);
-  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-};
 
 /**
  * The manifest files present in `dir`, in order of preference (empty when there is none or `dir` is not a
@@ -145,33 +139,23 @@ export async function inspectPluginFolder(dir: string): Promise<PluginFolderRepo
  */
 async function scanSymlinks(dir: string, realDir: string, skip: string | undefined): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
-  const pending = [""];
-  let seen = 0;
-  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
-    try {
-      for await (const item of Deno.readDir(join(realDir, rel))) {
-        if (++seen > MAX_SCANNED_ENTRIES) {
-          diagnostics.push({
-            file: dir,
-            message: `has more than ${MAX_SCANNED_ENTRIES} files and folders; too many to check for symlinks`,
-          });
-          return diagnostics;
-        }
-        const child = rel === "" ? item.name : join(rel, item.name);
-        if (item.isDirectory) pending.push(child);
-        if (!item.isSymlink || join(realDir, child) === skip) continue;
-        const target = await Deno.realPath(join(realDir, child)).catch(() => undefined);
-        if (target === undefined) {
-          diagnostics.push({ file: join(dir, child), message: `symlink "${child}" points to nothing` });
-        } else if (!isInside(realDir, target)) {
-          diagnostics.push({
-            file: join(dir, child),
-            message: `symlink "${child}" points outside the plugin folder`,
-          });
-        }
-      }
-    } catch (e) {
-      diagnostics.push({ file: join(dir, rel), message: `cannot scan for symlinks: ${errorText(e)}` });
+  for await (const found of symlinksUnder(realDir)) {
+    if (found.kind === "too-many") {
+      diagnostics.push({
+        file: dir,
+        message: `has more than ${MAX_SCANNED_ENTRIES} files and folders; too many to check for symlinks`,
+      });
+    } else if (found.kind === "error") {
+      diagnostics.push({ file: join(dir, found.rel), message: `cannot scan for symlinks: ${found.message}` });
+    } else if (join(realDir, found.rel) === skip) {
+      continue;
+    } else if (found.target === undefined) {
+      diagnostics.push({ file: join(dir, found.rel), message: `symlink "${found.rel}" points to nothing` });
+    } else if (!isInside(realDir, found.target)) {
+      diagnostics.push({
+        file: join(dir, found.rel),
+        message: `symlink "${found.rel}" points outside the plugin folder`,
+      });
     }
   }
   return diagnostics;

@@ -108,3 +108,70 @@ Deno.test("files: a plugin folder holding a symlink that points out is refused b
   assert.match(failure.message, /symlink "link" points outside the plugin folder/);
   await h.healthy();
 });
+
+Deno.test("files: a symlink in a granted folder that leads out of the grants refuses the start", async (t) => {
+  const reader = (id: string, write: string) =>
+    attacker(id, { readLink: `(p) => Deno.readTextFile(p)` }, {
+      manifest: { permissions: { read: ["../../data"], write: [write] } },
+    });
+  let root = "";
+  await using h = await attackHost({
+    "grant-out": reader("grant-out", "../../data/out"),
+    "grant-write-up": reader("grant-write-up", "../../data/up"),
+    "grant-inside": reader("grant-inside", "../../data/out"),
+  }, {
+    prepare: async (r) => {
+      root = r;
+      await secret(r, "secret.txt", "s3cr3t");
+      // One data folder, ../../data from each plugin's folder; each step puts its own link in it.
+      await Deno.mkdir(join(r, "data", "out"), { recursive: true });
+      await Deno.mkdir(join(r, "data", "up"));
+      await Deno.writeTextFile(join(r, "data", "a.txt"), "A");
+    },
+    config: (r) => ({
+      PluginSecurity: Object.fromEntries(
+        ["grant-out", "grant-write-up", "grant-inside"].map((id) => [
+          id,
+          { AllowFileSystemAccess: true, AllowedPaths: [join(r, "data")] },
+        ]),
+      ),
+    }),
+  });
+  const data = join(root, "data");
+  const expectRefused = async (id: string, link: string, to: string, why: RegExp) => {
+    await Deno.symlink(to, link);
+    try {
+      await assert.rejects(h.host.startPlugin(id), why);
+      assert.equal(h.plugin(id).state, "Failed");
+    } finally {
+      await Deno.remove(link);
+    }
+  };
+  await t.step("a link in a read grant to a file outside every grant", async () => {
+    await h.host.stopPlugin("grant-out");
+    await expectRefused(
+      "grant-out",
+      join(data, "x"),
+      join(root, "outside", "secret.txt"),
+      /symlink ".*data\/x" in a read grant leads to ".*outside\/secret\.txt", outside the read grants/,
+    );
+    await h.healthy({ "grant-out": "Failed", "grant-write-up": "Running", "grant-inside": "Running" });
+  });
+  await t.step("a link in a write grant into a part that is only readable", async () => {
+    await h.host.stopPlugin("grant-write-up");
+    await expectRefused(
+      "grant-write-up",
+      join(data, "up", "a-link"),
+      join(data, "a.txt"),
+      /symlink ".*data\/up\/a-link" in a write grant leads to ".*data\/a\.txt", outside the write grants/,
+    );
+  });
+  await t.step("a link that stays inside the grant is fine", async () => {
+    await Deno.symlink(join(data, "a.txt"), join(data, "inner"));
+    await h.host.stopPlugin("grant-inside");
+    await h.host.startPlugin("grant-inside");
+    assert.equal(h.plugin("grant-inside").state, "Running");
+    const r = await h.plugin("grant-inside").call("readLink", join(data, "inner")) as { ok: boolean };
+    assert.equal(r.ok, true);
+  });
+});

@@ -1,0 +1,56 @@
+// Internal: a plugin starts only if no symlink inside a folder it is granted leads out of what it is granted.
+// Deno checks the path a plugin asks for, not where a symlink in it leads: with AllowedPaths ["/data"] and a
+// link /data/x -> /etc/secret, reading "/data/x" would read the secret. A link under a write grant must lead
+// into a write grant; under a read grant, into a read grant (a write grant counts as read too).
+import { join } from "node:path";
+import { isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "./_symlinks.ts";
+
+/** The grants to check: absolute paths, as the permissions hold them. */
+export interface Grants {
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+}
+
+/** What the check found: problems refuse the start; `unchecked` names folders too big to walk to the end. */
+export interface GrantLinkReport {
+  readonly problems: readonly string[];
+  readonly unchecked: readonly string[];
+}
+
+async function realDirs(paths: readonly string[]): Promise<string[]> {
+  const real: string[] = [];
+  for (const path of paths) {
+    const r = await Deno.realPath(path).catch(() => undefined);
+    if (r !== undefined) real.push(r);
+  }
+  return real;
+}
+
+/** Walks every granted folder (`skip`: folders already checked, like the plugin's own). */
+export async function checkGrantLinks(
+  grants: Grants,
+  skip: readonly string[] = [],
+): Promise<GrantLinkReport> {
+  const write = await realDirs(grants.write);
+  const read = [...await realDirs(grants.read), ...write];
+  const problems: string[] = [], unchecked: string[] = [];
+  const walked = new Set(await realDirs(skip));
+  for (const [kind, roots, into] of [["write", write, write], ["read", read, read]] as const) {
+    for (const root of roots) {
+      if (walked.has(root) || !(await Deno.stat(root).catch(() => undefined))?.isDirectory) continue;
+      walked.add(root);
+      for await (const found of symlinksUnder(root)) {
+        if (found.kind === "too-many") unchecked.push(`${root} (over ${MAX_SCANNED_ENTRIES} entries)`);
+        else if (found.kind === "link" && !into.some((g) => found.target && isInside(g, found.target))) {
+          const to = found.target === undefined ? "nowhere (a missing target)" : `"${found.target}"`;
+          problems.push(
+            `symlink "${
+              join(root, found.rel)
+            }" in a ${kind} grant leads to ${to}, outside the ${kind} grants`,
+          );
+        }
+      }
+    }
+  }
+  return { problems, unchecked };
+}
