@@ -201,7 +201,11 @@ export interface DependencyChange {
   readonly reason?: string;
 }
 
-/** Calls into the plugins this plugin declared as dependencies. */
+/**
+ * Calls into the plugins this plugin declared as dependencies. For typed calls, take a proxy with
+ * `getService<typeof other>(id)`: its `call` checks method names, arguments and results as the host's
+ * `getPlugin<P>` does.
+ */
 export interface PluginCalls {
   /**
    * Calls `method` of plugin `id`; refused unless `id` is among the manifest's `dependencies` or
@@ -211,9 +215,10 @@ export interface PluginCalls {
   /**
    * The Running plugin that offers `name` (a capability or plugin id this plugin declared as a dependency) in
    * the highest version accepted by the declared range and by `range`; undefined when none runs. Refused for a
-   * name not declared.
+   * name not declared. `P` (`typeof plugin` of its module, a class, or a method table) types the proxy's
+   * calls; without it any method and arguments compile and results are `unknown`.
    */
-  getService(name: string, range?: string): Promise<ServiceProxy | undefined>;
+  getService<P = unknown>(name: string, range?: string): Promise<ServiceProxy<PluginMethods<P>> | undefined>;
 }
 
 /** What every hook receives. */

@@ -3,7 +3,7 @@
 // runtime test then calls real plugins through the typed handles.
 import assert from "node:assert/strict";
 import { createPluginHost, type PluginHandle, type ServiceHandle } from "../mod.ts";
-import { definePlugin, type PluginMethods, type ServiceProxy } from "../src/plugin_api.ts";
+import { definePlugin, type PluginCalls, type PluginMethods, type ServiceProxy } from "../src/plugin_api.ts";
 import type hello from "../plugins/hello/mod.ts";
 import type MyPlugin from "../plugins/my-plugin/mod.ts";
 
@@ -63,7 +63,25 @@ async function serviceTypeTests(
   const sure: string = await proxy.call("get", "k");
   console.log(value, sure);
 }
-void typeTests, serviceTypeTests;
+// Inside a plugin: ctx.plugins.getService takes the other plugin's type the same way (by plugin id too).
+async function pluginSideTypeTests(plugins: PluginCalls): Promise<void> {
+  const hw = await plugins.getService<typeof hello>("hello.world");
+  const greeting: string | undefined = await hw?.call("greet", "Ada");
+  // @ts-expect-error a method hello does not have
+  await hw?.call("greett", "Ada");
+  // @ts-expect-error greet takes a string
+  await hw?.call("greet", 42);
+  const store = await plugins.getService<typeof kv>("storage.kv", "^1");
+  const value: string | undefined = await store?.call("get", "k");
+  // @ts-expect-error set takes two strings
+  await store?.call("set", "k");
+  // Untyped, as before: any method, an unknown result.
+  const anything: unknown = await plugins.call("x", "whatever", 1, 2);
+  const proxy = await plugins.getService("storage.kv");
+  const untyped: unknown = await proxy?.call("anything", { a: 1 });
+  console.log(greeting, value, anything, untyped);
+}
+void typeTests, serviceTypeTests, pluginSideTypeTests;
 
 Deno.test("typed handles call real plugins: results arrive as the types say", async () => {
   await using host = await createPluginHost({ Plugins: { PluginsDirectory: plugins } }, {

@@ -7,7 +7,7 @@
 
 import type { RpcEndpoint } from "../rpc/endpoint.ts";
 import { SERVICE_TARGET } from "../rpc/protocol.ts";
-import type { PluginCalls, ServiceProxy } from "../plugin_api.ts";
+import type { PluginCalls, PluginMethods, ServiceProxy } from "../plugin_api.ts";
 
 /**
  * Builds `ctx.plugins` over the endpoint to the host; `signal()` gives the signal of the call being served (or
@@ -26,7 +26,7 @@ export function pluginCalls(host: RpcEndpoint, signal: () => AbortSignal): Plugi
     host.call("plugin", method, args, { target: id, signal: signal() });
   return {
     call,
-    async getService(name: string, range?: string): Promise<ServiceProxy | undefined> {
+    async getService<P>(name: string, range?: string): Promise<ServiceProxy<PluginMethods<P>> | undefined> {
       const found = await host.call("plugin", "lookup", [name, range ?? null], {
         target: SERVICE_TARGET,
         signal: signal(),
@@ -38,7 +38,7 @@ export function pluginCalls(host: RpcEndpoint, signal: () => AbortSignal): Plugi
         id,
         version,
         call: (method: string, ...args: unknown[]) => call(id, method, ...args),
-      });
+      }) as ServiceProxy<PluginMethods<P>>; // the types are the caller's claim: the host checks names only
     },
   };
 }
