@@ -260,6 +260,14 @@ const MUTATIONS: readonly Mutation[] = [
     tests: ["fs_test.ts", "reload_race_test.ts"],
   },
   {
+    name: "buffers-count",
+    defence: "ArrayBuffers counted against MaxMemoryMB from the usage reports",
+    edits: [
+      edit("src/_plugin_resources.ts", "  if (mib <= cap) return;", "  if (mib <= cap || cap > 0) return;"),
+    ],
+    tests: ["exhaustion_test.ts"],
+  },
+  {
     name: "grant-links",
     defence: "a symlink in a granted folder that leads out of the grants refuses the start",
     edits: [edit("src/_plugin_connection.ts", "  if (links.problems.length > 0) {", "  if (false) {")],

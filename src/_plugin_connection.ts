@@ -8,6 +8,7 @@
 import type { LogLevel } from "@logtape/logtape";
 import { CallTimeoutError, PluginHostError } from "./errors.ts";
 import { checkGrantLinks } from "./_grant_links.ts";
+import { overMemory } from "./_plugin_resources.ts";
 import type { PluginConnection } from "./isolation/tier.ts";
 import type { PluginOptions } from "./plugin.ts";
 import { toFileUrl } from "./_paths.ts";
@@ -81,6 +82,7 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
     ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
     onUsage: (m) => {
       usage(c, m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100);
+      overMemory(c, conn, m.heapUsed, m.external ?? 0);
       droppedLogs(c); // once a second: a flood that stopped is still reported
     },
     onLog: (m) => {

@@ -31,10 +31,37 @@ export function resourceUsage(c: PluginCore): ResourceUsage {
     ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
     cpuPercent: Math.round(c.cpu.percent * 10) / 10,
     ...(c.heapUsed !== undefined ? { heapUsedBytes: c.heapUsed } : {}),
+    ...(c.externalBytes !== undefined ? { externalBytes: c.externalBytes } : {}),
     ...(c.lagMs !== undefined ? { eventLoopLagMs: Math.round(c.lagMs * 100) / 100 } : {}),
     throttled: c.throttled,
     ...(c.lastExit ? { lastExitKind: c.lastExit.kind } : {}),
   };
+}
+
+/**
+ * `MaxMemoryMB` counts the heap (the plugin's thread ends at its heap cap by itself) and, from the plugin's usage
+ * reports, its ArrayBuffers too, which no heap cap sees: past the cap the plugin is ended with reason memory.
+ * The report is the runtime's, taken each tick (100 ms for a plugin with limits); a plugin that stops its
+ * event loop stops reporting, and the CPU and call-timeout watchdogs end it.
+ */
+export function overMemory(
+  c: PluginCore,
+  conn: PluginConnection | undefined,
+  heap: number,
+  external: number,
+): void {
+  c.externalBytes = external;
+  const cap = c.o.maxMemoryMB;
+  if (cap === undefined || conn === undefined || c.conn !== conn) return;
+  const mib = (heap + external) / 2 ** 20;
+  if (mib <= cap) return;
+  void conn.kill(
+    "memory",
+    `its heap and buffers reached ${mib.toFixed(0)} MiB (${
+      (external / 2 ** 20).toFixed(0)
+    } MiB of buffers), ` +
+      `over MaxMemoryMB ${cap}`,
+  );
 }
 
 /**

@@ -32,6 +32,8 @@ export class PluginCore {
   /** The plugin's log budget (none when the host sets no limit); kept across restarts and reloads. */
   readonly logs: LogBudget | undefined;
   heapUsed: number | undefined;
+  /** Memory outside its heap (ArrayBuffers), from its last usage report. */
+  externalBytes: number | undefined;
   throttled = false;
   lagMs: number | undefined;
   readonly healthHistory: (HealthReport & { readonly at: number })[] = [];

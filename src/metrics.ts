@@ -36,6 +36,8 @@ export interface ResourceUsage {
   readonly eventLoopLagMs?: number;
   /** The plugin's used heap in bytes, as last sampled in its thread. */
   readonly heapUsedBytes?: number;
+  /** Its memory outside the heap (ArrayBuffers) in bytes, as last sampled; counted against `maxMemoryMB`. */
+  readonly externalBytes?: number;
   /** Whether new calls are being refused for being over the CPU budget. */
   readonly throttled: boolean;
   /** How the plugin last ended unasked: memory, cpu, timeout, exit, crash, load-failed. */

@@ -24,8 +24,9 @@ export function loadMessage(spec: SpawnSpec): LoadMessage {
     settings: spec.settings,
     dependencies: spec.dependencies,
     callTimeoutMs: spec.callTimeoutMs,
-    // A CPU budget needs a fine-grained usage timer; without one, a tick a second costs a tenth of the wake-ups.
-    usageTickMs: spec.maxCpuPercent === undefined ? 1000 : 100,
+    // Limits need a fine-grained usage timer (a CPU budget, buffers counted against a heap cap); without them,
+    // a tick a second costs a tenth of the wake-ups.
+    usageTickMs: spec.maxCpuPercent === undefined && spec.maxMemoryMB === undefined ? 1000 : 100,
   };
 }
 

@@ -220,6 +220,8 @@ export interface UsageMessage {
   readonly intervalMs: number;
   /** The plugin isolate's used heap, in bytes. */
   readonly heapUsed: number;
+  /** Memory outside the heap (ArrayBuffers), in bytes: a heap cap does not count it. */
+  readonly external?: number;
   /** The usage timer's period in ms (absent: 100), to turn `blockedMs` into a mean lag per tick. */
   readonly tickMs?: number;
 }
@@ -342,7 +344,7 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
       break;
     case "usage":
       if (
-        ![m.blockedMs, m.intervalMs, m.heapUsed].every((n) =>
+        ![m.blockedMs, m.intervalMs, m.heapUsed, m.external ?? 0].every((n) =>
           typeof n === "number" && Number.isFinite(n) && n >= 0
         ) ||
         (m.tickMs !== undefined && !(typeof m.tickMs === "number" && m.tickMs >= 1 && m.tickMs <= 60_000))

@@ -197,6 +197,9 @@ async function validate(candidate: Readonly<Record<string, unknown>>): Promise<v
 }
 
 /** Every `tick` ms, how late the timer fired is time the loop was blocked; sent to the host about once a second. */
+// Taken before the plugin's code runs: a plugin could otherwise report its own memory as small.
+const memoryUsage = Deno.memoryUsage.bind(Deno);
+
 /** Handles the host's ticks, when it sends them (direct workers): set by reportUsage. */
 let onTick: ((at: number) => void) | undefined;
 
@@ -212,8 +215,16 @@ function reportUsage(tick: number, hostTicks: boolean): void {
   const report = (): void => {
     if (++n % perReport !== 0) return;
     const now = performance.now();
-    const heapUsed = Deno.memoryUsage().heapUsed;
-    post({ v: 1, t: "usage", blockedMs: blocked.take(), intervalMs: now - start, heapUsed, tickMs: tick });
+    const { heapUsed, external } = memoryUsage();
+    post({
+      v: 1,
+      t: "usage",
+      blockedMs: blocked.take(),
+      intervalMs: now - start,
+      heapUsed,
+      external,
+      tickMs: tick,
+    });
     start = now;
   };
   if (hostTicks) {

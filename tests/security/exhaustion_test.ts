@@ -213,3 +213,36 @@ Deno.test("logs: a plugin flooding its log is held to its budget; the rest are d
   assert.equal(reported(), 20_000 - passed);
   assert.equal(p.state, "Running");
 });
+
+Deno.test("MaxMemoryMB: ArrayBuffers count too: a plugin holding 256 MiB of them under a 64 MiB cap is ended", async () => {
+  const hoarder: PluginSource = {
+    manifest: { id: "hoarder" },
+    code: `const keep = [];
+      export default { methods: {
+        ping: () => "pong",
+        // Buffers outside the heap, touched so the pages are real: no heap cap sees them.
+        hoard(mib) { for (let i = 0; i < mib; i++) keep.push(new Uint8Array(2 ** 20).fill(1)); return keep.length; },
+      } };`,
+  };
+  await using t = await hostWith({ hoarder, bystander }, {
+    Plugins: { hoarder: { ResourceLimits: { MaxMemoryMB: 64 } } },
+  });
+  await t.host.start();
+  const p = t.host.getPlugin("hoarder")!;
+  assert.equal(
+    await p.call("hoard", 256),
+    256,
+    "the buffers were allocated (the heap cap did not stop them)",
+  );
+  // The next usage report (100 ms for a plugin with limits) shows them; poll the handle for the outcome.
+  const deadline = Date.now() + 10_000;
+  while (p.getMetrics().resources?.lastExitKind !== "memory" && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(p.getMetrics().resources?.lastExitKind, "memory", `still ${p.state} after holding 256 MiB`);
+  assert.match(
+    p.lastError?.message ?? "",
+    /heap and buffers reached \d+ MiB \(\d+ MiB of buffers\), over MaxMemoryMB 64/,
+  );
+  assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
+});
