@@ -256,7 +256,9 @@ const MUTATIONS: readonly Mutation[] = [
   {
     name: "folder-symlinks",
     defence: "plugin folders with a symlink pointing out are refused",
-    edits: [edit("src/plugin_folder.ts", "} else if (!isInside(realDir, target)) {", "} else if (false) {")],
+    edits: [
+      edit("src/plugin_folder.ts", "} else if (!isInside(realDir, found.target)) {", "} else if (false) {"),
+    ],
     tests: ["fs_test.ts", "reload_race_test.ts"],
   },
   {

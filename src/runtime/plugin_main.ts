@@ -35,9 +35,15 @@ const scope = globalThis as unknown as Channel & {
   addEventListener(type: string, listener: (e: Event) => void): void;
 };
 let channel: Channel = scope;
+/**
+ * The channel's postMessage as it was when serving began: the plugin can reach the channel object (the worker
+ * scope, or the MessagePort in workerData) and replace the method, to drop or rewrite what the runtime says
+ * about it (its usage reports, which MaxMemoryMB and MaxCpuPercent rest on). It only replaces its own.
+ */
+let send: Channel["postMessage"] = (message, transfer) => channel.postMessage(message, transfer);
 // One argument when nothing moves: Deno's fast path for postMessage skips the transfer-list conversion.
 const post = (message: WorkerMessage, transfer?: Transferable[]): void =>
-  transfer?.length ? channel.postMessage(message, transfer) : channel.postMessage(message);
+  transfer?.length ? send(message, transfer) : send(message);
 
 const answers = new AnswerQueue(post);
 let shared: SharedServer | undefined;
@@ -196,9 +202,11 @@ async function validate(candidate: Readonly<Record<string, unknown>>): Promise<v
   }
 }
 
-/** Every `tick` ms, how late the timer fired is time the loop was blocked; sent to the host about once a second. */
-// Taken before the plugin's code runs: a plugin could otherwise report its own memory as small.
+// Taken before the plugin's code runs: a plugin could otherwise report its memory as small, or stop the ticks.
 const memoryUsage = Deno.memoryUsage.bind(Deno);
+const every = setInterval;
+const clock = performance.now.bind(performance);
+const timeOrigin = performance.timeOrigin;
 
 /** Handles the host's ticks, when it sends them (direct workers): set by reportUsage. */
 let onTick: ((at: number) => void) | undefined;
@@ -210,11 +218,11 @@ let onTick: ((at: number) => void) | undefined;
  */
 function reportUsage(tick: number, hostTicks: boolean): void {
   const perReport = Math.max(1, Math.round(1000 / tick));
-  let start = performance.now(), n = 0;
+  let start = clock(), n = 0;
   const blocked = new BlockedTime();
   const report = (): void => {
     if (++n % perReport !== 0) return;
-    const now = performance.now();
+    const now = clock();
     const { heapUsed, external } = memoryUsage();
     post({
       v: 1,
@@ -229,14 +237,14 @@ function reportUsage(tick: number, hostTicks: boolean): void {
   };
   if (hostTicks) {
     onTick = (at) => {
-      blocked.tick(at, performance.timeOrigin + performance.now());
-      if (performance.now() - start >= tick / 2) report(); // one report a period, however many ticks queued
+      blocked.tick(at, timeOrigin + clock());
+      if (clock() - start >= tick / 2) report(); // one report a period, however many ticks queued
     };
     return;
   }
-  let last = performance.now();
-  setInterval(() => {
-    const at = performance.now();
+  let last = clock();
+  every(() => {
+    const at = clock();
     blocked.tick(last + tick, at); // a timer's tick was due at last + tick
     last = at;
     report();
@@ -354,10 +362,12 @@ export function serveOn(over: Channel, thread: ThreadOptions = {}): void {
   channel = over;
   ownTask = thread.ownTask;
   if (over === scope) posted = countPosts(scope); // before anything is posted, so the count is every message
+  send = over.postMessage.bind(over);
   const parent = thread.parent;
+  const tellParent = parent?.postMessage.bind(parent);
   harden((m) => {
-    channel.postMessage(m);
-    parent?.postMessage(m);
+    send(m);
+    tellParent?.(m);
   });
   channel.onmessage = receive;
 }

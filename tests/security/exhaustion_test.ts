@@ -246,3 +246,42 @@ Deno.test("MaxMemoryMB: ArrayBuffers count too: a plugin holding 256 MiB of them
   );
   assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
 });
+
+Deno.test("MaxMemoryMB: a plugin that sabotages its own usage reports before hoarding is still ended", async () => {
+  // What the reports rest on, replaced first: the port's postMessage (reachable through workerData), timers,
+  // the clock and the memory figures. The runtime took its own copies before the plugin loaded.
+  const saboteur: PluginSource = {
+    manifest: { id: "saboteur" },
+    code: `import { workerData } from "node:worker_threads";
+      const keep = [];
+      export default { methods: {
+        hoard(mib) {
+          const port = workerData.port;
+          const post = port.postMessage.bind(port);
+          port.postMessage = (m, t) => m?.t === "usage" ? undefined : post(m, t);
+          globalThis.postMessage = () => {};
+          globalThis.setInterval = () => 0;
+          performance.now = () => 0;
+          Deno.memoryUsage = () => ({ rss: 0, heapTotal: 0, heapUsed: 0, external: 0 });
+          for (let i = 0; i < mib; i++) keep.push(new Uint8Array(2 ** 20).fill(1));
+          return keep.length;
+        },
+      } };`,
+  };
+  await using t = await hostWith({ saboteur, bystander }, {
+    Plugins: { saboteur: { ResourceLimits: { MaxMemoryMB: 64 } } },
+  });
+  await t.host.start();
+  const p = t.host.getPlugin("saboteur")!;
+  assert.equal(await p.call("hoard", 256), 256);
+  const deadline = Date.now() + 10_000;
+  while (p.getMetrics().resources?.lastExitKind !== "memory" && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(
+    p.getMetrics().resources?.lastExitKind,
+    "memory",
+    `still ${p.state} after sabotage and 256 MiB`,
+  );
+  assert.equal(await t.host.getPlugin("bystander")!.call("ping"), "pong");
+});
