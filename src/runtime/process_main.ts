@@ -48,6 +48,16 @@ const channel: Channel = {
   },
 };
 
+// The host's death closes stdin, but only this thread would notice, and a plugin in a busy loop keeps it: the
+// child would run on after a SIGKILLed host. A Worker of its own (a data: module: it needs no read grant)
+// watches the parent instead and ends the process when it is gone (reparented). It sleeps in Atomics.wait,
+// with no event loop or timer (a timer alone costs a Worker ~1.7 MiB). Started before the runtime takes the
+// Worker constructor away from the plugin.
+const WATCH = `const parent = Deno.ppid, cell = new Int32Array(new SharedArrayBuffer(4));
+  while (Deno.ppid === parent) Atomics.wait(cell, 0, 0, 500);
+  Deno.kill(Deno.pid, "SIGKILL");`;
+new Worker(`data:text/javascript,${encodeURIComponent(WATCH)}`, { type: "module" });
+
 (globalThis as Record<symbol, unknown>)[Symbol.for("dotcompute.plugins.processTier")] = true;
 const { serveOn } = await import("./plugin_main.ts");
 serveOn(channel);
