@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PluginCrashedError, type PluginHandle } from "../mod.ts";
 import { captureLogs, hostWith, nextEvent, type PluginSource } from "./_helpers.ts";
+import { hostProcess } from "./security/_attack.ts";
 
 const linux = Deno.build.os === "linux";
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const processPlugin = { Isolation: "process", ResourceLimits: { MaxMemoryMB: 64 } };
 
 const echo: PluginSource = {
@@ -284,55 +284,31 @@ Deno.test({
   name: "process tier: a child busy in a loop ends by itself when its host is SIGKILLed",
   ignore: !linux,
   fn: async () => {
-    const root = await Deno.realPath(await Deno.makeTempDir());
-    try {
-      const dir = join(root, "plugins", "orphan");
-      await Deno.mkdir(dir, { recursive: true });
-      await Deno.writeTextFile(
-        join(dir, "plugin.jsonc"),
-        '{ "id": "orphan", "name": "o", "version": "1.0.0" }',
-      );
-      await Deno.writeTextFile(
-        join(dir, "mod.ts"),
-        "export default { methods: { pid: () => Deno.pid, spin() { for (;;) {} } } };",
-      );
-      const script = join(root, "host.ts");
-      await Deno.writeTextFile(
-        script,
-        `import { createPluginHost } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
-         const host = await createPluginHost({ Plugins: { PluginsDirectory: ${
-          JSON.stringify(join(root, "plugins"))
-        },
-           orphan: { Isolation: "process" } } });
-         await host.start();
-         const p = host.getPlugin("orphan");
-         console.log("child " + await p.call("pid"));
-         p.call("spin").catch(() => {});
-         await new Promise((r) => setTimeout(r, 300)); // the call reached the child: it spins
-         Deno.kill(Deno.pid, "SIGKILL");`,
-      );
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--unstable-worker-options", "--no-prompt", "-A", "--config", CONFIG, script],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(out.signal, "SIGKILL");
-      const pid = Number(/child (\d+)/.exec(new TextDecoder().decode(out.stdout))?.[1]);
-      assert.ok(pid > 0, new TextDecoder().decode(out.stderr));
-      // The orphan's watchdog looks every 500 ms: poll /proc for it to go, for at most 10 s.
-      const alive = async () => (await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "")).split(" ")[2];
-      const deadline = Date.now() + 10_000;
-      while ((await alive()) && (await alive()) !== "Z" && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const state = await alive();
-      if (state && state !== "Z") Deno.kill(pid, "SIGKILL"); // do not leave it spinning if the test fails
-      assert.ok(
-        !state || state === "Z",
-        `the child ${pid} still runs (state ${state}) 10 s after its host died`,
-      );
-    } finally {
-      await Deno.remove(root, { recursive: true });
+    const out = await hostProcess({
+      id: "orphan",
+      code: "export default { methods: { pid: () => Deno.pid, spin() { for (;;) {} } } };",
+      plugins: { orphan: { Isolation: "process" } },
+      dispose: false,
+      body: `const p = host.getPlugin("orphan");
+        console.log("child " + await p.call("pid"));
+        p.call("spin").catch(() => {});
+        await new Promise((r) => setTimeout(r, 300)); // the call reached the child: it spins
+        Deno.kill(Deno.pid, "SIGKILL");`,
+    });
+    assert.equal(out.signal, "SIGKILL");
+    const pid = Number(/child (\d+)/.exec(out.stdout)?.[1]);
+    assert.ok(pid > 0, out.stderr);
+    // The orphan's watchdog looks every 500 ms: poll /proc for it to go, for at most 10 s.
+    const alive = async () => (await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "")).split(" ")[2];
+    const deadline = Date.now() + 10_000;
+    while ((await alive()) && (await alive()) !== "Z" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
     }
+    const state = await alive();
+    if (state && state !== "Z") Deno.kill(pid, "SIGKILL"); // do not leave it spinning if the test fails
+    assert.ok(
+      !state || state === "Z",
+      `the child ${pid} still runs (state ${state}) 10 s after its host died`,
+    );
   },
 });

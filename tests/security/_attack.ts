@@ -187,6 +187,8 @@ export interface HostProcessOptions {
   readonly dispose?: boolean;
   /** Extra `deno run` flags before the script (besides --unstable-worker-options --no-prompt -A). */
   readonly flags?: readonly string[];
+  /** More keys of the host configuration's `Plugins` section (a block for the plugin, say). */
+  readonly plugins?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -211,7 +213,7 @@ export async function hostProcess(
       script,
       `import { createPluginHost } from ${JSON.stringify(MOD)};
        ${options.dispose === false ? "const" : "await using"} host = await createPluginHost({
-         Plugins: { PluginsDirectory: ${plugins} },
+         Plugins: { ...${JSON.stringify(options.plugins ?? {})}, PluginsDirectory: ${plugins} },
        });
        await host.start();
        ${options.body}`,
