@@ -85,3 +85,19 @@ export function nextEvent<K extends "state" | "crash">(
     });
   });
 }
+
+/**
+ * Reads `read()` every 100 ms until `ok` holds for its value or `ms` pass; resolves with the last value, for the
+ * caller to assert on. For outcomes the host reports only in a handle's state (usage, a kill), not as an event.
+ */
+export async function pollUntil<T>(
+  read: () => T | Promise<T>,
+  ok: (value: T) => boolean,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (let value = await read();; value = await read()) {
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

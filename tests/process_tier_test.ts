@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PluginCrashedError, type PluginHandle } from "../mod.ts";
-import { captureLogs, hostWith, nextEvent, type PluginSource } from "./_helpers.ts";
+import { captureLogs, hostWith, nextEvent, type PluginSource, pollUntil } from "./_helpers.ts";
 import { hostProcess } from "./security/_attack.ts";
 
 const linux = Deno.build.os === "linux";
@@ -300,11 +300,7 @@ Deno.test({
     assert.ok(pid > 0, out.stderr);
     // The orphan's watchdog looks every 500 ms: poll /proc for it to go, for at most 10 s.
     const alive = async () => (await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "")).split(" ")[2];
-    const deadline = Date.now() + 10_000;
-    while ((await alive()) && (await alive()) !== "Z" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const state = await alive();
+    const state = await pollUntil(alive, (s) => !s || s === "Z");
     if (state && state !== "Z") Deno.kill(pid, "SIGKILL"); // do not leave it spinning if the test fails
     assert.ok(
       !state || state === "Z",

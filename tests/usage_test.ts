@@ -2,7 +2,7 @@
 // of its own (a Worker's first timer costs it ~1.7 MiB): how late the plugin handles a tick is how long its
 // loop was blocked (tests/blocked_time_test.ts: ticks that queue up behind one long block count it once).
 import assert from "node:assert/strict";
-import { hostWith } from "./_helpers.ts";
+import { hostWith, pollUntil } from "./_helpers.ts";
 
 const burner = {
   manifest: { id: "burner" },
@@ -13,15 +13,14 @@ const burner = {
 
 type Resources = { cpuPercent: number; eventLoopLagMs?: number; heapUsedBytes?: number };
 
-/** Polls the handle until `ok` holds for its resources (each usage report updates them, once a second). */
-async function until(p: { getMetrics(): { resources?: Resources } }, ok: (r: Resources) => boolean) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const r = p.getMetrics().resources;
-    if (r && ok(r)) return r;
-    if (Date.now() > deadline) throw new Error(`usage never matched: ${JSON.stringify(r)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** The handle's resources once `ok` holds for them (each usage report updates them, once a second). */
+async function until(
+  p: { getMetrics(): { resources?: Resources } },
+  ok: (r: Resources) => boolean,
+): Promise<Resources> {
+  const r = await pollUntil(() => p.getMetrics().resources, (r) => r !== undefined && ok(r), 15_000);
+  if (!r || !ok(r)) throw new Error(`usage never matched: ${JSON.stringify(r)}`);
+  return r;
 }
 
 Deno.test("usage of a direct worker: heap, and a blocked loop as lag and CPU, from the host's ticks", async () => {

@@ -58,7 +58,6 @@ const WATCH = `const parent = Deno.ppid, cell = new Int32Array(new SharedArrayBu
   Deno.kill(Deno.pid, "SIGKILL");`;
 new Worker(`data:text/javascript,${encodeURIComponent(WATCH)}`, { type: "module" });
 
-(globalThis as Record<symbol, unknown>)[Symbol.for("dotcompute.plugins.processTier")] = true;
 const { serveOn } = await import("./plugin_main.ts");
 serveOn(channel);
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PluginCrashedError } from "../../mod.ts";
-import { captureLogs, hostWith, type PluginSource } from "../_helpers.ts";
+import { captureLogs, hostWith, type PluginSource, pollUntil } from "../_helpers.ts";
 
 const hog: PluginSource = {
   manifest: { id: "hog" },
@@ -235,10 +235,7 @@ Deno.test("MaxMemoryMB: ArrayBuffers count too: a plugin holding 256 MiB of them
     "the buffers were allocated (the heap cap did not stop them)",
   );
   // The next usage report (100 ms for a plugin with limits) shows them; poll the handle for the outcome.
-  const deadline = Date.now() + 10_000;
-  while (p.getMetrics().resources?.lastExitKind !== "memory" && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await pollUntil(() => p.getMetrics().resources?.lastExitKind, (kind) => kind === "memory");
   assert.equal(p.getMetrics().resources?.lastExitKind, "memory", `still ${p.state} after holding 256 MiB`);
   assert.match(
     p.lastError?.message ?? "",
@@ -274,10 +271,7 @@ Deno.test("MaxMemoryMB: a plugin that sabotages its own usage reports before hoa
   await t.host.start();
   const p = t.host.getPlugin("saboteur")!;
   assert.equal(await p.call("hoard", 256), 256);
-  const deadline = Date.now() + 10_000;
-  while (p.getMetrics().resources?.lastExitKind !== "memory" && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await pollUntil(() => p.getMetrics().resources?.lastExitKind, (kind) => kind === "memory");
   assert.equal(
     p.getMetrics().resources?.lastExitKind,
     "memory",
