@@ -8,12 +8,11 @@
 import type { LogLevel } from "@logtape/logtape";
 import { CallTimeoutError, PluginHostError } from "./errors.ts";
 import { checkGrantLinks } from "./_grant_links.ts";
-import { overMemory } from "./_plugin_resources.ts";
 import type { PluginConnection } from "./isolation/tier.ts";
 import type { PluginOptions } from "./plugin.ts";
 import { toFileUrl } from "./_paths.ts";
 import { probe } from "./_plugin_health.ts";
-import { usage, watchCpu } from "./_plugin_resources.ts";
+import { overMemory, usage, watchCpu } from "./_plugin_resources.ts";
 import type { PluginCore } from "./_plugin_state.ts";
 
 /** Spawns the plugin's connection, adopts it, and initialises the plugin (Loading → Initialized). */
