@@ -140,6 +140,8 @@ const CONFIG_NAMES: readonly string[] = [
   ...Object.values(OPTIONS),
   "MaxMemoryMB",
   "MaxCpuPercent",
+  "MaxHandles",
+  "MaxTimers",
   "Hostname",
   "Port",
   "Token",
@@ -152,12 +154,20 @@ const CONFIG_NAMES: readonly string[] = [
   "AllowNetworkAccess",
   "AllowedNetworkEndpoints",
   "AllowedEnvironmentVariables",
+  "AllowGpu",
+  "AllowedNpmPackages",
+  "Folder",
+  "Signer",
 ];
 
 const d = CONFIG_DEFAULTS;
 const LIMIT_DOCS: Readonly<Record<string, string>> = {
   MaxMemoryMB: "Heap limit of a plugin, in MiB.",
   MaxCpuPercent: "CPU share of a plugin, in percent (more than 0, at most 100).",
+  MaxHandles:
+    "Handles a plugin may hold at once: open files, sockets, listeners, watchers, child processes and " +
+    "operations in flight that hold one (default 256).",
+  MaxTimers: "Timers a plugin may have pending at once (default 1024).",
 };
 const limitDocs = (at: string): Record<string, JsonSchema> =>
   Object.fromEntries(Object.entries(LIMIT_DOCS).map(([k, description]) => [`${at}.${k}`, { description }]));
@@ -259,6 +269,21 @@ const CONFIG_DOCS: Readonly<Record<string, JsonSchema>> = {
   },
   "PluginSecurity.*.AllowedEnvironmentVariables": {
     description: 'The variables the plugin may read; a trailing "*" makes an entry a prefix ("MY_*").',
+  },
+  "PluginSecurity.*.AllowGpu": {
+    description: "Whether the plugin may see WebGPU (navigator.gpu), which Deno offers without a permission.",
+    default: false,
+  },
+  "PluginSecurity.*.AllowedNpmPackages": {
+    description:
+      'npm packages ("zod", "@scope/name") the plugin may import; an npm: import of any other is refused ' +
+      "before anything is downloaded.",
+  },
+  "PluginSecurity.*.Folder": {
+    description: "The only plugin folder that may claim this id, relative to this file.",
+  },
+  "PluginSecurity.*.Signer": {
+    description: "The only signer (a key thumbprint) whose signature may claim this id.",
   },
 };
 

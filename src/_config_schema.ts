@@ -30,7 +30,12 @@ export const OPTIONS: Names = {
   probingpaths: "ProbingPaths",
   admin: "Admin",
 };
-const LIMITS: Names = { maxmemorymb: "MaxMemoryMB", maxcpupercent: "MaxCpuPercent" };
+const LIMITS: Names = {
+  maxmemorymb: "MaxMemoryMB",
+  maxcpupercent: "MaxCpuPercent",
+  maxhandles: "MaxHandles",
+  maxtimers: "MaxTimers",
+};
 const ADMIN: Names = { hostname: "Hostname", port: "Port", token: "Token" };
 const BLOCK: Names = {
   enabled: "Enabled",
@@ -44,6 +49,10 @@ const SECURITY: Names = {
   allownetworkaccess: "AllowNetworkAccess",
   allowednetworkendpoints: "AllowedNetworkEndpoints",
   allowedenvironmentvariables: "AllowedEnvironmentVariables",
+  allowgpu: "AllowGpu",
+  allowednpmpackages: "AllowedNpmPackages",
+  folder: "Folder",
+  signer: "Signer",
 };
 
 /** A warning found by {@linkcode scanKeys}, at the key of a normalized path. */
@@ -183,10 +192,18 @@ const envName = string.regex(/^[^=\0*]*\*?$/, {
   error: 'must be a variable name, or a prefix ending in "*"; no "=" and no other "*"',
 });
 
+// An npm package name as the registry spells it (`zod`, `@scope/name`), without a version: the package is
+// allowed in whatever version the host's resolution picks.
+const npmPackage = string.regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, {
+  error: 'must be an npm package name ("zod", "@scope/name"), without "npm:" or a version',
+});
+
 const limits = z.object({
   maxmemorymb: z.preprocess(coerceNumber, num().gt(0, { error: "must be greater than 0" })).optional(),
   maxcpupercent: z.preprocess(coerceNumber, num().gt(0).lte(100, { error: "must be in (0, 100]" }))
     .optional(),
+  maxhandles: z.preprocess(coerceNumber, num().int({ error: "must be an integer" }).min(1)).optional(),
+  maxtimers: z.preprocess(coerceNumber, num().int({ error: "must be an integer" }).min(1)).optional(),
 }, OBJECT);
 const pluginBlock = z.object({
   enabled: bool.optional(),
@@ -203,6 +220,10 @@ const security = z.object({
   allownetworkaccess: bool.optional(),
   allowednetworkendpoints: z.array(endpoint, { error: "must be an array" }).optional(),
   allowedenvironmentvariables: z.array(envName, { error: "must be an array of strings" }).optional(),
+  allowgpu: bool.optional(),
+  allowednpmpackages: z.array(npmPackage, { error: "must be an array of npm package names" }).optional(),
+  folder: localPath.optional(),
+  signer: thumbprint.optional(),
 }, OBJECT);
 const port = z.preprocess(coerceNumber, num().int({ error: "must be an integer" }).min(0).max(65535));
 
@@ -238,6 +259,8 @@ const toLimits = (l: Limits | undefined): ResourceLimits =>
   Object.freeze({
     ...(l?.maxmemorymb === undefined ? {} : { maxMemoryMB: l.maxmemorymb }),
     ...(l?.maxcpupercent === undefined ? {} : { maxCpuPercent: l.maxcpupercent }),
+    ...(l?.maxhandles === undefined ? {} : { maxHandles: l.maxhandles }),
+    ...(l?.maxtimers === undefined ? {} : { maxTimers: l.maxtimers }),
   });
 const unique = <T>(list: readonly T[]): readonly T[] => Object.freeze([...new Set(list)]);
 const absolute = (baseDir: string, paths: readonly string[] | undefined): readonly string[] =>
@@ -271,6 +294,11 @@ export function buildConfig(
       allowNetworkAccess: s.allownetworkaccess ?? false,
       allowedNetworkEndpoints: unique(s.allowednetworkendpoints ?? []),
       allowedEnvironmentVariables: unique(s.allowedenvironmentvariables ?? []),
+      // Absent unless written, so that an entry without them reads as it always did.
+      ...(s.allowgpu === undefined ? {} : { allowGpu: s.allowgpu }),
+      ...(s.allowednpmpackages === undefined ? {} : { allowedNpmPackages: unique(s.allowednpmpackages) }),
+      ...(s.folder === undefined ? {} : { folder: absolute(baseDir, [s.folder])[0] }),
+      ...(s.signer === undefined ? {} : { signer: s.signer }),
     });
   }
   return Object.freeze({

@@ -20,6 +20,10 @@ export interface ResourceLimitOptions {
   readonly maxMemoryMB?: number;
   /** CPU share of a plugin, in percent (`MaxCpuPercent`). */
   readonly maxCpuPercent?: number;
+  /** Handles a plugin may hold at once (`MaxHandles`). */
+  readonly maxHandles?: number;
+  /** Timers a plugin may have pending at once (`MaxTimers`). */
+  readonly maxTimers?: number;
 }
 
 /** What {@linkcode PluginHostBuilder.configureLoader} lets its callback change (the seed's loader options). */
@@ -68,6 +72,14 @@ export interface SecurityOptions {
   readonly allowedNetworkEndpoints?: readonly string[];
   /** `AllowedEnvironmentVariables`: names, or prefixes ending in `*`. */
   readonly allowedEnvironmentVariables?: readonly string[];
+  /** `AllowGpu`: whether the plugin may see WebGPU (`navigator.gpu`). */
+  readonly allowGpu?: boolean;
+  /** `AllowedNpmPackages`: npm package names the plugin may import. */
+  readonly allowedNpmPackages?: readonly string[];
+  /** `Folder`: the only plugin folder that may claim this id (a path or a `file:` URL object). */
+  readonly folder?: string | URL;
+  /** `Signer`: the only key thumbprint whose signature may claim this id. */
+  readonly signer?: string;
 }
 
 /** `Plugins.Admin` as {@linkcode PluginHostBuilder.setAdmin} takes it. */
@@ -83,6 +95,8 @@ export interface AdminOptions {
 interface Limits {
   MaxMemoryMB?: number;
   MaxCpuPercent?: number;
+  MaxHandles?: number;
+  MaxTimers?: number;
 }
 
 // The `Plugins` options, as a file spells them.
@@ -115,6 +129,10 @@ interface Security {
   AllowNetworkAccess?: boolean;
   AllowedNetworkEndpoints?: string[];
   AllowedEnvironmentVariables?: string[];
+  AllowGpu?: boolean;
+  AllowedNpmPackages?: string[];
+  Folder?: string;
+  Signer?: string;
 }
 
 /** Copies the defined values only, so that an option left out never overwrites an earlier one. */
@@ -123,7 +141,12 @@ function defined<T extends object>(values: T): Partial<T> {
 }
 
 const limits = (l: ResourceLimitOptions): Limits =>
-  defined({ MaxMemoryMB: l.maxMemoryMB, MaxCpuPercent: l.maxCpuPercent });
+  defined({
+    MaxMemoryMB: l.maxMemoryMB,
+    MaxCpuPercent: l.maxCpuPercent,
+    MaxHandles: l.maxHandles,
+    MaxTimers: l.maxTimers,
+  });
 
 function toPath(path: string | URL, method: string): string {
   if (typeof path === "string") return path;
@@ -440,6 +463,10 @@ export class PluginHostBuilder {
         AllowNetworkAccess: options.allowNetworkAccess,
         AllowedNetworkEndpoints: list(options.allowedNetworkEndpoints),
         AllowedEnvironmentVariables: list(options.allowedEnvironmentVariables),
+        AllowGpu: options.allowGpu,
+        AllowedNpmPackages: list(options.allowedNpmPackages),
+        Folder: options.folder === undefined ? undefined : toPath(options.folder, "configureSecurity"),
+        Signer: options.signer,
       }),
     );
     this.#security.set(key, entry);

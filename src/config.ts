@@ -17,6 +17,13 @@ export interface ResourceLimits {
   readonly maxMemoryMB?: number;
   /** CPU share of a plugin, in percent (0 < x <= 100). */
   readonly maxCpuPercent?: number;
+  /**
+   * Handles a plugin may hold at once (key `MaxHandles`): open files, sockets, listeners, watchers, child
+   * processes and operations in flight that hold one. Absent: the host's default budget.
+   */
+  readonly maxHandles?: number;
+  /** Timers a plugin may have pending at once (key `MaxTimers`). Absent: the host's default budget. */
+  readonly maxTimers?: number;
 }
 
 /** Where the admin API listens and the token it requires. */
@@ -53,6 +60,14 @@ export interface SecurityEntry {
   readonly allowedNetworkEndpoints: readonly string[];
   /** Variable names; a trailing `*` makes an entry a prefix (`MY_*`). */
   readonly allowedEnvironmentVariables: readonly string[];
+  /** Whether the plugin may see WebGPU (`navigator.gpu`), which Deno grants without a permission; default false. */
+  readonly allowGpu?: boolean;
+  /** npm packages (names) the plugin may import (default none); any other `npm:` import is refused. */
+  readonly allowedNpmPackages?: readonly string[];
+  /** The only folder (absolute) that may claim this id (key `Folder`). */
+  readonly folder?: string;
+  /** The only signer (lowercase hex SHA-256 key thumbprint) whose signature may claim this id (key `Signer`). */
+  readonly signer?: string;
 }
 
 /** The normalized host configuration. Durations are in milliseconds, paths absolute. */

@@ -463,6 +463,8 @@ const defs = (configJson.$defs ?? {}) as Record<string, JsonSchema>;
 function sample(schema: JsonSchema, path: string): unknown {
   if (typeof schema.$ref === "string") {
     const ref = schema.$ref.replace("#/$defs/", "");
+    const known: Record<string, unknown> = { LocalPath: "./lib", Thumbprint: "ab".repeat(32) };
+    if (Object.hasOwn(known, ref)) return known[ref];
     return "default" in schema ? schema.default : sample(defs[ref], path);
   }
   if ("default" in schema && schema.default !== null) return schema.default;
