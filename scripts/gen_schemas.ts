@@ -325,6 +325,10 @@ const MANIFEST_DOCS: Readonly<Record<string, JsonSchema>> = {
   "permissions.write": { description: "Paths to write, relative to the plugin folder or absolute." },
   "permissions.net": { description: 'Hosts to reach: "host" or "host:port".' },
   "permissions.env": { description: 'Environment variables to read; a trailing "*" asks for a prefix.' },
+  "permissions.npm": {
+    description: 'npm packages ("zod", "@scope/name") the plugin imports; PluginSecurity AllowedNpmPackages ' +
+      "must name them too. Any other npm: import refuses the plugin's start (or the import).",
+  },
   "settings": {
     description: "Default settings, overridden by the plugin's Settings in the host configuration.",
   },

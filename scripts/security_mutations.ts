@@ -29,6 +29,8 @@ interface Mutation {
 const H = "src/runtime/_harden.ts";
 const N = "src/runtime/_harden_node.ts";
 const P = "src/permissions.ts";
+const AM = "src/runtime/_ambient.ts";
+const AN = "src/runtime/_ambient_node.ts";
 const edit = (file: string, find: string, replace = ""): Mutation["edits"][number] => ({
   file,
   find,
@@ -286,6 +288,216 @@ const MUTATIONS: readonly Mutation[] = [
       ),
     ],
     tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "stdio-output",
+    defence: "Deno.stdout/stderr (and so process.stdout/stderr) write the plugin's log records",
+    edits: [
+      edit(AM, `  muteOutput(Deno.stdout, "stdout", write);\n  muteOutput(Deno.stderr, "stderr", write);\n`),
+    ],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "stdio-input",
+    defence: "Deno.stdin (and so process.stdin) reads end-of-file",
+    edits: [edit(AM, "  muteInput(Deno.stdin, refuse);\n")],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "console",
+    defence: "the console object (node:console's too) writes the plugin's log records",
+    edits: [edit(AM, "  muteConsole(internals, write);\n")],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "stdio-fds",
+    defence: "file descriptors 0-2 closed to node:fs, and TTY and pipe handles on them refused",
+    edits: [edit(AN, "    closeStdioFds(process, refuse, closeFds);\n")],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "channels",
+    defence: "BroadcastChannel, Web Locks and the Cache API closed between workers",
+    edits: [edit(AM, "  closeChannels(refuse);\n")],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "host-facts",
+    defence: "Deno.cwd, pid, ppid, args, execPath, memoryUsage's rss, cpuUsage, consoleSize, telemetry hidden",
+    edits: [edit(AM, "  hideFacts(refuse, (msg) => {", "  if (false) hideFacts(refuse, (msg) => {")],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "node-facts",
+    defence: "process.pid, ppid, argv, execPath, cwd, cpuUsage, resourceUsage, report hidden",
+    edits: [edit(AN, "  hideProcessFacts(process, refuse, !closeFds);\n")],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "v8-flags",
+    defence: "v8.setFlagsFromString refused (the import map's node:v8 wrapper and the module object)",
+    edits: [
+      edit(AN, "    closeProcessWide(process, refuse);\n"),
+      edit("deno.json", `    "node:v8": "./src/runtime/node_v8.ts"`, `    "node:v8x": "./src/runtime/node_v8.ts"`),
+    ],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "gpu",
+    defence: "navigator.gpu hidden without AllowGpu",
+    edits: [edit(AM, "  if (found) getter(found.holder, \"gpu\", () => undefined);\n")],
+    tests: ["ambient_test.ts"],
+  },
+  {
+    name: "duplicate-id",
+    defence: "two plugin folders claiming one id: neither gets it (not the first by folder order)",
+    edits: [edit("src/discovery.ts", "    if (all.length === 1) return r;", "    if (all.length >= 1) return r;")],
+    tests: ["identity_test.ts"],
+  },
+  {
+    name: "duplicate-id-hot",
+    defence: "a hot-reloaded folder is refused while another folder claims its id too",
+    edits: [edit("src/_host_trust.ts", "  if (others.length === 0) return report;", "  if (others) return report;")],
+    tests: ["identity_test.ts"],
+  },
+  {
+    name: "folder-pin",
+    defence: "PluginSecurity.<id>.Folder: a plugin from another folder is refused",
+    edits: [edit("src/_identity_pins.ts", "    if (pinned !== plugin.dir) {", "    if (!pinned) {")],
+    tests: ["identity_test.ts"],
+  },
+  {
+    name: "signer-pin",
+    defence: "PluginSecurity.<id>.Signer: a plugin without a valid signature by that key is refused",
+    edits: [edit("src/_identity_pins.ts", "  if (!result.ok) {", "  if (!result) {")],
+    tests: ["identity_test.ts"],
+  },
+  {
+    name: "hardlinks-folder",
+    defence: "a file with more than one hard link in a plugin folder refuses the plugin",
+    edits: [
+      edit(
+        "src/plugin_folder.ts",
+        '    } else if (found.kind === "hardlink") {\n      diagnostics.push({',
+        '    } else if (found.kind === "hardlink") {\n      if (found) continue;\n      diagnostics.push({',
+      ),
+    ],
+    tests: ["identity_test.ts"],
+  },
+  {
+    name: "hardlinks-grant",
+    defence: "a file with more than one hard link in (or as) a granted path refuses the start",
+    edits: [
+      edit("src/_grant_links.ts", "        if (nlink > 1) problems.push(", "        if (!nlink) problems.push("),
+      edit(
+        "src/_grant_links.ts",
+        "          problems.push(hardLinkProblem(join(root, found.rel), kind, found.nlink));",
+        "          void hardLinkProblem;",
+      ),
+    ],
+    tests: ["identity_test.ts"],
+  },
+  {
+    name: "manifest-depth",
+    defence: "manifests nested deeper than 64 levels are refused before parsing (no stack overflow)",
+    edits: [edit("src/_jsonc.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
+    tests: ["manifest_shapes_test.ts"],
+  },
+  {
+    name: "config-depth",
+    defence: "host configurations nested deeper than 64 levels are a located ConfigError",
+    edits: [edit("src/_config_parse.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
+    tests: ["manifest_shapes_test.ts"],
+  },
+  {
+    name: "manifest-proto-keys",
+    defence: "keys named like Object.prototype properties refused anywhere in a manifest",
+    edits: [edit("src/manifest.ts", "  if (unsafe.length > 0) return { id, idPosition, diagnostics: unsafe };\n")],
+    tests: ["manifest_shapes_test.ts"],
+  },
+  {
+    name: "manifest-proto-id",
+    defence: "a plugin id that is a name of Object.prototype (\"constructor\") refused",
+    edits: [edit("src/manifest.ts", "  .refine((id) => !isPrototypeName(id), {", "  .refine((id) => !!id, {")],
+    tests: ["manifest_shapes_test.ts"],
+  },
+  {
+    name: "grant-paths",
+    defence: "manifest grants must be plain paths (no file: host, no %2F/%2e/%00, no other scheme)",
+    edits: [
+      edit(
+        "src/_manifest_guards.ts",
+        "export function grantPathProblem(grant: string): string | undefined {\n",
+        "export function grantPathProblem(grant: string): string | undefined {\n  if (grant) return undefined;\n",
+      ),
+    ],
+    tests: ["manifest_shapes_test.ts"],
+  },
+  {
+    name: "npm-host-scan",
+    defence: "the host scans the plugin's graph and refuses a start over an npm import not allowed",
+    edits: [edit("src/_plugin_connection.ts", "if (imports.problems.length > 0) {", "if (imports.problems.length < 0) {")],
+    tests: ["npm_test.ts"],
+  },
+  {
+    name: "npm-hook-needed",
+    defence: "a graph with an import the scan cannot settle makes the runtime install its import hook",
+    edits: [edit("src/_import_check.ts", "importHook: graph.unsettled.length > 0", "importHook: false")],
+    tests: ["npm_test.ts"],
+  },
+  {
+    name: "npm-hook",
+    defence: "the runtime's import hook refuses an npm package not allowed (computed import, require)",
+    edits: [edit("src/runtime/_import_hook.ts", "if (!allowed.has(name)) refused(", "if (allowed.has(name)) refused(")],
+    tests: ["npm_test.ts"],
+  },
+  {
+    name: "hook-data-blob",
+    defence: "the import hook refuses data:/blob: URLs not written literally in scanned code",
+    edits: [edit("src/runtime/_import_hook.ts", "if (!literals.has(url.href)) {", "if (literals.has(url.href)) {")],
+    tests: ["codegen_routes_test.ts"],
+  },
+  {
+    name: "hook-keeps-wrappers",
+    defence: "the import hook keeps node:* on the import map's wrappers (Node's resolver bypasses the map)",
+    edits: [edit("src/runtime/_import_hook.ts", "if (hasOwn(WRAPPED, builtin) && ", "if (false && ")],
+    tests: ["codegen_routes_test.ts"],
+  },
+  {
+    name: "node-vm-import-map",
+    defence: "the import map sends plugins' node:vm to the wrapper that refuses its compiling exports",
+    edits: [edit("deno.json", '    "node:vm": "./src/runtime/node_vm.ts",\n', "")],
+    tests: ["codegen_routes_test.ts"],
+  },
+  {
+    name: "node-vm-object",
+    defence: "node:vm's CommonJS object (require, getBuiltinModule, default export) locked when Node loads",
+    edits: [edit("src/runtime/_import_hook.ts", "if (!vmDone) closeVm(", "if (vmDone) closeVm(")],
+    tests: ["codegen_routes_test.ts", "codegen_test.ts"],
+  },
+  {
+    name: "module-compile",
+    defence: "Module.prototype._compile only of the file's own text",
+    edits: [edit("src/runtime/_import_hook.ts", "if (!same) refuse(", "if (false) refuse(")],
+    tests: ["codegen_routes_test.ts"],
+  },
+  {
+    name: "module-wrap",
+    defence: "Module.prototype._compile refused once Module.wrap or Module.wrapper changed",
+    edits: [edit("src/runtime/_import_hook.ts", 'refuse("Changing Module.wrap or Module.wrapper");', "")],
+    tests: ["codegen_routes_test.ts"],
+  },
+  {
+    name: "register-hooks-object",
+    defence: "node:module's registerHooks/register refused on the CommonJS object",
+    edits: [edit("src/runtime/_import_hook.ts", 'lock(Module, "registerHooks", () => refuse("node:module registerHooks"));', "")],
+    tests: ["codegen_routes_test.ts"],
+  },
+  {
+    name: "register-hooks-wrapper",
+    defence: "node_module.ts (import map) refuses the named registerHooks export (else node:module's passes)",
+    edits: [edit("src/runtime/node_module.ts", 'export const registerHooks: Fn = gated("registerHooks");', "")],
+    tests: ["codegen_routes_test.ts"],
   },
 ];
 

@@ -13,6 +13,7 @@ import {
   type LogLevel,
   type TextFormatterOptions,
 } from "@logtape/logtape";
+import { escapeControls } from "./_log_record.ts";
 
 /** Whether output to `stream` may be coloured: it is a terminal and NO_COLOR is unset. */
 export const colorFor = (stream: { isTerminal(): boolean }): boolean => stream.isTerminal() && !Deno.noColor;
@@ -76,11 +77,16 @@ export async function configureLogging(lowestLevel: LogLevel = "info"): Promise<
     level: "ABBR",
     category: (c) =>
       c[0] === "dotcompute" && c[1] === "plugin" ? ["plugin", ...c.slice(3)].join(".") : c.join("."),
-    value: "bare",
+    // A record is one line and sets no colour, whatever a plugin put in it: every control character of the
+    // message and of each value (newlines, ESC, C1...) is escaped, so no record can print a forged line. The
+    // category is LogTape's to sanitize (and the protocol lets a plugin's parts hold only [A-Za-z0-9_.:-]).
+    sanitize: { sgr: "escape", newlines: "escape" },
+    value: (v, inspect) => escapeControls(typeof v === "string" ? v : inspect(v, { colors: false })),
     format: ({ timestamp, level, category, message, record }) => {
       const id = record.properties.pluginId ??
         (record.category[1] === "plugin" ? record.category[2] : undefined);
-      return `${timestamp} ${level} ${category}${typeof id === "string" ? ` [${id}]` : ""}: ${message}`;
+      const tag = typeof id === "string" ? ` [${escapeControls(id)}]` : "";
+      return `${timestamp} ${level} ${category}${tag}: ${escapeControls(message)}`;
     },
   };
   const formatter = colorFor(Deno.stderr) ? getAnsiColorFormatter(options) : getTextFormatter(options);

@@ -8,6 +8,7 @@
 
 import { getNodeValue, type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import { ConfigError, type Diagnostic } from "./errors.ts";
+import { MAX_NESTING, tooDeepAt } from "./_jsonc.ts";
 
 /** One step of a path into a JSON value. */
 export type Segment = string | number;
@@ -65,6 +66,12 @@ function nodeAt(root: Node, path: readonly Segment[]): Node | undefined {
 export function parseJsonc(text: string, file: string): ParsedJsonc {
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineStarts.push(i + 1);
+  // The parser recurses per level: a deep text would overflow the stack (see _jsonc.ts).
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    const message = `nested deeper than ${MAX_NESTING} levels of objects and arrays`;
+    throw new ConfigError([{ file, ...positionOf(lineStarts, deep), message }]);
+  }
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0 || tree === undefined) {

@@ -275,32 +275,39 @@ export function buildConfig(
 ): HostConfig {
   const d = defaults;
   const p = data.plugins ?? {};
-  const plugins: Record<string, PluginConfig> = {};
-  for (const [id, raw] of Object.entries(p)) {
-    if (has(OPTIONS, id)) continue;
-    const block = raw as z.output<typeof pluginBlock>;
-    plugins[id] = Object.freeze({
-      enabled: block.enabled ?? d.plugin.enabled,
-      isolation: block.isolation ?? d.plugin.isolation,
-      resourceLimits: toLimits(block.resourcelimits),
-      settings: block.settings ?? {},
-    });
-  }
-  const securityEntries: Record<string, SecurityEntry> = {};
-  for (const [id, s] of Object.entries(data.pluginsecurity ?? {})) {
-    securityEntries[id] = Object.freeze({
-      allowFileSystemAccess: s.allowfilesystemaccess ?? false,
-      allowedPaths: absolute(baseDir, s.allowedpaths),
-      allowNetworkAccess: s.allownetworkaccess ?? false,
-      allowedNetworkEndpoints: unique(s.allowednetworkendpoints ?? []),
-      allowedEnvironmentVariables: unique(s.allowedenvironmentvariables ?? []),
-      // Absent unless written, so that an entry without them reads as it always did.
-      ...(s.allowgpu === undefined ? {} : { allowGpu: s.allowgpu }),
-      ...(s.allowednpmpackages === undefined ? {} : { allowedNpmPackages: unique(s.allowednpmpackages) }),
-      ...(s.folder === undefined ? {} : { folder: absolute(baseDir, [s.folder])[0] }),
-      ...(s.signer === undefined ? {} : { signer: s.signer }),
-    });
-  }
+  // Keyed by ids from the file: built with Object.fromEntries (own properties, never a prototype write even for
+  // "__proto__" or "constructor"), read with Object.hasOwn (config.ts).
+  const plugins: Record<string, PluginConfig> = Object.fromEntries(
+    Object.entries(p).filter(([id]) => !has(OPTIONS, id)).map(([id, raw]) => {
+      const block = raw as z.output<typeof pluginBlock>;
+      return [
+        id,
+        Object.freeze({
+          enabled: block.enabled ?? d.plugin.enabled,
+          isolation: block.isolation ?? d.plugin.isolation,
+          resourceLimits: toLimits(block.resourcelimits),
+          settings: block.settings ?? {},
+        }),
+      ];
+    }),
+  );
+  const securityEntries: Record<string, SecurityEntry> = Object.fromEntries(
+    Object.entries(data.pluginsecurity ?? {}).map(([id, s]) => [
+      id,
+      Object.freeze({
+        allowFileSystemAccess: s.allowfilesystemaccess ?? false,
+        allowedPaths: absolute(baseDir, s.allowedpaths),
+        allowNetworkAccess: s.allownetworkaccess ?? false,
+        allowedNetworkEndpoints: unique(s.allowednetworkendpoints ?? []),
+        allowedEnvironmentVariables: unique(s.allowedenvironmentvariables ?? []),
+        // Absent unless written, so that an entry without them reads as it always did.
+        ...(s.allowgpu === undefined ? {} : { allowGpu: s.allowgpu }),
+        ...(s.allowednpmpackages === undefined ? {} : { allowedNpmPackages: unique(s.allowednpmpackages) }),
+        ...(s.folder === undefined ? {} : { folder: absolute(baseDir, [s.folder])[0] }),
+        ...(s.signer === undefined ? {} : { signer: s.signer }),
+      }),
+    ]),
+  );
   return Object.freeze({
     ...(configFile === undefined ? {} : { configFile }),
     baseDir,

@@ -1,9 +1,11 @@
 // Internal: a plugin starts only if no symlink inside a folder it is granted leads out of what it is granted.
 // Deno checks the path a plugin asks for, not where a symlink in it leads: with AllowedPaths ["/data"] and a
 // link /data/x -> /etc/secret, reading "/data/x" would read the secret. A link under a write grant must lead
-// into a write grant; under a read grant, into a read grant (a write grant counts as read too).
+// into a write grant; under a read grant, into a read grant (a write grant counts as read too). A regular file
+// with more than one hard link refuses the start too: its other name may be a file outside every grant, and
+// nothing tells which name is the file's "own".
 import { join } from "node:path";
-import { isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "./_symlinks.ts";
+import { hardLinks, isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "./_symlinks.ts";
 
 /** The grants to check: absolute paths, as the permissions hold them. */
 export interface Grants {
@@ -37,11 +39,20 @@ export async function checkGrantLinks(
   const walked = new Set(await realDirs(skip));
   for (const [kind, roots, into] of [["write", write, write], ["read", read, read]] as const) {
     for (const root of roots) {
-      if (walked.has(root) || !(await Deno.stat(root).catch(() => undefined))?.isDirectory) continue;
+      if (walked.has(root)) continue;
       walked.add(root);
+      const info = await Deno.stat(root).catch(() => undefined);
+      if (info?.isFile) {
+        // A granted file: a second name of it may be anywhere (and the grant's realPath already followed links).
+        const nlink = await hardLinks(root);
+        if (nlink > 1) problems.push(hardLinkProblem(root, kind, nlink));
+      }
+      if (!info?.isDirectory) continue;
       for await (const found of symlinksUnder(root)) {
         if (found.kind === "too-many") unchecked.push(`${root} (over ${MAX_SCANNED_ENTRIES} entries)`);
-        else if (found.kind === "link" && !into.some((g) => found.target && isInside(g, found.target))) {
+        else if (found.kind === "hardlink") {
+          problems.push(hardLinkProblem(join(root, found.rel), kind, found.nlink));
+        } else if (found.kind === "link" && !into.some((g) => found.target && isInside(g, found.target))) {
           const to = found.target === undefined ? "nowhere (a missing target)" : `"${found.target}"`;
           problems.push(
             `symlink "${
@@ -54,3 +65,7 @@ export async function checkGrantLinks(
   }
   return { problems, unchecked };
 }
+
+const hardLinkProblem = (path: string, kind: string, nlink: number): string =>
+  `file "${path}" in a ${kind} grant has ${nlink} hard links; one may be a file outside the grants ` +
+  "(Deno checks paths, not files): make it a copy";

@@ -14,6 +14,7 @@ import { reloadConfig } from "./_host_config.ts";
 import { create } from "./_host_definition.ts";
 import { folderChanged } from "./_host_reload.ts";
 import type { HostState } from "./_host_state.ts";
+import { PluginHostError } from "./errors.ts";
 
 const log = getLogger(["dotcompute", "host"]);
 
@@ -36,12 +37,20 @@ export async function start(s: HostState): Promise<void> {
   }
   const results = await discoverPlugins(s.dir, { verify: signatureCheck(s.config) });
   s.failures = [];
-  for (const r of results) {
+  for (let r of results) {
     if (r.ok) {
-      if (!s.plugins.has(r.plugin.manifest.id)) {
-        s.plugins.set(r.plugin.manifest.id, create(s, r.plugin));
+      try {
+        if (!s.plugins.has(r.plugin.manifest.id)) {
+          s.plugins.set(r.plugin.manifest.id, create(s, r.plugin));
+        }
+        continue;
+      } catch (e) {
+        // A plugin that cannot even be set up fails alone, never the host's start.
+        const id = r.plugin.manifest.id;
+        const message = `Cannot set up plugin "${id}": ${e}`;
+        const error = new PluginHostError("LOAD_FAILED", message, { pluginId: id });
+        r = { ok: false, dir: r.dir, id: r.plugin.manifest.id, error };
       }
-      continue;
     }
     const failure = { dir: r.dir, message: r.error.message, at: Date.now(), ...(r.id ? { id: r.id } : {}) };
     s.failures.push(failure);

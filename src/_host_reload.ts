@@ -9,7 +9,8 @@ import { getLogger } from "@logtape/logtape";
 import { PluginHostError } from "./errors.ts";
 import type { ReloadEvent } from "./events.ts";
 import type { Plugin, PluginHandle } from "./plugin.ts";
-import { inspectVerified } from "./_host_trust.ts";
+import { inspectNewFolder, inspectVerified } from "./_host_trust.ts";
+import { duplicateIdError } from "./discovery.ts";
 import { create, definition } from "./_host_definition.ts";
 import type { HostState } from "./_host_state.ts";
 
@@ -104,7 +105,8 @@ export async function folderChanged(s: HostState, folder: string): Promise<void>
     return;
   }
   if (known) return void await reloadPlugin(s, known, "watch");
-  const report = await inspectVerified(folder, s.config);
+  // A new folder: it is refused when another folder claims its id too (src/_host_trust.ts).
+  const report = await inspectNewFolder(folder, s.dir, s.config);
   if (!report.ok) {
     const failure = {
       dir: folder,
@@ -119,7 +121,9 @@ export async function folderChanged(s: HostState, folder: string): Promise<void>
   }
   const id = report.plugin.manifest.id;
   if (s.plugins.has(id)) {
-    const message = `Plugin folder ${folder} declares id "${id}", already used by ${s.plugins.get(id)!.dir}`;
+    const running = s.plugins.get(id)!.discovered;
+    const message = duplicateIdError(report.plugin, [running], "where it runs: this folder is refused")
+      .message;
     const failure = { dir: folder, id, message, at: Date.now() };
     s.failures.push(failure);
     s.events.emit("discoveryFailure", failure);

@@ -85,6 +85,17 @@ export function offsetToLineColumn(text: string, offset: number): Position {
  * ```
  */
 export function parseJsonc(text: string, file: string): JsoncResult {
+  // jsonc-parser (and every walk after it) recurses per level: 100,000 "[" overflowed the stack of the whole
+  // host. Refuse deep texts before parsing.
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    const message = `nested deeper than ${MAX_NESTING} levels of objects and arrays`;
+    return {
+      value: undefined,
+      root: undefined,
+      diagnostics: [{ file, ...offsetToLineColumn(text, deep), message }],
+    };
+  }
   const errors: ParseError[] = [];
   // A byte-order mark is not JSON; a space keeps every offset (and so every position) unchanged.
   const source = text.charCodeAt(0) === 0xfeff ? " " + text.slice(1) : text;
@@ -95,6 +106,38 @@ export function parseJsonc(text: string, file: string): JsoncResult {
     return { file, ...offsetToLineColumn(text, e.offset), message };
   });
   return { value: root === undefined ? undefined : plain(getNodeValue(root)), root, diagnostics };
+}
+
+/** How deeply objects and arrays may nest in a manifest or a host configuration. */
+export const MAX_NESTING = 64;
+
+/**
+ * The offset of the first `[` or `{` nested deeper than `max` levels (strings and comments skipped), or
+ * undefined. A linear scan without recursion, so any text can be judged.
+ *
+ * @example
+ * ```ts
+ * import { tooDeepAt } from "./_jsonc.ts";
+ * tooDeepAt("[[[1]]]", 2); // 2
+ * tooDeepAt('{"a": "[[[["}', 2); // undefined
+ * ```
+ */
+export function tooDeepAt(text: string, max: number = MAX_NESTING): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) { // a string: skip to its closing quote
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+    } else if (c === 47 && text.charCodeAt(i + 1) === 47) { // a line comment
+      while (i < text.length && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+    } else if (c === 47 && text.charCodeAt(i + 1) === 42) { // a block comment
+      const end = text.indexOf("*/", i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if (c === 93 || c === 125) depth = Math.max(0, depth - 1);
+  }
+  return undefined;
 }
 
 // jsonc-parser builds objects without a prototype (so a "__proto__" key is harmless); rebuild them as ordinary

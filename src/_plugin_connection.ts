@@ -8,8 +8,10 @@
 import type { LogLevel } from "@logtape/logtape";
 import { CallTimeoutError, PluginHostError } from "./errors.ts";
 import { checkGrantLinks } from "./_grant_links.ts";
+import { checkImports } from "./_import_check.ts";
 import type { PluginConnection } from "./isolation/tier.ts";
 import type { PluginOptions } from "./plugin.ts";
+import { boundLogProperties } from "./rpc/_log_bounds.ts";
 import { toFileUrl } from "./_paths.ts";
 import { probe } from "./_plugin_health.ts";
 import { overMemory, usage, watchCpu } from "./_plugin_resources.ts";
@@ -64,6 +66,17 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
       pluginId: c.id,
     });
   }
+  // npm packages load whatever the plugin's permissions say: refused here, before anything is fetched.
+  const imports = checkImports(c.id, toFileUrl(d.entryPath), d.dir, o.permissions);
+  if (imports.problems.length > 0) {
+    throw new PluginHostError(
+      "LOAD_FAILED",
+      `Cannot start plugin "${c.id}": ${imports.problems.join("; ")}`,
+      {
+        pluginId: c.id,
+      },
+    );
+  }
   let conn: PluginConnection | undefined;
   return await o.tier.spawn({
     id: c.id,
@@ -73,6 +86,7 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
     settings: o.settings,
     dependencies: Object.keys(d.manifest.dependencies),
     permissions: o.permissions,
+    ...(imports.importHook ? { importHook: true } : {}),
     callTimeoutMs: o.callTimeoutMs,
     loadTimeoutMs: o.hookTimeoutMs,
     traffic: c.traffic,
@@ -90,16 +104,17 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
         return void droppedLogs(c);
       }
       droppedLogs(c);
-      const category = m.category.slice(1);
-      const log = category.length ? c.log.getChild(category as [string, ...string[]]) : c.log;
-      const properties = { ...m.properties, pluginId: c.id };
-      log.emit({
+      // Emitted by the plugin's own logger with the full category on the record: a plugin-chosen part never
+      // becomes a key in LogTape's logger tree (getChild("constructor") threw, "__proto__" rewired it).
+      const record = {
+        category: [...c.log.category, ...m.category.slice(1)],
         level: m.level as LogLevel,
         message: [m.message],
         rawMessage: m.message,
-        properties,
+        properties: { ...boundLogProperties(m.properties), pluginId: c.id },
         timestamp: Date.now(),
-      });
+      };
+      c.log.emit(record as Parameters<typeof c.log.emit>[0]);
     },
     onMetrics: (m) => c.metrics.setCustom({ counters: m.counters, histograms: m.histograms }),
     onProtocolError: (reason) => {

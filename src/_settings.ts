@@ -9,9 +9,11 @@ export function mergeSettings(
   base: Readonly<Record<string, unknown>>,
   override: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
+  // A Map, then own properties: a "__proto__" key from the config's settings must not set a prototype.
+  const out = new Map<string, unknown>(Object.entries(base));
   for (const [k, v] of Object.entries(override)) {
-    out[k] = isPlain(v) && isPlain(out[k]) ? mergeSettings(out[k] as Record<string, unknown>, v) : v;
+    const was = out.get(k);
+    out.set(k, isPlain(v) && isPlain(was) ? mergeSettings(was, v) : v);
   }
-  return out;
+  return Object.fromEntries(out);
 }

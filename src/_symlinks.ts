@@ -1,15 +1,21 @@
-// Internal: the symlinks under a folder, with their real targets. Deno's permission checks look at the path a
-// plugin asks for, not where a symlink in it leads, so a link inside a granted folder that points out of it
-// would widen the grant: both the plugin folder check (plugin_folder.ts) and the granted-folder check
-// (_grant_links.ts) walk folders with this.
+// Internal: the symlinks under a folder, with their real targets, and its files with more than one hard link.
+// Deno's permission checks look at the path a plugin asks for, not where a symlink in it leads nor which file
+// (inode) a name stands for, so a link inside a granted folder to a file outside would widen the grant: both
+// the plugin folder check (plugin_folder.ts) and the granted-folder check (_grant_links.ts) walk folders with
+// this. A hard link cannot be told from the file's other names (none is the "real" one), so any regular file
+// with more than one is reported.
 import { isAbsolute, join, relative, sep } from "node:path";
 
 /** How many files and folders one walk looks at, at most. */
 export const MAX_SCANNED_ENTRIES = 10_000;
 
-/** What a walk found: a symlink (target undefined when it leads nowhere), too many entries, or an error. */
+/**
+ * What a walk found: a symlink (target undefined when it leads nowhere), a regular file with `nlink` hard links
+ * (more than one), too many entries, or an error.
+ */
 export type SymlinkFinding =
   | { readonly kind: "link"; readonly rel: string; readonly target: string | undefined }
+  | { readonly kind: "hardlink"; readonly rel: string; readonly nlink: number }
   | { readonly kind: "too-many" }
   | { readonly kind: "error"; readonly rel: string; readonly message: string };
 
@@ -29,6 +35,10 @@ export async function* symlinksUnder(realDir: string): AsyncGenerator<SymlinkFin
         if (++seen > MAX_SCANNED_ENTRIES) return yield { kind: "too-many" };
         const child = rel === "" ? item.name : join(rel, item.name);
         if (item.isDirectory) pending.push(child);
+        if (item.isFile) {
+          const nlink = await hardLinks(join(realDir, child));
+          if (nlink > 1) yield { kind: "hardlink", rel: child, nlink };
+        }
         if (!item.isSymlink) continue;
         const target = await Deno.realPath(join(realDir, child)).catch(() => undefined);
         yield { kind: "link", rel: child, target };
@@ -37,4 +47,10 @@ export async function* symlinksUnder(realDir: string): AsyncGenerator<SymlinkFin
       yield { kind: "error", rel, message: e instanceof Error ? e.message : String(e) };
     }
   }
+}
+
+/** How many hard links the regular file at `path` has (1 when it is not a regular file or cannot be seen). */
+export async function hardLinks(path: string): Promise<number> {
+  const info = await Deno.lstat(path).catch(() => undefined);
+  return info?.isFile ? info.nlink ?? 1 : 1;
 }

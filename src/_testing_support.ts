@@ -119,5 +119,6 @@ export function securityEntry(p: TestPermissions, dir: string): Record<string, u
     AllowNetworkAccess: (p.net ?? []).length > 0,
     AllowedNetworkEndpoints: [...(p.net ?? [])],
     AllowedEnvironmentVariables: [...(p.env ?? [])],
+    ...(p.gpu ? { AllowGpu: true } : {}),
   };
 }

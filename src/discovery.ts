@@ -6,8 +6,8 @@
  */
 
 import { join } from "node:path";
-import { type ManifestError, PluginHostError } from "./errors.ts";
-import { type DiscoveredPlugin, inspectPluginFolder, manifestFilesIn } from "./plugin_folder.ts";
+import { formatDiagnostic, ManifestError, PluginHostError } from "./errors.ts";
+import { atId, type DiscoveredPlugin, inspectPluginFolder, manifestFilesIn } from "./plugin_folder.ts";
 
 /** Options for {@linkcode discoverPlugins}. */
 export interface DiscoverOptions {
@@ -43,8 +43,10 @@ export type DiscoveryResult =
 
 /**
  * Lists the plugins in `dir`: one result per immediate subfolder that holds a `plugin.jsonc` or `plugin.json`
- * (hidden folders, whose names start with ".", are skipped), sorted by folder name. A folder whose id an
- * earlier folder already declared fails with code `DUPLICATE_ID`.
+ * (hidden folders, whose names start with ".", are skipped), sorted by folder name. When two or more folders
+ * that pass their checks (and `verify`) declare the same id, every one of them fails with code `DUPLICATE_ID`,
+ * each naming the others: folder order must not decide which gets the id (and its grants). A
+ * `PluginSecurity.<id>.Folder` or `Signer` pin, checked by the host's `verify`, is how one of them is chosen.
  *
  * @throws {PluginHostError} with code `DISCOVERY_FAILED` when `dir` is not a readable folder.
  * @example
@@ -84,42 +86,85 @@ export async function discoverPlugins(
     options.concurrency ?? 16,
     async (name): Promise<DiscoveryResult | undefined> => {
       const path = join(root, name);
-      if ((await manifestFilesIn(path)).length === 0) return undefined;
-      const report = await inspectPluginFolder(join(dir, name));
-      if (report.ok) {
-        const { dir: folder, manifest: { id } } = report.plugin;
-        const error = await options.verify?.(report.plugin);
-        return error
-          ? { ok: false, dir: folder, id, error }
-          : { ok: true, dir: folder, plugin: report.plugin };
+      try {
+        return await inspectOne(dir, name, path, options.verify);
+      } catch (e) {
+        // The checks are meant never to throw; if one does, only this folder fails.
+        const error = new ManifestError(name, [{
+          file: path,
+          message: `cannot be checked: ${errorText(e)}`,
+        }]);
+        return { ok: false, dir: path, error };
       }
-      const realDir = await Deno.realPath(path).catch(() => path);
-      return {
-        ok: false,
-        dir: realDir,
-        ...(report.id === undefined ? {} : { id: report.id }),
-        error: report.error,
-      };
     },
     options.onProgress,
   );
+  return refuseDuplicates(results.filter((r) => r !== undefined));
+}
 
-  const firstFolder = new Map<string, string>();
-  return results.filter((r) => r !== undefined).map((r): DiscoveryResult => {
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The result for one subfolder; undefined when it holds no manifest. */
+async function inspectOne(
+  dir: string,
+  name: string,
+  path: string,
+  verify: DiscoverOptions["verify"],
+): Promise<DiscoveryResult | undefined> {
+  if ((await manifestFilesIn(path)).length === 0) return undefined;
+  const report = await inspectPluginFolder(join(dir, name));
+  if (report.ok) {
+    const { dir: folder, manifest: { id } } = report.plugin;
+    const error = await verify?.(report.plugin);
+    return error ? { ok: false, dir: folder, id, error } : { ok: true, dir: folder, plugin: report.plugin };
+  }
+  const realDir = await Deno.realPath(path).catch(() => path);
+  return {
+    ok: false,
+    dir: realDir,
+    ...(report.id === undefined ? {} : { id: report.id }),
+    error: report.error,
+  };
+}
+
+/**
+ * The error of a plugin folder whose id `others` (plugin folders that passed their checks) declare too: located
+ * at its manifest's id, naming every folder.
+ */
+export function duplicateIdError(
+  plugin: DiscoveredPlugin,
+  others: readonly DiscoveredPlugin[],
+  outcome = "so no folder gets the id or its grants",
+): PluginHostError {
+  const id = plugin.manifest.id;
+  const where = (p: DiscoveredPlugin): string => {
+    const at = atId(p, "");
+    return at.line === undefined ? at.file : `${at.file}:${at.line}:${at.column}`;
+  };
+  const also = others.map((o) => `"${o.dir}" (${where(o)})`).join(", ");
+  const message = formatDiagnostic(atId(
+    plugin,
+    `plugin id "${id}" of "${plugin.dir}" is declared by ${also} too, ${outcome}; ` +
+      `remove one, or pin the id with PluginSecurity."${id}".Folder or .Signer`,
+  ));
+  return new PluginHostError("DUPLICATE_ID", message, { pluginId: id });
+}
+
+/** Every plugin whose id another passing folder declares too fails (all of them, not all but the first). */
+function refuseDuplicates(results: readonly DiscoveryResult[]): DiscoveryResult[] {
+  const claims = new Map<string, DiscoveredPlugin[]>();
+  for (const r of results) {
+    if (!r.ok) continue;
+    const list = claims.get(r.plugin.manifest.id);
+    if (list) list.push(r.plugin);
+    else claims.set(r.plugin.manifest.id, [r.plugin]);
+  }
+  return results.map((r): DiscoveryResult => {
     if (!r.ok) return r;
-    const id = r.plugin.manifest.id;
-    const first = firstFolder.get(id);
-    if (first === undefined) {
-      firstFolder.set(id, r.dir);
-      return r;
-    }
-    const message = `Plugin id "${id}" in "${r.dir}" is already used by the plugin in "${first}"`;
-    return {
-      ok: false,
-      dir: r.dir,
-      id,
-      error: new PluginHostError("DUPLICATE_ID", message, { pluginId: id }),
-    };
+    const all = claims.get(r.plugin.manifest.id)!;
+    if (all.length === 1) return r;
+    const error = duplicateIdError(r.plugin, all.filter((p) => p !== r.plugin));
+    return { ok: false, dir: r.dir, id: r.plugin.manifest.id, error };
   });
 }
 

@@ -11,6 +11,7 @@ export type PluginHostErrorCode =
   | "CONFIG_INVALID"
   | "DISCOVERY_FAILED"
   | "DUPLICATE_ID"
+  | "PIN_MISMATCH"
   | "PLUGIN_NOT_FOUND"
   | "PLUGIN_NOT_RUNNING"
   | "PLUGIN_OVERLOADED"

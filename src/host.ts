@@ -16,7 +16,7 @@ import type { PendingApproval } from "./approvals.ts";
 import type { RestartPolicy } from "./restart_policy.ts";
 import type { PluginHandle } from "./plugin.ts";
 import type { PluginMethods } from "./plugin_api.ts";
-import { nodeProcessWrapped } from "./_scope_probe.ts";
+import { unwrappedBuiltins } from "./_scope_probe.ts";
 import { HostState } from "./_host_state.ts";
 import type { LogRate } from "./log_rate.ts";
 import { start, stop } from "./_host_lifecycle.ts";
@@ -149,11 +149,13 @@ export async function createPluginHost(
     ? await loadConfig(source)
     : normalizeConfig(source);
   for (const w of warnings) log.warn("config: {warning}", { warning: formatDiagnostic(w) });
-  if (!nodeProcessWrapped) {
+  if (unwrappedBuiltins.length > 0) {
     log.warn(
-      "node:process is not mapped to the plugin-safe wrapper: a plugin in the worker tier could abort the " +
-        "host through node:process's named \"abort\" export. Map node:process as this package's deno.json " +
-        'does (see README) or use Isolation "process" for untrusted plugins.',
+      "{builtins} not mapped to the plugin-safe wrappers: a plugin in the worker tier could abort the host " +
+        "through node:process's named \"abort\" export, or set V8 flags for the whole process through " +
+        "node:v8's. Map them as this package's deno.json does (see README) or use Isolation \"process\" for " +
+        "untrusted plugins.",
+      { builtins: unwrappedBuiltins.join(", ") },
     );
   }
   return new Host(config, warnings, options);

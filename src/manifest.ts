@@ -18,6 +18,7 @@ import {
   parseJsonc,
   type Position,
 } from "./_jsonc.ts";
+import { grantPathProblem, isPrototypeName, prototypeKeys } from "./_manifest_guards.ts";
 
 /** A capability a plugin can declare: the seed's set. */
 export type Capability =
@@ -79,6 +80,8 @@ export interface ManifestPermissions {
   readonly net: readonly string[];
   /** Environment variable names; a trailing `*` asks for a prefix. */
   readonly env: readonly string[];
+  /** npm package names (`zod`, `@scope/name`) the plugin imports; `PluginSecurity` `AllowedNpmPackages` decides. */
+  readonly npm?: readonly string[];
 }
 
 /** A validated manifest, with every default filled in. */
@@ -150,6 +153,10 @@ const pluginId = z.string()
   .max(MAX_ID_LENGTH, { error: (i) => `${show(i.input)} is longer than ${MAX_ID_LENGTH} characters` })
   .regex(ID_PATTERN, {
     error: (i) => `${show(i.input)} is not a plugin id (lowercase letters, digits, '.' and '-')`,
+  })
+  // "constructor" fits the pattern, and an id indexes plain objects (LogTape's loggers threw at start).
+  .refine((id) => !isPrototypeName(id), {
+    error: (i) => `${show(i.input)} is a name of Object.prototype and cannot be a plugin id`,
   });
 const capability = z.enum(CAPABILITY_NAMES, {
   error: (i) => {
@@ -158,7 +165,13 @@ const capability = z.enum(CAPABILITY_NAMES, {
       (hint ? `; did you mean "${hint}"?` : ` (one of ${CAPABILITY_NAMES.join(", ")})`);
   },
 });
-const permissionList = z.array(nonEmpty).default(() => []);
+const noNul = (s: string): boolean => !s.includes("\0");
+const permissionList = z.array(nonEmpty.refine(noNul, { error: "must not contain a NUL byte" }))
+  .default(() => []);
+const grantList = z.array(nonEmpty.superRefine((grant, ctx) => {
+  const problem = grantPathProblem(grant);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+})).default(() => []);
 const PERMISSION_KEYS = ["read", "write", "net", "env"];
 
 const shape = {
@@ -178,12 +191,15 @@ const shape = {
   dependencies: z.record(pluginId, range).default(() => ({})),
   optionalDependencies: z.record(pluginId, range).optional(),
   permissions: z.strictObject({
-    read: permissionList,
-    write: permissionList,
+    read: grantList,
+    write: grantList,
     net: permissionList,
     env: permissionList,
+    npm: z.array(z.string().regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, {
+      error: 'must be an npm package name ("zod", "@scope/name"), without "npm:" or a version',
+    })).default(() => []),
   })
-    .default(() => ({ read: [], write: [], net: [], env: [] })),
+    .default(() => ({ read: [], write: [], net: [], env: [], npm: [] })),
   settings: z.record(z.string(), z.unknown()).default(() => ({})),
 };
 const TOP_LEVEL_KEYS = Object.keys(shape);
@@ -285,6 +301,8 @@ export interface Analysis {
   readonly id?: string;
   /** Where the `entry` value is, when the manifest has one. */
   readonly entryPosition?: Position;
+  /** Where the `id` value is, when the id is valid. */
+  readonly idPosition?: Position;
   readonly diagnostics: Diagnostic[];
 }
 
@@ -293,6 +311,12 @@ export function analyzeManifest(text: string, file: string): Analysis {
   const { value, root, diagnostics } = parseJsonc(text, file);
   if (diagnostics.length > 0) return { diagnostics };
   const src: Source = { file, text, root, value };
+  const rawId = valueAt(value, ["id"]);
+  const id = pluginId.safeParse(rawId).success ? String(rawId) : undefined;
+  const idPosition = id === undefined ? undefined : locate(root, ["id"], text);
+  // Before the schema: a "__proto__" key must not reach code that copies objects key by key.
+  const unsafe = prototypeKeys(root, text, file);
+  if (unsafe.length > 0) return { id, idPosition, diagnostics: unsafe };
   const found = duplicateKeys(root, text).map((d): Diagnostic => ({
     file,
     line: d.line,
@@ -302,16 +326,14 @@ export function analyzeManifest(text: string, file: string): Analysis {
   }));
   const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) found.push(...result.error.issues.flatMap((issue) => toDiagnostics(issue, src)));
-  const rawId = valueAt(value, ["id"]);
-  const id = pluginId.safeParse(rawId).success ? String(rawId) : undefined;
   const hasEntry = value !== null && typeof value === "object" && Object.hasOwn(value, "entry");
   const entryPosition = hasEntry ? locate(root, ["entry"], text) : undefined;
   // Report in reading order, whatever order the schema happened to check things in.
   found.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  if (!result.success || found.length > 0) return { id, entryPosition, diagnostics: found };
+  if (!result.success || found.length > 0) return { id, idPosition, entryPosition, diagnostics: found };
   const { $schema: _, ...manifest } = result.data as PluginManifest & { $schema?: string };
   const capabilities = [...new Set(manifest.capabilities)];
-  return { manifest: { ...manifest, capabilities }, id, entryPosition, diagnostics: [] };
+  return { manifest: { ...manifest, capabilities }, id, idPosition, entryPosition, diagnostics: [] };
 }
 
 /**

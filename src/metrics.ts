@@ -206,9 +206,23 @@ export class CallMetrics {
     this.#logsDropped += count;
   }
 
-  /** Replaces the plugin's own metrics with the totals it sent. */
+  /**
+   * Replaces the plugin's own metrics with the totals it sent. Copied into the host's own records: a plugin's
+   * message keeps nothing of its own here (no extra histogram fields, no shared memory, `__proto__` a plain key).
+   */
   setCustom(custom: PluginMetricsSnapshot["custom"]): void {
-    this.#custom = custom;
+    const counters: Record<string, number> = {};
+    for (const [name, v] of Object.entries(custom.counters)) own(counters, name, Number(v));
+    const histograms: Record<string, HistogramSnapshot> = {};
+    for (const [name, h] of Object.entries(custom.histograms)) {
+      own(histograms, name, {
+        count: Number(h.count),
+        sum: Number(h.sum),
+        min: Number(h.min),
+        max: Number(h.max),
+      });
+    }
+    this.#custom = { counters, histograms };
   }
 
   /** Everything, as of `now`. */
@@ -226,4 +240,9 @@ export class CallMetrics {
     };
     return this.#lastError ? { ...base, lastError: this.#lastError } : base;
   }
+}
+
+/** Sets an own data property: a metric named `__proto__` is a metric, not a prototype. */
+function own<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }

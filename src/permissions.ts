@@ -13,7 +13,7 @@ import { type HostPort, parseHostPort } from "./_config_values.ts";
 import type { ManifestPermissions } from "./manifest.ts";
 
 /** The kinds of permission a plugin can be granted. */
-export type PermissionKind = "read" | "write" | "net" | "env";
+export type PermissionKind = "read" | "write" | "net" | "env" | "npm";
 
 /** The input of {@linkcode computePermissions}. */
 export interface PermissionInput {
@@ -67,6 +67,13 @@ export interface EffectivePermissions {
   readonly sys: false;
   /** Remote imports: never. */
   readonly import: false;
+  /**
+   * npm packages (names) the plugin may import: the manifest's `permissions.npm` that `AllowedNpmPackages`
+   * also names. Any other `npm:` import refuses the start, or the import (src/runtime/_import_graph.ts).
+   */
+  readonly npm: readonly string[];
+  /** WebGPU (`navigator.gpu`, which Deno offers without a permission): only with `AllowGpu`. */
+  readonly gpu: boolean;
   /** Every request not granted, with its reason. */
   readonly denied: readonly DeniedPermission[];
   /** Requests granted only in part. */
@@ -134,7 +141,7 @@ function envOutcome(name: string, security: SecurityEntry | undefined): Outcome 
   return inner.length > 0 ? { grant: inner } : { deny: "not in AllowedEnvironmentVariables" };
 }
 
-function descriptor(kind: PermissionKind, value: string): Deno.PermissionDescriptor {
+function descriptor(kind: Exclude<PermissionKind, "npm">, value: string): Deno.PermissionDescriptor {
   switch (kind) {
     case "read":
     case "write":
@@ -172,10 +179,10 @@ const compactPaths = (paths: readonly string[]): string[] =>
 export function computePermissions(input: PermissionInput): EffectivePermissions {
   const { manifestPermissions: asked, pluginDir, security } = input;
   const holds = input.hostHolds ?? defaultHostHolds;
-  const granted: Record<PermissionKind, string[]> = { read: [], write: [], net: [], env: [] };
+  const granted: Record<Exclude<PermissionKind, "npm">, string[]> = { read: [], write: [], net: [], env: [] };
   const denied: DeniedPermission[] = [];
   const narrowed: NarrowedPermission[] = [];
-  const apply = (kind: PermissionKind, value: string, outcome: Outcome): void => {
+  const apply = (kind: Exclude<PermissionKind, "npm">, value: string, outcome: Outcome): void => {
     if ("deny" in outcome) {
       denied.push({ kind, value, reason: outcome.deny });
       return;
@@ -207,6 +214,13 @@ export function computePermissions(input: PermissionInput): EffectivePermissions
     else apply("net", formatHost(parsed.value), netOutcome(parsed.value, security));
   }
   for (const name of asked.env) apply("env", name, envOutcome(name, security));
+  // No host permission stands behind an npm package: the host's own cache and registry load it.
+  const npm: string[] = [];
+  for (const name of asked.npm ?? []) {
+    if (!security) denied.push({ kind: "npm", value: name, reason: NO_ENTRY });
+    else if (security.allowedNpmPackages?.includes(name)) npm.push(name);
+    else denied.push({ kind: "npm", value: name, reason: "not in AllowedNpmPackages" });
+  }
   const seen = new Set<string>();
   return Object.freeze({
     read: Object.freeze(compactPaths(granted.read)),
@@ -217,6 +231,8 @@ export function computePermissions(input: PermissionInput): EffectivePermissions
     ffi: false,
     sys: false,
     import: false,
+    npm: Object.freeze([...new Set(npm)]),
+    gpu: security?.allowGpu === true,
     denied: Object.freeze(denied.filter((d) => {
       const key = `${d.kind}\0${d.value}\0${d.reason}`;
       return seen.has(key) ? false : (seen.add(key), true);

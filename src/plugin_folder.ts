@@ -1,6 +1,6 @@
 /**
  * The checks on a plugin folder that must pass before any of its code loads: one manifest, an entry module
- * inside the folder, and no symlink pointing out of it.
+ * inside the folder, no symlink pointing out of it and no file with more than one hard link.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { basename, join, resolve } from "node:path";
 import { type Diagnostic, ManifestError } from "./errors.ts";
 import { isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "./_symlinks.ts";
 import { analyzeManifest, MANIFEST_FILES, type PluginManifest, show } from "./manifest.ts";
+import type { Position } from "./_jsonc.ts";
 
 /** A plugin folder whose manifest, entry and symlinks passed every check. */
 export interface DiscoveredPlugin {
@@ -20,6 +21,22 @@ export interface DiscoveredPlugin {
   readonly entryPath: string;
   /** The validated manifest. */
   readonly manifest: PluginManifest;
+}
+
+// Where each checked plugin's manifest declares its id, for messages about its identity (duplicates, pins);
+// kept beside the plugin rather than in it, so that DiscoveredPlugin keeps its shape.
+const idPositions = new WeakMap<DiscoveredPlugin, Position>();
+
+/**
+ * A diagnostic at the plugin's manifest `id` (for messages about its identity: duplicates, pins).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(formatDiagnostic(atId(plugin, "is pinned elsewhere")));
+ * ```
+ */
+export function atId(plugin: DiscoveredPlugin, message: string): Diagnostic {
+  return { file: plugin.manifestPath, ...idPositions.get(plugin), field: "id", message };
 }
 
 /** The outcome of {@linkcode inspectPluginFolder}: the plugin, or the error with the id when it is known. */
@@ -126,16 +143,20 @@ export async function inspectPluginFolder(dir: string): Promise<PluginFolderRepo
   if (diagnostics.length > 0 || analysis.manifest === undefined || entryPath === undefined) {
     return fail(label, diagnostics, analysis.id);
   }
-  return {
-    ok: true,
-    plugin: { dir: realDir, manifestPath: join(realDir, present[0]), entryPath, manifest: analysis.manifest },
+  const plugin: DiscoveredPlugin = {
+    dir: realDir,
+    manifestPath: join(realDir, present[0]),
+    entryPath,
+    manifest: analysis.manifest,
   };
+  if (analysis.idPosition) idPositions.set(plugin, analysis.idPosition);
+  return { ok: true, plugin };
 }
 
 /**
- * Finds every symlink in the plugin folder whose target is outside it, or missing. Deno's permission checks do
- * not follow symlinks, so such a link would let the plugin read outside its folder through the read grant it
- * holds on its own folder.
+ * Finds every symlink in the plugin folder whose target is outside it, or missing, and every file with more than
+ * one hard link. Deno's permission checks do not follow symlinks nor look at inodes, so such a link would let the
+ * plugin read outside its folder through the read grant it holds on its own folder.
  */
 async function scanSymlinks(dir: string, realDir: string, skip: string | undefined): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
@@ -143,10 +164,18 @@ async function scanSymlinks(dir: string, realDir: string, skip: string | undefin
     if (found.kind === "too-many") {
       diagnostics.push({
         file: dir,
-        message: `has more than ${MAX_SCANNED_ENTRIES} files and folders; too many to check for symlinks`,
+        message:
+          `has more than ${MAX_SCANNED_ENTRIES} files and folders; too many to check for symlinks and hard links`,
       });
     } else if (found.kind === "error") {
       diagnostics.push({ file: join(dir, found.rel), message: `cannot scan for symlinks: ${found.message}` });
+    } else if (found.kind === "hardlink") {
+      diagnostics.push({
+        file: join(dir, found.rel),
+        message:
+          `"${found.rel}" has ${found.nlink} hard links; one may be a file outside the plugin folder ` +
+          "(Deno checks paths, not files): make it a copy",
+      });
     } else if (join(realDir, found.rel) === skip) {
       continue;
     } else if (found.target === undefined) {

@@ -43,6 +43,8 @@ export interface TestPermissions {
   readonly net?: readonly string[];
   /** Environment variables it may read (`PREFIX_*` allowed). Default none. */
   readonly env?: readonly string[];
+  /** Whether it may use WebGPU (`PluginSecurity` `AllowGpu`). Default false. */
+  readonly gpu?: boolean;
 }
 
 /** Options of {@linkcode testPlugin}; every one is optional. */

@@ -235,3 +235,19 @@ Deno.test("a plugin self-healing gave up on says so, then why it kept failing", 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a plugin that needs WebGPU without AllowGpu is told to set it", async () => {
+  await using t = await hostWith({
+    painter: {
+      manifest: { id: "painter" },
+      code: `export default { async initialize() {
+        if (!navigator.gpu) throw new Error("needs WebGPU: PluginSecurity AllowGpu is false");
+      } };`,
+    },
+  });
+  await t.host.start();
+  const d = await diagnosis(createAdminApp(t.host, { token: null }), "painter");
+  const f = find(d, (f) => f.kind === "permission");
+  assert.equal(f.severity, "error");
+  assert.equal(f.action, "set PluginSecurity.painter.AllowGpu to true, then POST /plugins/painter/start");
+});

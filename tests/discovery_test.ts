@@ -94,7 +94,7 @@ Deno.test("discoverPlugins() reports a bad plugin without hiding the good ones",
   });
 });
 
-Deno.test("discoverPlugins() fails every folder after the first that declares the same id", async () => {
+Deno.test("discoverPlugins() fails every folder that declares the same id, not all but the first", async () => {
   await withTempDir(async (root) => {
     await writeFiles(root, {
       ...plugin("one", "same"),
@@ -103,18 +103,21 @@ Deno.test("discoverPlugins() fails every folder after the first that declares th
     });
     const results = await discoverPlugins(root);
     assert.deepEqual(summary(results), [
-      "ok same",
+      "failed same (DUPLICATE_ID)",
       "failed same (DUPLICATE_ID)",
       "failed same (DUPLICATE_ID)",
     ]);
-    const [, three, two] = results;
-    assert.ok(!three.ok && !two.ok);
+    const [one, three, two] = results;
+    assert.ok(!one.ok && !three.ok && !two.ok);
     assert.ok(three.error instanceof PluginHostError);
     assert.equal(three.error.pluginId, "same");
-    assert.equal(
-      three.error.message,
-      `Plugin id "same" in "${join(root, "three")}" is already used by the plugin in "${join(root, "one")}"`,
-    );
+    // Located at its own manifest's id, naming the other folders with theirs.
+    assert.match(three.error.message, new RegExp(`^${join(root, "three", "plugin.jsonc")}:2:9: "id": `));
+    for (const other of ["one", "two"]) {
+      assert.ok(
+        three.error.message.includes(`"${join(root, other)}" (${join(root, other, "plugin.jsonc")}:2:9)`),
+      );
+    }
     assert.equal(two.dir, join(root, "two"));
   });
 });

@@ -116,12 +116,13 @@ Deno.test("compute (webgpu): on the Worker's adapter matmul, add and scale match
   // "webgpu" takes any adapter, a software one too; with none, the plugin must refuse to start and say why.
   await using p = await testPlugin<typeof compute>(dir, {
     settings: { backend: "webgpu", gpuMinElements: 0 },
+    permissions: { gpu: true },
     expectRunning: false,
   });
   if (p.state !== "Running") {
     assert.match(p.handle.lastError?.message ?? "", /"webgpu" but this Worker has no WebGPU adapter/);
     console.warn("no WebGPU adapter in the Worker: checked that the plugin refuses to start");
-    await using auto = await testPlugin<typeof compute>(dir);
+    await using auto = await testPlugin<typeof compute>(dir, { permissions: { gpu: true } });
     assert.equal((await auto.call("info")).reason, "no call has needed the GPU yet");
     await auto.call("add", new Float32Array(8192), new Float32Array(8192)); // big enough: probes
     assert.deepEqual(await auto.call("info"), {
@@ -150,7 +151,7 @@ Deno.test("compute (webgpu): on the Worker's adapter matmul, add and scale match
 
   // "auto" looks for an adapter only when a call is big enough for it (asking loads the driver into the host
   // process); then it uses a hardware adapter and passes over a software one (slower than the CPU path here).
-  await using auto = await testPlugin<typeof compute>(dir);
+  await using auto = await testPlugin<typeof compute>(dir, { permissions: { gpu: true } });
   assert.deepEqual(await auto.call("info"), {
     backend: "cpu",
     reason: "no call has needed the GPU yet",
@@ -161,4 +162,21 @@ Deno.test("compute (webgpu): on the Worker's adapter matmul, add and scale match
   const chosen = await auto.call("info");
   assert.equal(chosen.adapter, info.adapter);
   assert.equal(chosen.backend, /software/.test(chosen.reason) ? "cpu" : "webgpu");
+});
+
+Deno.test("compute: without AllowGpu it never sees WebGPU; webgpu refuses to start and says which key", async () => {
+  await using refused = await testPlugin<typeof compute>(dir, {
+    settings: { backend: "webgpu" },
+    expectRunning: false,
+  });
+  assert.equal(refused.state, "Failed");
+  assert.match(refused.handle.lastError?.message ?? "", /WebGPU is not granted: PluginSecurity AllowGpu is false/);
+  await using auto = await testPlugin<typeof compute>(dir);
+  await auto.call("add", new Float32Array(8192), new Float32Array(8192)); // big enough to look for a GPU
+  assert.deepEqual(await auto.call("info"), {
+    backend: "cpu",
+    reason: "WebGPU not granted (PluginSecurity AllowGpu)",
+    gpuOps: [],
+    gpuDispatches: 0,
+  });
 });

@@ -110,7 +110,8 @@ Deno.test("a process plugin loads, answers calls, logs and stops like a worker p
     lines.join("\n"),
   );
   assert.ok(
-    lines.includes("dotcompute.plugin.proc.echo.stderr: console.log goes to {stderr}"),
+    // The console is the plugin's log in both tiers (tests/security/ambient_test.ts), no longer its stderr.
+    lines.includes("dotcompute.plugin.proc.echo.console: console.log goes to {stderr}"),
     lines.join("\n"),
   );
 });

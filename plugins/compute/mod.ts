@@ -73,6 +73,14 @@ async function chooseBackend(backend: string): Promise<void> {
     lazy = true;
     return;
   }
+  // The host shows navigator.gpu only to a plugin granted it (PluginSecurity AllowGpu).
+  if ((navigator as { gpu?: unknown }).gpu === undefined) {
+    if (backend === "webgpu") {
+      throw new Error('settings.backend is "webgpu" but WebGPU is not granted: PluginSecurity AllowGpu is false');
+    }
+    info = { backend: "cpu", reason: "WebGPU not granted (PluginSecurity AllowGpu)", gpuOps: [] };
+    return;
+  }
   const found: { info?: GpuInfo; kernels?: GpuKernels } = await GpuKernels.open(backend === "webgpu").catch(
     (e) => {
       ctx.log.warn("WebGPU failed to open: {message}", { message: String(e?.message ?? e) });

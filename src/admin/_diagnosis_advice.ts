@@ -116,6 +116,7 @@ export const codeOf = (e: unknown): string | undefined => {
 
 /** Patterns of messages by what they are about, checked in order. */
 const PATTERNS: readonly (readonly [FindingKind, RegExp])[] = [
+  ["permission", /AllowGpu/], // WebGPU needs no Deno permission: the runtime's refusal names the key
   ["signature", /signature|not signed|untrusted|thumbprint/i],
   ["limit", /out of memory|heap|MaxMemoryMB|memory limit|MaxCpuPercent|cpu (?:limit|budget|time)/i],
   ["dependency", /dependenc/i],

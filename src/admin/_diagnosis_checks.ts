@@ -76,6 +76,12 @@ function explain(host: PluginHost, p: PluginHandle, error: Error): Finding[] {
   switch (kind) {
     case "permission": {
       const pf = permissionFailure(error.message);
+      if (!pf && /AllowGpu/.test(error.message) && !p.permissions.gpu) {
+        return [finding(
+          `failed: it needs WebGPU, which it was not granted: ${error.message}`,
+          `set PluginSecurity.${p.id}.AllowGpu to true, ${retry}`,
+        )];
+      }
       if (!pf) {
         return [finding(`was refused: ${error.message}`, `grant what it needs in PluginSecurity.${p.id}`)];
       }

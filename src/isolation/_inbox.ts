@@ -10,6 +10,7 @@ import {
   type WorkerMessage,
 } from "../rpc/protocol.ts";
 import { deserializeError, serializeError } from "../rpc/_wire_errors.ts";
+import { unshareOwned } from "../rpc/_unshare.ts";
 import type { ExitInfo, SpawnSpec } from "./tier.ts";
 
 /** The first message every tier sends: load the plugin this spec describes. */
@@ -27,6 +28,9 @@ export function loadMessage(spec: SpawnSpec): LoadMessage {
     // Limits need a fine-grained usage timer (a CPU budget, buffers counted against a heap cap); without them,
     // a tick a second costs a tenth of the wake-ups.
     usageTickMs: spec.maxCpuPercent === undefined && spec.maxMemoryMB === undefined ? 1000 : 100,
+    ...(spec.permissions.gpu ? { allowGpu: true } : {}),
+    ...(spec.permissions.npm?.length ? { npm: spec.permissions.npm } : {}),
+    ...(spec.importHook ? { importHook: true } : {}),
   };
 }
 
@@ -76,19 +80,37 @@ export class Inbox {
     return this.#ready;
   }
 
-  /** Handles one message as it arrived. */
+  /** Handles one message as it arrived. Never throws: what a plugin sends must not reach the event loop. */
   receive(data: unknown): void {
     if (this.#o.gone()) return;
     const m = parse(data);
-    if (typeof m === "string") return this.#o.spec.onProtocolError(m);
-    if (m.t !== "batch") return this.#dispatch(m);
+    if (typeof m === "string") return this.#charge(m);
+    if (m.t !== "batch") return this.#handle(m);
     // Each element on its own: a malformed one is reported and dropped, the others still count.
     for (const element of m.messages) {
       if (this.#o.gone()) return;
       const one = parseElement(element);
-      if (typeof one === "string") this.#o.spec.onProtocolError(`in a batch: ${one}`);
-      else this.#dispatch(one);
+      if (typeof one === "string") this.#charge(`in a batch: ${one}`);
+      else this.#handle(one);
     }
+  }
+
+  /**
+   * Dispatches one message; whatever its handling throws (a log the host's logger refuses, a callback's bug) is
+   * charged to the plugin as a protocol error: one bad message is dropped, the next ones are handled.
+   */
+  #handle(m: Exclude<WorkerMessage, BatchMessage>): void {
+    try {
+      this.#dispatch(m);
+    } catch (e) {
+      this.#charge(`handling its "${m.t}" message failed: ${describe(e)}`);
+    }
+  }
+
+  #charge(reason: string): void {
+    try {
+      this.#o.spec.onProtocolError(reason);
+    } catch { /* reporting failed too: the message is still dropped */ }
   }
 
   /** The plugin is gone: its own pending calls to other plugins are aborted. */
@@ -106,6 +128,12 @@ export class Inbox {
         this.#ready = true;
         return this.#o.ready(Object.freeze([...m.methods]));
       case "result":
+        // A fresh clone, the host's alone: shared memory in it is copied out here, before anyone sees it.
+        if (typeof m.value === "object" && m.value !== null) {
+          (m as { value: unknown }).value = unshareOwned(m.value);
+        }
+        if (!endpoint.settle(m)) spec.onProtocolError(`answer to unknown call id ${m.id}`);
+        return;
       case "error":
         if (!endpoint.settle(m)) spec.onProtocolError(`answer to unknown call id ${m.id}`);
         return;
@@ -130,22 +158,35 @@ export class Inbox {
       case "cancel":
         return void this.#incoming.get(m.id)?.abort(new Error(m.reason));
       case "call":
-        return void this.#serve(m);
+        if (this.#incoming.has(m.id)) return spec.onProtocolError(`duplicate call id ${m.id}`);
+        // Its arguments go on to another plugin: no memory of this one's may stay shared with it.
+        return void this.#serve(m, unshareOwned(m.args)).catch((e) =>
+          this.#charge(`its call failed: ${describe(e)}`)
+        );
     }
   }
 
-  async #serve(m: CallMessage): Promise<void> {
+  async #serve(m: CallMessage, args: readonly unknown[]): Promise<void> {
     const o = this.#o;
-    if (this.#incoming.has(m.id)) return o.spec.onProtocolError(`duplicate call id ${m.id}`);
     const controller = new AbortController();
     this.#incoming.set(m.id, controller);
     try {
-      const value = await o.spec.onPluginCall(m.target!, m.method, m.args, controller.signal);
+      const value = await o.spec.onPluginCall(m.target!, m.method, args, controller.signal);
       if (!o.gone()) o.send({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
     } catch (e) {
+      // The value could not be sent (or the call failed): the plugin gets an error, the host goes on.
       if (!o.gone()) o.send({ v: 1, t: "error", id: m.id, error: serializeError(e) }, []);
     } finally {
       this.#incoming.delete(m.id);
     }
+  }
+}
+
+/** Names what a handler threw without trusting it: converting it may throw too. */
+function describe(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 500) : typeof e;
+  } catch {
+    return "an unreadable error";
   }
 }

@@ -38,16 +38,18 @@ function localConfig(): string | undefined {
 
 /**
  * The flags that decide where modules may come from. From a local checkout the runtime is local, so nothing
- * remote or npm may load at all; from a remote copy of the package (JSR) the runtime itself comes from its
- * origin, so imports are narrowed to that one host instead of Deno's default list.
+ * remote may load at all; from a remote copy of the package (JSR) the runtime itself comes from its origin, so
+ * imports are narrowed to that one host instead of Deno's default list. npm only for a plugin allowed some
+ * package: the host's scan and the runtime's import hook then judge each one (src/_import_check.ts).
  */
-function moduleFlags(): string[] {
+function moduleFlags(p: EffectivePermissions): string[] {
+  const npm = (p.npm?.length ?? 0) > 0 ? [] : ["--no-npm"];
   if (MAIN.protocol === "file:") {
     const config = localConfig();
-    return [...(config ? ["--config", config] : ["--no-config"]), "--no-remote", "--no-npm", "--no-lock"];
+    return [...(config ? ["--config", config] : ["--no-config"]), "--no-remote", ...npm, "--no-lock"];
   }
   const port = MAIN.port || (MAIN.protocol === "https:" ? "443" : "80");
-  return ["--no-config", "--no-npm", "--no-lock", `--allow-import=${MAIN.hostname}:${port}`];
+  return ["--no-config", ...npm, "--no-lock", `--allow-import=${MAIN.hostname}:${port}`];
 }
 
 function hostEnv(name: string): string | undefined {
@@ -84,6 +86,9 @@ function childEnv(p: EffectivePermissions): Record<string, string> {
   };
   const dir = denoDir();
   if (dir) env.DENO_DIR = dir;
+  // The child fetches the packages it is allowed from the host's registry (its .npmrc is found from HOME); the
+  // plugin cannot read these without an env grant naming them.
+  if ((p.npm?.length ?? 0) > 0) ["NPM_CONFIG_REGISTRY", "DENO_CERT", "HOME", "USERPROFILE"].forEach(pass);
   if (Deno.build.os === "windows") ["SystemRoot", "TEMP", "TMP"].forEach(pass);
   if (p.net.length > 0) PROXY_VARS.forEach(pass);
   for (const name of p.env) {
@@ -122,7 +127,7 @@ export function processCommand(p: EffectivePermissions, maxMemoryMB: number | un
       "--quiet",
       "--no-prompt",
       `--v8-flags=${v8}`,
-      ...moduleFlags(),
+      ...moduleFlags(p),
       ...toDenoFlags(p),
       MAIN.protocol === "file:" ? fileURLToPath(MAIN) : MAIN.href,
     ],

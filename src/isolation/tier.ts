@@ -45,6 +45,8 @@ export interface SpawnSpec {
   readonly maxMemoryMB?: number;
   /** CPU budget in percent of one core; it makes the tier able to end the plugin mid-loop. */
   readonly maxCpuPercent?: number;
+  /** The host's import scan left dynamic imports only the runtime can judge (src/runtime/_import_hook.ts). */
+  readonly importHook?: boolean;
   /** Counters the tier adds every message it sends and receives to, when given. */
   readonly traffic?: WireTraffic;
   /**

@@ -16,6 +16,7 @@ import {
 } from "./protocol.ts";
 import { deserializeError } from "./_wire_errors.ts";
 import { collectTransferables } from "./_transfer.ts";
+import { unshareCopy } from "./_unshare.ts";
 
 // Taken at load: in a plugin's Worker, the plugin's code could replace the global afterwards.
 const queue = queueMicrotask;
@@ -148,11 +149,17 @@ export class RpcEndpoint {
     const id = this.#nextId++;
     const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
     const t = options?.transfer;
-    const transfer = t === undefined || t === "auto"
-      ? collectTransferables(args)
-      : t === "none"
-      ? []
-      : [...t];
+    let transfer: Transferable[];
+    try {
+      // No memory of the caller's stays shared with the other side: shared buffers go as copies.
+      args = unshareCopy(args);
+      transfer = t === undefined || t === "auto" ? collectTransferables(args) : t === "none" ? [] : [...t];
+    } catch (e) {
+      // Arguments that cannot even be looked at (a getter that throws, a Proxy): only this call fails.
+      const error = this.#unsendable(method, e);
+      if (!Number.isNaN(startedAt)) this.#onMethodEnd!(startedAt, error);
+      return Promise.reject(error);
+    }
     const message: CallMessage = options?.target === undefined
       ? { v: 1, t: "call", id, kind, method, args }
       : { v: 1, t: "call", id, kind, method, args, target: options.target };
@@ -176,16 +183,30 @@ export class RpcEndpoint {
       signal.addEventListener("abort", p.onAbort, { once: true });
     }
     const lone = this.#pending.size === 1 && this.#outbox.length === 0 && transfer.length === 0;
-    if (lone && this.#fastSend?.(message)) return promise;
-    if (this.#batch) this.#enqueue(message, transfer);
-    else {
-      try {
-        this.#send(message, transfer);
-      } catch (e) {
-        this.#end(id, e instanceof Error ? e : new Error(String(e)));
-      }
+    try {
+      if (lone && this.#fastSend?.(message)) return promise;
+      if (this.#batch) this.#enqueue(message, transfer);
+      else this.#send(message, transfer);
+    } catch (e) {
+      this.#end(id, this.#unsendable(method, e));
     }
     return promise;
+  }
+
+  /** The error of a call whose arguments cannot be sent: DataCloneError (or what threw), naming the method. */
+  #unsendable(method: string, e: unknown): Error {
+    let why: string, name = "DataCloneError";
+    try {
+      why = e instanceof Error ? e.message : String(e);
+      if (e instanceof Error && e.name !== "Error") name = e.name;
+    } catch {
+      why = "a value that cannot be read";
+    }
+    const error = new DOMException(
+      `Cannot send the arguments of "${method}" to "${this.#peer}": ${why}`,
+      name,
+    );
+    return Object.assign(error, { cause: e });
   }
 
   /** Settles the call a result or error answers. Returns false when no call has that id (a stale or forged answer). */
@@ -275,12 +296,12 @@ export class RpcEndpoint {
       } catch { /* one of them cannot be sent: send each alone, so only that call fails */ }
     }
     for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
       try {
-        this.#send(messages[i], transfers[i]);
+        this.#send(m, transfers[i]);
       } catch (e) {
-        if (messages[i].t === "call") {
-          this.#end(messages[i].id, e instanceof Error ? e : new Error(String(e)));
-        }
+        // Only this call fails; the others of the batch are sent as they were.
+        if (m.t === "call") this.#end(m.id, this.#unsendable(m.method, e));
       }
     }
   }

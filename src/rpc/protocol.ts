@@ -145,6 +145,12 @@ export interface LoadMessage {
   readonly usageTickMs?: number;
   /** The host sends a TickMessage every `usageTickMs` (direct workers): the runtime then runs no timer of its own. */
   readonly hostTicks?: boolean;
+  /** The plugin may see WebGPU (`PluginSecurity` `AllowGpu`); without it `navigator.gpu` is undefined. */
+  readonly allowGpu?: boolean;
+  /** npm packages the plugin may import (its effective `npm` permission); none when absent. */
+  readonly npm?: readonly string[];
+  /** The host's scan left imports only the runtime can judge: install its import hook before the plugin loads. */
+  readonly importHook?: boolean;
 }
 /** Worker → host: the plugin loaded; these are its callable methods. */
 export interface ReadyMessage {
@@ -280,6 +286,16 @@ const isName = (x: unknown): x is string => typeof x === "string" && x.length > 
 const isText = (x: unknown): x is string => typeof x === "string" && x.length <= MAX_TEXT;
 const isStrArr = (x: unknown, max: number): x is string[] =>
   Array.isArray(x) && x.length <= max && x.every(isName);
+/**
+ * A part of a log category: what a plugin id or a logger name is made of, so that a category can neither forge
+ * a line of the host's text output nor name an odd key in a logger tree (each part is used as a plain name).
+ */
+export const LOG_CATEGORY_PART: RegExp = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** At most this many parts in a log record's category. */
+export const MAX_LOG_CATEGORY = 16;
+const isCategory = (x: unknown): x is string[] =>
+  Array.isArray(x) && x.length <= MAX_LOG_CATEGORY &&
+  x.every((p) => typeof p === "string" && LOG_CATEGORY_PART.test(p));
 
 function isError(x: unknown): x is SerializedError {
   return isRec(x) && isName(x.name) && isText(x.message) &&
@@ -331,7 +347,7 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
       break;
     case "log":
       if (
-        typeof m.level !== "string" || !LEVELS.has(m.level) || !isStrArr(m.category, 16) ||
+        typeof m.level !== "string" || !LEVELS.has(m.level) || !isCategory(m.category) ||
         !isText(m.message) ||
         !isRec(m.properties)
       ) return "malformed log";

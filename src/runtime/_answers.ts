@@ -7,26 +7,60 @@ import {
   type WorkerMessage,
 } from "../rpc/protocol.ts";
 import { serializeError } from "../rpc/_wire_errors.ts";
+import { collectTransferables } from "../rpc/_transfer.ts";
+import type { SerializedError } from "../rpc/protocol.ts";
 
 // Taken at load: in a plugin's Worker, the plugin's code could replace the global afterwards.
 const queue = queueMicrotask;
 
 type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
+/** What the plugin threw, as it crosses the wire; a value that throws when read (a Proxy...) is named so. */
+export function errorOf(e: unknown): SerializedError {
+  try {
+    return serializeError(e);
+  } catch {
+    return { name: "Error", message: "the plugin threw a value that cannot be read" };
+  }
+}
+
+/** The buffers a result may move; none when looking at it throws (a getter, a Proxy): sending it will say why. */
+export function transferOf(value: unknown): Transferable[] {
+  if (typeof value !== "object" || value === null) return [];
+  try {
+    return collectTransferables(value);
+  } catch {
+    return [];
+  }
+}
+
+/** The error a call gets when its result cannot be sent (DataCloneError, a getter that threw, too deep...). */
+export function unsendable(method: string | undefined, e: unknown): SerializedError {
+  const why = errorOf(e);
+  const what = method === undefined ? "The result" : `The result of method "${method.slice(0, 256)}"`;
+  return {
+    name: why.name === "Error" ? "DataCloneError" : why.name,
+    message: `${what} cannot be sent to the host: ${why.message}`.slice(0, 8 * 1024),
+  };
+}
+
 /** Queues answers and sends them at the end of the tick: one alone, several as one batch. */
 export class AnswerQueue {
   readonly #post: Post;
   #messages: (ResultMessage | ErrorMessage)[] = [];
   #transfers: Transferable[][] = [];
+  #methods: (string | undefined)[] = [];
   #queued = false;
 
   constructor(post: Post) {
     this.#post = post;
   }
 
-  push(message: ResultMessage | ErrorMessage, transfer: Transferable[]): void {
+  /** Queues an answer; `method` names the call in the error sent instead when its result cannot be sent. */
+  push(message: ResultMessage | ErrorMessage, transfer: Transferable[], method?: string): void {
     this.#messages.push(message);
     this.#transfers.push(transfer);
+    this.#methods.push(method);
     if (this.#messages.length >= BATCH_FLUSH_AT) return this.#flush();
     if (this.#queued) return;
     this.#queued = true;
@@ -35,9 +69,10 @@ export class AnswerQueue {
 
   #flush(): void {
     this.#queued = false;
-    const messages = this.#messages, transfers = this.#transfers;
+    const messages = this.#messages, transfers = this.#transfers, methods = this.#methods;
     this.#messages = [];
     this.#transfers = [];
+    this.#methods = [];
     if (messages.length > 1) {
       try {
         return this.#post({ v: 1, t: "batch", messages }, transfers.flat());
@@ -47,7 +82,10 @@ export class AnswerQueue {
       try {
         this.#post(messages[i], transfers[i]);
       } catch (e) {
-        this.#post({ v: 1, t: "error", id: messages[i].id, error: serializeError(e) });
+        // Only this call fails, with why; the others of the batch are sent as they were.
+        try {
+          this.#post({ v: 1, t: "error", id: messages[i].id, error: unsendable(methods[i], e) });
+        } catch { /* the channel itself is gone */ }
       }
     }
   }

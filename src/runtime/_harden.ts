@@ -4,11 +4,14 @@
 // thread would start unhardened), prompting for permissions, generating code from strings, and Deno's internals.
 // Node's compatibility layer is hardened when it loads, if it ever does (_harden_node.ts).
 import { installNodeGuards } from "./_harden_node.ts";
+import { type AmbientControl, closeAmbient } from "./_ambient.ts";
 // Linked now, evaluated only when a plugin imports node:process (which the import map sends here): a module
 // already in the Worker's module map needs no read permission on the host's files, and an idle plugin does not
 // load Node's layer.
 import defer * as nodeProcess from "./node_process.ts";
+import defer * as nodeV8 from "./node_v8.ts";
 void nodeProcess; // a use that keeps the import (reading the namespace itself does not evaluate it)
+void nodeV8;
 
 type Post = (message: unknown) => void;
 
@@ -71,8 +74,16 @@ function blockCodeGeneration(): void {
   replace(globalThis, "Function", refuser);
 }
 
-/** Applies every restriction; `post` reaches the host. */
-export function harden(post: Post): void {
+/** How {@linkcode harden} is run. */
+export interface HardenOptions {
+  /** Sends a message to the host alone (the plugin's stdio becomes log records through it). */
+  readonly send: Post;
+  /** The process tier: stdin and stdout are the plugin's channel to the host, not the host's stdio. */
+  readonly processTier?: boolean;
+}
+
+/** Applies every restriction; `post` reaches the host (and a supervisor, for exits). */
+export function harden(post: Post, options: HardenOptions): AmbientControl {
   // Read by node_process.ts, the node:process that plugins import through the package's import map.
   Object.defineProperty(globalThis, Symbol.for("dotcompute.plugins.sandboxed"), { value: true });
   const internals = takeInternals();
@@ -89,6 +100,8 @@ export function harden(post: Post): void {
   const denied = (): never => refuse("Deno.permissions.request");
   replace(Deno.permissions, "request", denied);
   replace(Deno.permissions, "requestSync", denied);
-  installNodeGuards(internals, post, refuse);
+  const ambient = closeAmbient(internals, options.send, refuse, options.processTier === true);
+  installNodeGuards(internals, post, refuse, options.processTier !== true);
   blockCodeGeneration();
+  return ambient;
 }

@@ -15,6 +15,10 @@
 // The plugin's code may have run before any of this: nothing here trusts a global the plugin can change. Every
 // builtin is taken when the runtime starts, descriptors have no prototype, and lookups are own-property only.
 
+import { closeNodeAmbient } from "./_ambient_node.ts";
+import { placeholdersDuring } from "./_ambient.ts";
+import { closeNodeCode } from "./_import_hook.ts";
+
 type Refuse = (what: string) => never;
 type Post = (message: unknown) => void;
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -91,11 +95,14 @@ export function installNodeGuards(
   internals: Record<string, unknown> | undefined,
   post: Post,
   refuse: Refuse,
+  closeFds: boolean,
 ): void {
   const site = callSiteMethods();
   const global = getOwnPropertyDescriptor(globalThis, "process");
   const readProcess = global?.get ? () => apply(global.get as Fn, globalThis, []) : () => global?.value;
   let done = false;
+  /** node:worker_threads is evaluating: a module loaded now would be a circular load of it. */
+  let insideWorkerThreads = false;
   let workerThreads = internals === undefined || hasOwn(internals, "__initWorkerThreads");
 
   /**
@@ -146,6 +153,8 @@ export function installNodeGuards(
       if (buildingNodeWorker()) refuse("node:worker_threads Worker");
       return apply(init, this, args);
     });
+    closeNodeAmbient(process as unknown as Record<string, unknown>, refuse, closeFds, insideWorkerThreads);
+    closeNodeCode(process as unknown as Record<string, unknown>, refuse);
     return true;
   };
 
@@ -157,11 +166,16 @@ export function installNodeGuards(
   if (hasOwn(internals, "__bootstrapNodeProcess")) hardenNow();
   announce(internals, "__initWorkerThreads", () => {
     workerThreads = true;
-    hardenNow();
+    insideWorkerThreads = true;
+    try {
+      hardenNow();
+    } finally {
+      insideWorkerThreads = false;
+    }
   });
   announce(internals, "__bootstrapNodeProcess", () => {
     if (!hardenNow()) queue(hardenNow);
-  });
+  }, placeholdersDuring);
   if (global?.get) {
     // `process` as a global: hardened before it is first returned. The plugin may still assign its own.
     let own: { value: unknown } | undefined;
@@ -182,8 +196,16 @@ export function installNodeGuards(
   }
 }
 
-/** Calls `then` after Node's layer assigns `key` on `internals` (the value itself is kept as it was given). */
-function announce(internals: Record<string, unknown>, key: string, then: () => void): void {
+/**
+ * Calls `then` after Node's layer assigns `key` on `internals`; the value is kept as it was given, or as `wrap`
+ * makes it.
+ */
+function announce(
+  internals: Record<string, unknown>,
+  key: string,
+  then: () => void,
+  wrap?: (f: Fn) => Fn,
+): void {
   if (hasOwn(internals, key)) return then();
   let value: unknown;
   defineProperty(internals, key, {
@@ -192,7 +214,7 @@ function announce(internals: Record<string, unknown>, key: string, then: () => v
     enumerable: true,
     get: () => value,
     set(v: unknown): void {
-      value = v;
+      value = wrap && typeof v === "function" ? wrap(v as Fn) : v;
       then();
     },
   } as PropertyDescriptor);

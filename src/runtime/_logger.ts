@@ -14,6 +14,16 @@ export type LogSink = (
 ) => void;
 
 const MAX_PROPERTIES = 64;
+const MAX_PARTS = 16;
+
+/**
+ * A logger name as the host accepts it (src/rpc/protocol.ts: [A-Za-z0-9_.:-], 1 to 64 characters): any other
+ * character becomes "_", so a plugin's getChild("my module") still logs, as "my_module". (The host checks
+ * again: a plugin that breaks this only loses its own records.)
+ */
+function part(name: unknown): string {
+  return String(name).slice(0, 64).replace(/[^A-Za-z0-9_.:-]/g, "_") || "_";
+}
 
 function show(value: unknown): string {
   if (typeof value === "string") return value;
@@ -65,7 +75,11 @@ export function createLogger(
     error: (...a: Args) => emit("error", ...a),
     fatal: (...a: Args) => emit("fatal", ...a),
     getChild: (sub: string | readonly string[]): PluginLogger =>
-      createLogger(sink, [...category, ...(typeof sub === "string" ? [sub] : sub)], bound),
+      createLogger(
+        sink,
+        [...category, ...(typeof sub === "string" ? [sub] : [...sub])].slice(0, MAX_PARTS).map(part),
+        bound,
+      ),
     with: (properties: LogProperties): PluginLogger =>
       createLogger(sink, category, { ...bound, ...properties }),
     category,

@@ -18,7 +18,7 @@ import {
   RES_SEQ,
   writeText,
 } from "../rpc/_shared_slot.ts";
-import { serializeError } from "../rpc/_wire_errors.ts";
+import { errorOf, unsendable } from "./_answers.ts";
 
 /** The slot as the runtime sees it. */
 export interface SharedServer {
@@ -26,7 +26,7 @@ export interface SharedServer {
    * Answers the call the slot carries: through the slot when JSON carries the answer exactly, else by `post`
    * (then it only frees the slot). False when `m` answers another call.
    */
-  answer(m: ResultMessage | ErrorMessage, transfer: Transferable[]): boolean;
+  answer(m: ResultMessage | ErrorMessage, transfer: Transferable[], method?: string): boolean;
 }
 
 /**
@@ -65,21 +65,8 @@ export function serveShared(
     }
   };
 
-  void (async () => {
-    for (;;) {
-      const wait = Atomics.waitAsync(i32, REQ_SEQ, seen);
-      if (wait.async) await wait.value;
-      const next = Atomics.load(i32, REQ_SEQ);
-      if (next === seen) continue;
-      seen = next;
-      const [id, method, args] = JSON.parse(readText(u8, DATA, i32[REQ_LEN])) as [number, string, unknown[]];
-      current = id;
-      onCall({ v: 1, t: "call", id, kind: "method", method, args });
-    }
-  })();
-
-  return {
-    answer(m, transfer): boolean {
+  const server: SharedServer = {
+    answer(m, transfer, method): boolean {
       if (m.id !== current) return false;
       const text = transfer.length === 0 ? encode(m) : undefined;
       const length = text === undefined ? -1 : writeText(u8, DATA + AREA, text);
@@ -92,9 +79,28 @@ export function serveShared(
       try {
         post(m, transfer);
       } catch (e) {
-        post({ v: 1, t: "error", id: m.id, error: serializeError(e) }, []); // an uncloneable result
+        post({ v: 1, t: "error", id: m.id, error: unsendable(method, e) }, []); // an uncloneable result
       }
       return true;
     },
   };
+
+  void (async () => {
+    for (;;) {
+      const wait = Atomics.waitAsync(i32, REQ_SEQ, seen);
+      if (wait.async) await wait.value;
+      const next = Atomics.load(i32, REQ_SEQ);
+      if (next === seen) continue;
+      seen = next;
+      const [id, method, args] = JSON.parse(readText(u8, DATA, i32[REQ_LEN])) as [number, string, unknown[]];
+      current = id;
+      try {
+        onCall({ v: 1, t: "call", id, kind: "method", method, args });
+      } catch (e) {
+        // Serving must answer every call: a slot left busy would hold this plugin's calls until they time out.
+        if (current === id) server.answer({ v: 1, t: "error", id, error: errorOf(e) }, []);
+      }
+    }
+  })();
+  return server;
 }

@@ -6,9 +6,10 @@
 // src/errors.ts (the thread may read nothing else), and it imports nothing of Node's: a plugin that does not
 // use Node's compatibility layer does not pay for it (see _harden_node.ts).
 import { harden } from "./_harden.ts";
+import type { AmbientControl } from "./_ambient.ts";
 import { createCallContext } from "./_call_context.ts";
 import { BlockedTime } from "./_blocked.ts";
-import { collectTransferables, RpcEndpoint } from "../rpc/endpoint.ts";
+import { RpcEndpoint } from "../rpc/endpoint.ts";
 import type {
   CallMessage,
   ErrorMessage,
@@ -23,7 +24,9 @@ import { PluginMetricsRecorder } from "./_plugin_metrics.ts";
 import { pluginCalls } from "./_services.ts";
 import { createLogger, type LogSink } from "./_logger.ts";
 import { serveShared, type SharedServer } from "./_shared_serve.ts";
-import { AnswerQueue, countPosts } from "./_answers.ts";
+import { AnswerQueue, countPosts, errorOf, transferOf } from "./_answers.ts";
+import { boundLogValue } from "../rpc/_log_bounds.ts";
+import { configureImports, gateImports } from "./_import_hook.ts";
 
 /** How the runtime talks to the host: a MessagePort, the worker scope, or the process tier's framed pipe. */
 export interface Channel {
@@ -49,9 +52,9 @@ const answers = new AnswerQueue(post);
 let shared: SharedServer | undefined;
 /** Messages posted on the worker scope since the runtime started (direct workers only): see serveShared. */
 let posted: (() => number) | undefined;
-function answer(message: ResultMessage | ErrorMessage, transfer: Transferable[]): void {
+function answer(message: ResultMessage | ErrorMessage, transfer: Transferable[], method?: string): void {
   // A call that came through the shared-memory slot is answered there, at once (it is a lone call).
-  if (!shared?.answer(message, transfer)) answers.push(message, transfer);
+  if (!shared?.answer(message, transfer, method)) answers.push(message, transfer, method);
 }
 
 const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
@@ -109,9 +112,27 @@ function cloneable(value: unknown): unknown {
   }
 }
 
+/** Names a value that has no bounded copy (a function, a class instance); never throws. */
+function described(value: unknown): string {
+  try {
+    return Deno.inspect(value, { depth: 2, colors: false });
+  } catch {
+    return `[${typeof value}]`;
+  }
+}
+
 const hostSink: LogSink = (level, category, message, props) => {
+  // Bounded here already (the host bounds again): cut, never dropped; a value that throws when read is named.
   const properties: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(props)) properties[k] = cloneable(v);
+  for (const [k, v] of Object.entries(props)) {
+    let value: unknown;
+    try {
+      value = cloneable(boundLogValue(v, described));
+    } catch {
+      value = "[unreadable]";
+    }
+    Object.defineProperty(properties, k, { value, writable: true, enumerable: true, configurable: true });
+  }
   post({
     v: 1,
     t: "log",
@@ -161,7 +182,10 @@ async function load(m: LoadMessage): Promise<void> {
     metrics,
     plugins: pluginCalls(host, () => callSignals.get() ?? stopping.signal),
   };
+  if (m.allowGpu === true) ambient?.allowGpu();
   const url = m.url; // non-literal on purpose: see the top of this file
+  configureImports(m.npm ?? [], m.importHook === true, url);
+  await gateImports(); // the host's scan found imports only the runtime can judge
   const mod = await import(url) as { default?: unknown };
   const exported = mod.default;
   if (typeof exported === "function") {
@@ -297,25 +321,27 @@ function serve(m: CallMessage): void {
       value = callSignals.run(controller.signal, invoke, fn, m.args);
     }
     if (typeof (value as PromiseLike<unknown> | null)?.then === "function") {
-      return void settleLater(m.id, value as PromiseLike<unknown>);
+      return void settleLater(m.id, value as PromiseLike<unknown>, m.method);
     }
   } catch (e) {
     running.delete(m.id);
-    return answer({ v: 1, t: "error", id: m.id, error: serializeError(e) }, []);
+    return answer({ v: 1, t: "error", id: m.id, error: errorOf(e) }, []);
   }
   running.delete(m.id);
-  answer({ v: 1, t: "result", id: m.id, value }, collectTransferables(value));
+  // Whatever the value is (a Proxy, a getter that throws, a function), only this call fails: sending it says why.
+  answer({ v: 1, t: "result", id: m.id, value }, transferOf(value), m.method);
 }
 
-async function settleLater(id: number, pending: PromiseLike<unknown>): Promise<void> {
+async function settleLater(id: number, pending: PromiseLike<unknown>, method?: string): Promise<void> {
+  let value: unknown;
   try {
-    const value = await pending;
-    answer({ v: 1, t: "result", id, value }, collectTransferables(value));
+    value = await pending;
   } catch (e) {
-    answer({ v: 1, t: "error", id, error: serializeError(e) }, []);
-  } finally {
     running.delete(id);
+    return answer({ v: 1, t: "error", id, error: errorOf(e) }, []);
   }
+  running.delete(id);
+  answer({ v: 1, t: "result", id, value }, transferOf(value), method);
 }
 
 function receive(e: MessageEvent<HostMessage>): void {
@@ -353,9 +379,13 @@ export interface ThreadOptions {
   readonly parent?: { postMessage(message: unknown): void };
   /** Runs a call as its own task (node:timers' setImmediate). */
   readonly ownTask?: (serve: (m: CallMessage) => void, m: CallMessage) => void;
+  /** The process tier: stdin and stdout are the channel to the host (process_main.ts). */
+  readonly processTier?: boolean;
 }
 
 let ownTask: ThreadOptions["ownTask"];
+/** What the load message still decides about the plugin's ambient authority (WebGPU). */
+let ambient: AmbientControl | undefined;
 
 /** Serves the plugin over `over`: the worker scope, the thread's MessagePort, or the process tier's pipe. */
 export function serveOn(over: Channel, thread: ThreadOptions = {}): void {
@@ -365,10 +395,10 @@ export function serveOn(over: Channel, thread: ThreadOptions = {}): void {
   send = over.postMessage.bind(over);
   const parent = thread.parent;
   const tellParent = parent?.postMessage.bind(parent);
-  harden((m) => {
+  ambient = harden((m) => {
     send(m);
     tellParent?.(m);
-  });
+  }, { send: (m) => post(m as WorkerMessage), processTier: thread.processTier === true });
   channel.onmessage = receive;
 }
 

@@ -2,15 +2,15 @@
 // serves the same RPC protocol as the worker runtime (plugin_main.ts) over stdin (host → plugin) and stdout
 // (plugin → host), framed by src/rpc/framing.ts.
 //
-// stdout belongs to the frames alone. Before any plugin code loads, everything that would print there is sent
-// to stderr instead, which the host logs line by line: `console` (log, info, debug, table, dir, group...),
-// `Deno.stdout` and `process.stdout`. A plugin that still reaches the real file descriptor 1 only garbles its
-// own channel: the host sees a bad frame, reports a protocol error and ends this process.
+// stdout belongs to the frames alone. Before any plugin code loads, `Deno.stdout` and `process.stdout` are
+// sent to stderr (which the host logs line by line), and the runtime turns the console and both streams into
+// the plugin's log records (_ambient.ts), as in a Worker. A plugin that still reaches the real file
+// descriptor 1 only garbles its own channel: the host sees a bad frame, reports a protocol error and ends this
+// process.
 //
 // The host's death closes stdin; this process then exits by itself (unless the plugin keeps its thread busy,
 // in which case only the host's SIGKILL or the plugin returning ends it).
 import process from "node:process";
-import { Console } from "node:console";
 import { encodeFrame, FrameDecoder } from "../rpc/framing.ts";
 import type { HostMessage } from "../rpc/protocol.ts";
 
@@ -21,10 +21,6 @@ const stdin = Deno.stdin.readable;
 
 Object.defineProperty(Deno, "stdout", { value: Deno.stderr, writable: false, configurable: false });
 Object.defineProperty(process, "stdout", { get: () => process.stderr, configurable: false });
-globalThis.console = new Console({
-  stdout: process.stderr,
-  stderr: process.stderr,
-}) as unknown as typeof globalThis.console;
 
 /** Writes one whole frame. The write blocks until the host reads it, which keeps frames in order and whole. */
 function write(frame: Uint8Array): void {
@@ -59,7 +55,7 @@ const WATCH = `const parent = Deno.ppid, cell = new Int32Array(new SharedArrayBu
 new Worker(`data:text/javascript,${encodeURIComponent(WATCH)}`, { type: "module" });
 
 const { serveOn } = await import("./plugin_main.ts");
-serveOn(channel);
+serveOn(channel, { processTier: true });
 
 async function pump(): Promise<never> {
   const decoder = new FrameDecoder();

@@ -1,0 +1,286 @@
+// Per-plugin budgets for what the whole process shares (SECURITY.md, "Budgets"): file descriptors and handles of
+// every kind, pending operations that hold one (an async readFile holds an fd while it runs), and timers. The
+// worker shares the host process's descriptor table: a plugin granted nothing once opened its own module 20,000
+// times and the admin API stopped answering. Installed by harden() before the plugin's module loads, with
+// builtins taken then; the load message sets the numbers (setBudgets) before the plugin's code runs.
+//
+// How it counts: Deno's own resource table (core.resources(), this isolate's open files, sockets, listeners,
+// watchers, child processes, response bodies) is read when a handle is asked for, so whatever closes a handle
+// (close(), `using`, a finished stream) releases it; operations in flight and handles that are not in the table
+// (a WebSocket still connecting, Node's descriptors) are counted by the wrappers here. Past the budget the call
+// throws in the plugin naming the budget and the key that raises it. A Worker-tier plugin is also charged in
+// the host's process-wide pool (_budget_pool.ts) so that all of them together leave the host its reserve.
+import { type BudgetPool, charge, openPool } from "./_budget_pool.ts";
+import { wrapWeb } from "./_budget_web.ts";
+
+type Fn = (this: unknown, ...args: unknown[]) => unknown;
+
+const { apply, construct } = Reflect;
+const { defineProperty, getOwnPropertyDescriptor, keys } = Object;
+const then = Promise.prototype.then;
+const ErrorCtor = Error;
+
+/** Default `ResourceLimits.MaxHandles`: descriptors, handles and pending operations one plugin may hold. */
+export const DEFAULT_MAX_HANDLES = 256;
+/** Default `ResourceLimits.MaxTimers`: pending setTimeout/setInterval timers one plugin may hold. */
+export const DEFAULT_MAX_TIMERS = 1024;
+
+/** What the load message carries (src/rpc/protocol.ts `LoadMessage.budget`). */
+export interface BudgetSpec {
+  readonly maxHandles: number;
+  readonly maxTimers: number;
+  /** The host's descriptor pool for worker-tier plugins ([charged, capacity]), and this plugin's charge. */
+  readonly pool?: SharedArrayBuffer;
+  readonly slot?: SharedArrayBuffer;
+}
+
+let maxHandles = DEFAULT_MAX_HANDLES;
+let maxTimers = DEFAULT_MAX_TIMERS;
+/** Operations in flight and handles outside Deno's resource table. */
+let counted = 0;
+/** Resources the runtime itself held when the budgets were set (stdio, the process tier's channel). */
+let baseline = 3;
+let timers = 0;
+let resources: (() => Record<string, string>) | undefined;
+let pool: BudgetPool | undefined;
+
+/** The error a plugin sees past a budget: which budget, and the key that raises it. */
+function exceeded(what: string, key: string, limit: number): never {
+  const error = new ErrorCtor(
+    `Plugin budget exhausted: ${what} (at most ${limit}); the host configuration's ResourceLimits.${key} raises it`,
+  );
+  error.name = "BudgetExceeded";
+  throw error;
+}
+
+/** Handles held now: the isolate's resources beyond the runtime's own, plus what the wrappers count. */
+function held(): number {
+  const table = resources ? keys(resources()).length - baseline : 0;
+  return (table > 0 ? table : 0) + counted;
+}
+
+/** Refuses a new handle past the plugin's budget (and past the host's pool); `what` names the call. */
+export function admit(what: string): void {
+  const now = held();
+  if (now >= maxHandles) {
+    exceeded(
+      `${what}: ${now} handles held (open files, sockets, listeners, watchers, child processes and pending operations)`,
+      "MaxHandles",
+      maxHandles,
+    );
+  }
+  if (pool) charge(pool, now + 1, what);
+}
+
+/** Counts one more handle or operation that Deno's resource table does not show. */
+export function hold(): void {
+  counted++;
+}
+
+/** Releases what {@linkcode hold} counted. */
+export function release(): void {
+  if (counted > 0) counted--;
+}
+
+/** Counts `p` as pending until it settles; returns a promise that settles like it. */
+export function pending<T>(p: T): T {
+  counted++;
+  const done = (): void => release();
+  return apply(then, p, [(v: unknown) => (done(), v), (e: unknown) => {
+    done();
+    throw e;
+  }]) as T;
+}
+
+function lock(target: object, key: string, value: unknown): void {
+  try {
+    defineProperty(target, key, { value, writable: false, configurable: false, enumerable: false });
+  } catch { /* already locked down */ }
+}
+
+/** A synchronous call that makes a handle: admitted first (the table shows the handle afterwards). */
+function syncHandle(target: object, key: string, label: string): void {
+  const f = (target as Record<string, Fn>)[key];
+  if (typeof f !== "function") return;
+  lock(target, key, function (this: unknown, ...args: unknown[]): unknown {
+    admit(label);
+    return apply(f, this, args);
+  });
+}
+
+/** An async call that holds a descriptor (or a blocking thread) while it runs: pending until it settles. */
+function asyncOp(target: object, key: string, label: string): void {
+  const f = (target as Record<string, Fn>)[key];
+  if (typeof f !== "function") return;
+  lock(target, key, function (this: unknown, ...args: unknown[]): unknown {
+    admit(label);
+    return pending(apply(f, this, args));
+  });
+}
+
+/** An async iterator (Deno.readDir): each `next()` in flight counts. */
+function asyncIteration(target: object, key: string, label: string): void {
+  const f = (target as Record<string, Fn>)[key];
+  if (typeof f !== "function") return;
+  lock(target, key, function (this: unknown, ...args: unknown[]): unknown {
+    const it = apply(f, this, args) as Record<string, Fn>;
+    const next = it.next, ret = it.return;
+    const wrapped = {
+      next(...a: unknown[]): unknown {
+        admit(label);
+        return pending(apply(next, it, a));
+      },
+      return(...a: unknown[]): unknown {
+        return apply(ret, it, a);
+      },
+      [Symbol.asyncIterator](): unknown {
+        return wrapped;
+      },
+    };
+    return wrapped;
+  });
+}
+
+const SYNC = ["openSync", "createSync", "listen", "listenTls", "listenDatagram", "watchFs", "serve"];
+const SYNC_WEB = ["upgradeWebSocket"];
+const ASYNC = [
+  "open",
+  "create",
+  "readFile",
+  "readTextFile",
+  "writeFile",
+  "writeTextFile",
+  "copyFile",
+  "stat",
+  "lstat",
+  "realPath",
+  "readLink",
+  "mkdir",
+  "remove",
+  "rename",
+  "chmod",
+  "chown",
+  "truncate",
+  "utime",
+  "link",
+  "symlink",
+  "makeTempDir",
+  "makeTempFile",
+  "connect",
+  "connectTls",
+  "startTls",
+  "resolveDns",
+];
+
+/** Wraps accept() of the listeners Deno.listen makes: an accepted connection is a new handle. */
+function wrapAccept(): void {
+  const listen = Deno.listen;
+  let done = false;
+  lock(Deno, "listen", function (this: unknown, ...args: unknown[]): unknown {
+    admit("Deno.listen");
+    const listener = apply(listen, this, args) as object;
+    if (!done) {
+      done = true;
+      const proto = Object.getPrototypeOf(listener) as object;
+      const accept = getOwnPropertyDescriptor(proto, "accept")?.value as Fn | undefined;
+      if (typeof accept === "function") {
+        lock(proto, "accept", function (this: unknown): unknown {
+          admit("Listener.accept");
+          return pending(apply(accept, this, []));
+        });
+      }
+    }
+    return listener;
+  });
+}
+
+/** Deno.Command is never granted to a plugin, but a child would hold descriptors: counted all the same. */
+function wrapCommand(): void {
+  const Command = (Deno as unknown as { Command?: { prototype: object } }).Command;
+  if (!Command) return;
+  syncHandle(Command.prototype, "spawn", "Deno.Command.spawn");
+  syncHandle(Command.prototype, "outputSync", "Deno.Command.outputSync");
+  asyncOp(Command.prototype, "output", "Deno.Command.output");
+}
+
+/** setTimeout/setInterval: pending timers count until they fire (a timeout) or are cleared. */
+function wrapTimers(): void {
+  const g = globalThis as unknown as Record<string, Fn>;
+  const setT = g.setTimeout, setI = g.setInterval, clearT = g.clearTimeout, clearI = g.clearInterval;
+  const live: Record<number, true> = { __proto__: null } as unknown as Record<number, true>;
+  const forget = (id: unknown): void => {
+    if (typeof id === "number" && live[id]) {
+      delete live[id];
+      timers--;
+    }
+  };
+  const admitTimer = (name: string): void => {
+    if (timers >= maxTimers) exceeded(`${name}: ${timers} timers pending`, "MaxTimers", maxTimers);
+  };
+  const define = (key: string, value: Fn): void => {
+    // Writable: a plugin's fake-timer library may replace its own global; the originals stay out of reach.
+    defineProperty(globalThis, key, { value, writable: true, configurable: true, enumerable: true });
+  };
+  define("setTimeout", function (this: unknown, cb: unknown, ...rest: unknown[]): unknown {
+    admitTimer("setTimeout");
+    if (typeof cb !== "function") return apply(setT, globalThis, [cb, ...rest]);
+    let id: unknown;
+    const fire = function (this: unknown, ...a: unknown[]): unknown {
+      forget(id);
+      return apply(cb as Fn, this, a);
+    };
+    id = apply(setT, globalThis, [fire, ...rest]);
+    if (typeof id === "number") {
+      live[id] = true;
+      timers++;
+    }
+    return id;
+  });
+  define("setInterval", function (this: unknown, ...args: unknown[]): unknown {
+    admitTimer("setInterval");
+    const id = apply(setI, globalThis, args);
+    if (typeof id === "number") {
+      live[id] = true;
+      timers++;
+    }
+    return id;
+  });
+  define("clearTimeout", function (this: unknown, id?: unknown): void {
+    forget(id);
+    apply(clearT, globalThis, [id]);
+  });
+  define("clearInterval", function (this: unknown, id?: unknown): void {
+    forget(id);
+    apply(clearI, globalThis, [id]);
+  });
+}
+
+/** Installs every wrapper (harden() calls it before the plugin's module loads). */
+export function installBudgets(internals: Record<string, unknown> | undefined): void {
+  const core = internals?.core as { resources?: () => Record<string, string> } | undefined;
+  const table = core?.resources;
+  if (typeof table === "function") resources = () => apply(table as Fn, core, []) as Record<string, string>;
+  baseline = resources ? keys(resources()).length : 0;
+  for (const key of SYNC) if (key !== "listen") syncHandle(Deno, key, `Deno.${key}`);
+  for (const key of SYNC_WEB) syncHandle(Deno, key, `Deno.${key}`);
+  for (const key of ASYNC) asyncOp(Deno, key, `Deno.${key}`);
+  asyncIteration(Deno, "readDir", "Deno.readDir");
+  wrapAccept();
+  wrapCommand();
+  wrapTimers();
+  wrapWeb({ admit, hold, release, pending, lock, construct });
+}
+
+/** Sets the plugin's budgets from its load message, before its module loads. */
+export function setBudgets(spec: BudgetSpec | undefined): void {
+  if (!spec) return;
+  if (spec.maxHandles > 0) maxHandles = spec.maxHandles;
+  if (spec.maxTimers > 0) maxTimers = spec.maxTimers;
+  if (resources) baseline = keys(resources()).length; // the runtime's own, now that its channel is open
+  pool = openPool(spec.pool, spec.slot);
+}
+
+/** What the plugin holds now (for tests and diagnostics inside the runtime). */
+export function budgetUse(): { handles: number; timers: number } {
+  return { handles: held(), timers };
+}
