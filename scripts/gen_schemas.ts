@@ -166,7 +166,9 @@ const LIMIT_DOCS: Readonly<Record<string, string>> = {
   MaxCpuPercent: "CPU share of a plugin, in percent (more than 0, at most 100).",
   MaxHandles:
     "Handles a plugin may hold at once: open files, sockets, listeners, watchers, child processes and " +
-    "operations in flight that hold one (default 256).",
+    "operations in flight that hold one (default 256). Past it the call throws in the plugin. Worker-tier " +
+    "plugins together also stop short of the host's reserve: its open-file limit less what it uses itself " +
+    "and 256 more descriptors.",
   MaxTimers: "Timers a plugin may have pending at once (default 1024).",
 };
 const limitDocs = (at: string): Record<string, JsonSchema> =>
@@ -326,7 +328,8 @@ const MANIFEST_DOCS: Readonly<Record<string, JsonSchema>> = {
   "permissions.net": { description: 'Hosts to reach: "host" or "host:port".' },
   "permissions.env": { description: 'Environment variables to read; a trailing "*" asks for a prefix.' },
   "permissions.npm": {
-    description: 'npm packages ("zod", "@scope/name") the plugin imports; PluginSecurity AllowedNpmPackages ' +
+    description:
+      'npm packages ("zod", "@scope/name") the plugin imports; PluginSecurity AllowedNpmPackages ' +
       "must name them too. Any other npm: import refuses the plugin's start (or the import).",
   },
   "settings": {
@@ -339,6 +342,8 @@ const MANIFEST_DOCS: Readonly<Record<string, JsonSchema>> = {
  * generation stops at one that is not.
  */
 const MANIFEST_REFINED: Readonly<Record<string, JsonSchema>> = {
+  // The one name of Object.prototype that fits the id pattern.
+  "id": { not: { const: "constructor" } },
   "name": { pattern: NOT_BLANK },
   "version": { pattern: SEMVER },
   "entry": { pattern: ENTRY },

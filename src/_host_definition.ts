@@ -50,6 +50,7 @@ export function definition(
     hookTimeoutMs: config.callTimeoutMs,
     ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
     ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
+    ...budgets(cfg.resourceLimits, config.resourceLimits),
     enableMetrics: config.enableMetrics,
     ...(s.logRate === undefined ? {} : { logRate: s.logRate }),
   };
@@ -72,6 +73,15 @@ function maxMemory(mb: number | undefined): { maxMemoryMB?: number } {
 
 function maxCpu(percent: number | undefined): { maxCpuPercent?: number } {
   return percent ? { maxCpuPercent: percent } : {};
+}
+
+/** MaxHandles / MaxTimers: the plugin block's value, else the host-wide one (never turns on guarding). */
+function budgets(
+  own: HostConfig["resourceLimits"],
+  all: HostConfig["resourceLimits"],
+): { maxHandles?: number; maxTimers?: number } {
+  const handles = own.maxHandles ?? all.maxHandles, timers = own.maxTimers ?? all.maxTimers;
+  return { ...(handles ? { maxHandles: handles } : {}), ...(timers ? { maxTimers: timers } : {}) };
 }
 
 function unavailableTier(kind: string): IsolationTier {

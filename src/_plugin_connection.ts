@@ -15,6 +15,8 @@ import { boundLogProperties } from "./rpc/_log_bounds.ts";
 import { toFileUrl } from "./_paths.ts";
 import { probe } from "./_plugin_health.ts";
 import { overMemory, usage, watchCpu } from "./_plugin_resources.ts";
+import { poolShare } from "./_host_fd_reserve.ts";
+import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_TIMERS } from "./runtime/_budget.ts";
 import type { PluginCore } from "./_plugin_state.ts";
 
 /** Spawns the plugin's connection, adopts it, and initialises the plugin (Loading → Initialized). */
@@ -78,7 +80,9 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
     );
   }
   let conn: PluginConnection | undefined;
-  return await o.tier.spawn({
+  // Worker-tier plugins share the host's descriptor table: they also draw on its pool (_host_fd_reserve.ts).
+  const share = o.tier.kind === "worker" ? poolShare() : undefined;
+  const spawning = o.tier.spawn({
     id: c.id,
     name: d.manifest.name,
     version: d.manifest.version,
@@ -93,6 +97,11 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
     onMethodEnd: (startedAt, error) => methodEnded(c, conn, startedAt, error),
     ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
     ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
+    budget: {
+      maxHandles: o.maxHandles ?? DEFAULT_MAX_HANDLES,
+      maxTimers: o.maxTimers ?? DEFAULT_MAX_TIMERS,
+      ...(share ? { pool: share.pool, slot: share.slot } : {}),
+    },
     onUsage: (m) => {
       usage(c, m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100);
       overMemory(c, conn, m.heapUsed, m.external ?? 0);
@@ -123,7 +132,9 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
       c.o.events.emit("protocolError", { id: c.id, reason, at: Date.now() });
     },
     onPluginCall: (target, method, args, signal) => c.o.onPluginCall(c.id, target, method, args, signal),
-  }).then((spawned) => conn = spawned);
+  });
+  spawning.then((spawned) => void spawned.exited.then(() => share?.reclaim()), () => share?.reclaim());
+  return await spawning.then((spawned) => conn = spawned);
 }
 
 /** A method call ended (told by the connection, once per call): metrics, and a probe after a timeout. */

@@ -152,7 +152,7 @@ export async function createPluginHost(
   if (unwrappedBuiltins.length > 0) {
     log.warn(
       "{builtins} not mapped to the plugin-safe wrappers: a plugin in the worker tier could abort the host " +
-        "through node:process's named \"abort\" export, or set V8 flags for the whole process through " +
+        'through node:process\'s named "abort" export, or set V8 flags for the whole process through ' +
         "node:v8's. Map them as this package's deno.json does (see README) or use Isolation \"process\" for " +
         "untrusted plugins.",
       { builtins: unwrappedBuiltins.join(", ") },

@@ -195,11 +195,13 @@ const shape = {
     write: grantList,
     net: permissionList,
     env: permissionList,
-    npm: z.array(z.string().regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, {
-      error: 'must be an npm package name ("zod", "@scope/name"), without "npm:" or a version',
-    })).default(() => []),
+    npm: z.array(
+      z.string().regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, {
+        error: 'must be an npm package name ("zod", "@scope/name"), without "npm:" or a version',
+      }),
+    ).optional(), // absent unless asked for: a manifest without it reads as it always did
   })
-    .default(() => ({ read: [], write: [], net: [], env: [], npm: [] })),
+    .default(() => ({ read: [], write: [], net: [], env: [] })),
   settings: z.record(z.string(), z.unknown()).default(() => ({})),
 };
 const TOP_LEVEL_KEYS = Object.keys(shape);

@@ -112,6 +112,10 @@ export interface PluginOptions {
   readonly maxMemoryMB?: number;
   /** CPU budget in percent of one core (`ResourceLimits.MaxCpuPercent`); none when absent. */
   readonly maxCpuPercent?: number;
+  /** Handles the plugin may hold at once (`ResourceLimits.MaxHandles`); the runtime's default (256) when absent. */
+  readonly maxHandles?: number;
+  /** Timers the plugin may have pending (`ResourceLimits.MaxTimers`); the runtime's default (1024) when absent. */
+  readonly maxTimers?: number;
   /** `Plugins.EnableMetrics`: false skips counting calls and their latency (default true). */
   readonly enableMetrics?: boolean;
   /** How fast the plugin may log; false: no limit. Default 200 records a second, bursts of 2,000. */

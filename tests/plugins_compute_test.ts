@@ -170,7 +170,10 @@ Deno.test("compute: without AllowGpu it never sees WebGPU; webgpu refuses to sta
     expectRunning: false,
   });
   assert.equal(refused.state, "Failed");
-  assert.match(refused.handle.lastError?.message ?? "", /WebGPU is not granted: PluginSecurity AllowGpu is false/);
+  assert.match(
+    refused.handle.lastError?.message ?? "",
+    /WebGPU is not granted: PluginSecurity AllowGpu is false/,
+  );
   await using auto = await testPlugin<typeof compute>(dir);
   await auto.call("add", new Float32Array(8192), new Float32Array(8192)); // big enough to look for a GPU
   assert.deepEqual(await auto.call("info"), {

@@ -76,7 +76,9 @@ async function chooseBackend(backend: string): Promise<void> {
   // The host shows navigator.gpu only to a plugin granted it (PluginSecurity AllowGpu).
   if ((navigator as { gpu?: unknown }).gpu === undefined) {
     if (backend === "webgpu") {
-      throw new Error('settings.backend is "webgpu" but WebGPU is not granted: PluginSecurity AllowGpu is false');
+      throw new Error(
+        'settings.backend is "webgpu" but WebGPU is not granted: PluginSecurity AllowGpu is false',
+      );
     }
     info = { backend: "cpu", reason: "WebGPU not granted (PluginSecurity AllowGpu)", gpuOps: [] };
     return;

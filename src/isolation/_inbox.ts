@@ -31,6 +31,7 @@ export function loadMessage(spec: SpawnSpec): LoadMessage {
     ...(spec.permissions.gpu ? { allowGpu: true } : {}),
     ...(spec.permissions.npm?.length ? { npm: spec.permissions.npm } : {}),
     ...(spec.importHook ? { importHook: true } : {}),
+    ...(spec.budget ? { budget: spec.budget } : {}),
   };
 }
 

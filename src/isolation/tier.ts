@@ -5,7 +5,7 @@
  */
 
 import type { CallOptions } from "../rpc/endpoint.ts";
-import type { CallMessage, LogMessage, MetricsMessage, UsageMessage } from "../rpc/protocol.ts";
+import type { CallMessage, LoadBudget, LogMessage, MetricsMessage, UsageMessage } from "../rpc/protocol.ts";
 import type { EffectivePermissions } from "../permissions.ts";
 
 /**
@@ -47,6 +47,8 @@ export interface SpawnSpec {
   readonly maxCpuPercent?: number;
   /** The host's import scan left dynamic imports only the runtime can judge (src/runtime/_import_hook.ts). */
   readonly importHook?: boolean;
+  /** Handle and timer budgets (`ResourceLimits.MaxHandles` / `MaxTimers`), counted inside the plugin. */
+  readonly budget?: LoadBudget;
   /** Counters the tier adds every message it sends and receives to, when given. */
   readonly traffic?: WireTraffic;
   /**

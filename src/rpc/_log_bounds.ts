@@ -59,9 +59,8 @@ function binary(v: ArrayBufferLike | ArrayBufferView, b: Budget): unknown {
 
 function bound(v: unknown, depth: number, b: Budget): unknown {
   if (typeof v === "string") return cut(v, MAX_STRING, b);
-  if (typeof v !== "object" || v === null) {
-    return typeof v === "function" || typeof v === "symbol" ? typeof v : v;
-  }
+  if (typeof v === "function" || typeof v === "symbol") return cut(b.describe(v), MAX_STRING, b);
+  if (typeof v !== "object" || v === null) return v;
   if (++b.nodes > MAX_NODES || depth >= MAX_DEPTH) return "[…]";
   if (v instanceof ArrayBuffer || v instanceof SharedArrayBuffer || isView(v)) {
     return binary(v, b);

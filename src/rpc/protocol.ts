@@ -151,6 +151,19 @@ export interface LoadMessage {
   readonly npm?: readonly string[];
   /** The host's scan left imports only the runtime can judge: install its import hook before the plugin loads. */
   readonly importHook?: boolean;
+  /** The plugin's budgets (src/runtime/_budget.ts); the runtime's defaults when absent. */
+  readonly budget?: LoadBudget;
+}
+/** Per-plugin budgets of what the whole process shares (`ResourceLimits.MaxHandles` / `MaxTimers`). */
+export interface LoadBudget {
+  /** Descriptors, handles and pending operations the plugin may hold at once. */
+  readonly maxHandles: number;
+  /** Pending timers the plugin may hold at once. */
+  readonly maxTimers: number;
+  /** Worker tier: the host's descriptor pool ([charged, capacity] as Int32), shared by every plugin. */
+  readonly pool?: SharedArrayBuffer;
+  /** Worker tier: this plugin's charge to the pool (one Int32), reclaimed by the host when it ends. */
+  readonly slot?: SharedArrayBuffer;
 }
 /** Worker → host: the plugin loaded; these are its callable methods. */
 export interface ReadyMessage {

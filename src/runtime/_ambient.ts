@@ -80,7 +80,9 @@ function muteInput(stream: object, refuse: Refuse): void {
 
 /** The console object (the very one Node's `node:console` hands out) prints through log records. */
 function muteConsole(internals: Record<string, unknown> | undefined, write: Write): void {
-  const Console = internals?.Console as (new (print: (msg: string, level: number) => void) => object) | undefined;
+  const Console = internals?.Console as
+    | (new (print: (msg: string, level: number) => void) => object)
+    | undefined;
   if (typeof Console !== "function") return;
   const levels: readonly Level[] = ["debug", "info", "warning", "error"];
   const ours = new Console((msg, level) => write(levels[level] ?? "info", "console", msg)) as Record<
@@ -178,7 +180,12 @@ function hideFacts(refuse: Refuse, notCapable: (msg: string) => never, ownProces
   // rss is the whole process's: a plugin sees its own heap and buffers only.
   set(Deno, "memoryUsage", (): Deno.MemoryUsage => {
     const m = memoryUsage();
-    return { rss: m.heapTotal + m.external, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external };
+    return {
+      rss: m.heapTotal + m.external,
+      heapTotal: m.heapTotal,
+      heapUsed: m.heapUsed,
+      external: m.external,
+    };
   });
   set(Deno, "cpuUsage", () => refuse("Deno.cpuUsage (the host process's CPU time)"));
   set(Deno, "consoleSize", () => refuse("Deno.consoleSize"));

@@ -11,19 +11,27 @@
 // runtime starts.
 
 type Refuse = (what: string) => never;
+
+/** The Node modules the runtime reaches without `process.getBuiltinModule` (_node_builtins.ts). */
+export interface NodeBuiltins {
+  readonly nodeFs: Record<string, unknown>;
+  readonly nodeV8: Record<string, unknown>;
+}
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Obj = Record<string, unknown>;
 
 const { apply } = Reflect;
 const { defineProperty, getPrototypeOf, freeze } = Object;
-const NotCapable = Deno.errors.NotCapable;
 const started = performance.now.bind(performance);
 const startedAt = started();
-const query = Deno.permissions.querySync.bind(Deno.permissions);
 
 function set(target: object, key: string, value: unknown): void {
   try {
-    defineProperty(target, key, { __proto__: null, value, writable: true, configurable: true } as PropertyDescriptor);
+    defineProperty(
+      target,
+      key,
+      { __proto__: null, value, writable: true, configurable: true } as PropertyDescriptor,
+    );
   } catch { /* not configurable */ }
 }
 
@@ -31,14 +39,6 @@ function getter(target: object, key: string, get: () => unknown): void {
   try {
     defineProperty(target, key, { __proto__: null, get, configurable: true } as PropertyDescriptor);
   } catch { /* not configurable */ }
-}
-
-function readable(path: string): boolean {
-  try {
-    return query({ name: "read", path }).state === "granted";
-  } catch {
-    return false;
-  }
 }
 
 /** The `process` object's facts about the host process. */
@@ -74,11 +74,10 @@ function routeRawOutput(process: Obj): void {
 }
 
 /** File descriptors 0-2 as node:fs, node:tty and node:net reach them. */
-function closeStdioFds(process: Obj, refuse: Refuse, closeFds: boolean): void {
-  const builtin = process.getBuiltinModule as ((id: string) => Obj | undefined) | undefined;
-  if (closeFds && typeof builtin === "function") {
+function closeStdioFds(process: Obj, refuse: Refuse, closeFds: boolean, fs: Obj): void {
+  if (closeFds) {
     // Closes them in this thread's node:fs table only (measured: the host's own stdio is untouched).
-    const closeSync = builtin("node:fs")?.closeSync as ((fd: number) => void) | undefined;
+    const closeSync = fs.closeSync as ((fd: number) => void) | undefined;
     for (const fd of [0, 1, 2]) {
       try {
         closeSync?.(fd);
@@ -126,37 +125,32 @@ function closeStdioFds(process: Obj, refuse: Refuse, closeFds: boolean): void {
   }
 }
 
-/** node:v8's process-wide flags, and node:worker_threads' own BroadcastChannel. */
-function closeProcessWide(process: Obj, refuse: Refuse): void {
-  const builtin = process.getBuiltinModule as ((id: string) => Obj | undefined) | undefined;
-  if (typeof builtin !== "function") return;
-  const load = (id: string): Obj | undefined => {
-    try {
-      return builtin(id);
-    } catch {
-      return undefined; // still loading (this runs from inside its evaluation): its importer re-runs nothing
-    }
-  };
-  const v8 = load("node:v8");
-  if (v8) {
-    set(v8, "setFlagsFromString", () => refuse("v8.setFlagsFromString (V8 flags of the whole process)"));
-    set(v8, "setHeapSnapshotNearHeapLimit", () => refuse("v8.setHeapSnapshotNearHeapLimit"));
-  }
+/** node:v8's process-wide flags (its named export goes to node_v8.ts through the import map). */
+function closeProcessWide(v8: Obj, refuse: Refuse): void {
+  set(v8, "setFlagsFromString", () => refuse("v8.setFlagsFromString (V8 flags of the whole process)"));
+  set(v8, "setHeapSnapshotNearHeapLimit", () => refuse("v8.setHeapSnapshotNearHeapLimit"));
 }
 
 /**
  * Closes Node's routes to the host's stdio, facts and process-wide state. `closeFds` is false in the process
- * tier, whose stdin and stdout are the plugin's own channel to the host. `later`: node:worker_threads is
- * evaluating, and loading node:fs or node:v8 now would load it in a circle (measured: the plugin's import then
- * fails); their part waits for a microtask, which runs before the importer of node:worker_threads resumes
- * (every route to it that a plugin has, node:module and require included, is an asynchronous import).
+ * tier, whose stdin and stdout are the plugin's own channel to the host. `later`: one of Node's modules is
+ * evaluating, and loading node:fs or node:v8 now could load it in a circle (measured: the plugin's import then
+ * fails); their part waits for a microtask, which runs before that module's importer resumes (an evaluation
+ * set off by the plugin is an asynchronous import: `import`, node:module and so require).
  */
-export function closeNodeAmbient(process: Obj, refuse: Refuse, closeFds: boolean, later: boolean): void {
+export function closeNodeAmbient(
+  process: Obj,
+  refuse: Refuse,
+  closeFds: boolean,
+  later: boolean,
+  builtins: () => NodeBuiltins,
+): void {
   hideProcessFacts(process, refuse, !closeFds);
   routeRawOutput(process);
   const modules = (): void => {
-    closeStdioFds(process, refuse, closeFds);
-    closeProcessWide(process, refuse);
+    const { nodeFs, nodeV8 } = builtins();
+    closeStdioFds(process, refuse, closeFds, nodeFs);
+    closeProcessWide(nodeV8, refuse);
   };
   if (later) queueMicrotask(modules);
   else modules();

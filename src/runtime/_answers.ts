@@ -101,10 +101,12 @@ export function countPosts(
   let count = 0;
   const original = scope.postMessage;
   const counted = function postMessage(message: unknown, transfer?: Transferable[]): void {
-    count++;
     // Same arity as the caller: one argument keeps Deno's fast path.
     if (arguments.length > 1) original.call(scope, message, transfer);
     else original.call(scope, message);
+    // Counted once posted: a message that could not be cloned was never sent, and the host, waiting for it,
+    // would hold every later answer of the shared slot.
+    count++;
   };
   const d = Object.getOwnPropertyDescriptor(scope, "postMessage");
   if (!d || !("value" in d)) return () => NaN; // cannot count: NaN never equals itself, so nothing uses the slot

@@ -118,26 +118,35 @@ function asyncOp(target: object, key: string, label: string): void {
   });
 }
 
-/** An async iterator (Deno.readDir): each `next()` in flight counts. */
+/** An async iterable (Deno.readDir): each `next()` in flight counts. */
 function asyncIteration(target: object, key: string, label: string): void {
   const f = (target as Record<string, Fn>)[key];
   if (typeof f !== "function") return;
+  const iterator = Symbol.asyncIterator;
   lock(target, key, function (this: unknown, ...args: unknown[]): unknown {
-    const it = apply(f, this, args) as Record<string, Fn>;
-    const next = it.next, ret = it.return;
-    const wrapped = {
-      next(...a: unknown[]): unknown {
-        admit(label);
-        return pending(apply(next, it, a));
-      },
-      return(...a: unknown[]): unknown {
-        return apply(ret, it, a);
-      },
-      [Symbol.asyncIterator](): unknown {
+    const iterable = apply(f, this, args) as Record<PropertyKey, Fn>;
+    const open = iterable[iterator];
+    return {
+      [iterator](): unknown {
+        const it = apply(open, iterable, []) as Record<string, Fn>;
+        const next = it.next, ret = it.return;
+        const wrapped = {
+          next(...a: unknown[]): unknown {
+            admit(label);
+            return pending(apply(next, it, a));
+          },
+          return(...a: unknown[]): unknown {
+            return typeof ret === "function"
+              ? apply(ret, it, a)
+              : Promise.resolve({ done: true, value: a[0] });
+          },
+          [iterator](): unknown {
+            return wrapped;
+          },
+        };
         return wrapped;
       },
     };
-    return wrapped;
   });
 }
 
@@ -203,19 +212,67 @@ function wrapCommand(): void {
   asyncOp(Command.prototype, "output", "Deno.Command.output");
 }
 
-/** setTimeout/setInterval: pending timers count until they fire (a timeout) or are cleared. */
+const { add: weakAdd, delete: weakDelete, has: weakHas } = WeakSet.prototype;
+const WeakSetCtor = WeakSet;
+
+/**
+ * setTimeout/setInterval: pending timers count until they fire (a timeout) or are cleared. Deno 2.9's timers are
+ * Node's `Timeout` objects, which also end by `close()` or `using` and start again by `refresh()`: their
+ * prototype's methods are wrapped when the plugin's first timer shows it (no timer is made here: a Worker's first
+ * one costs it ~1.7 MiB).
+ */
 function wrapTimers(): void {
   const g = globalThis as unknown as Record<string, Fn>;
   const setT = g.setTimeout, setI = g.setInterval, clearT = g.clearTimeout, clearI = g.clearInterval;
-  const live: Record<number, true> = { __proto__: null } as unknown as Record<number, true>;
-  const forget = (id: unknown): void => {
-    if (typeof id === "number" && live[id]) {
-      delete live[id];
+  const live = new WeakSetCtor<object>();
+  const isLive = (t: unknown): t is object =>
+    typeof t === "object" && t !== null && apply(weakHas, live, [t]) as boolean;
+  const forget = (t: unknown): void => {
+    if (isLive(t)) {
+      apply(weakDelete, live, [t]);
       timers--;
     }
   };
   const admitTimer = (name: string): void => {
     if (timers >= maxTimers) exceeded(`${name}: ${timers} timers pending`, "MaxTimers", maxTimers);
+  };
+  const track = (t: unknown): void => {
+    if (typeof t !== "object" || t === null || isLive(t)) return;
+    apply(weakAdd, live, [t]);
+    timers++;
+    if (!seen) wrapTimeout(t);
+  };
+  let seen = false;
+  const wrapTimeout = (t: object): void => {
+    seen = true;
+    const proto = Object.getPrototypeOf(t) as Record<PropertyKey, Fn> | null;
+    if (!proto) return;
+    for (const key of ["close", Symbol.dispose] as PropertyKey[]) {
+      const f = getOwnPropertyDescriptor(proto, key)?.value as Fn | undefined;
+      if (typeof f !== "function") continue;
+      defineProperty(proto, key, {
+        value: function (this: unknown, ...a: unknown[]): unknown {
+          forget(this);
+          return apply(f, this, a);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
+    const refresh = getOwnPropertyDescriptor(proto, "refresh")?.value as Fn | undefined;
+    if (typeof refresh === "function") {
+      defineProperty(proto, "refresh", {
+        value: function (this: unknown, ...a: unknown[]): unknown {
+          if (!isLive(this)) {
+            admitTimer("Timeout.refresh");
+            track(this); // a fired or cleared timer that starts again
+          }
+          return apply(refresh, this, a);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
   };
   const define = (key: string, value: Fn): void => {
     // Writable: a plugin's fake-timer library may replace its own global; the originals stay out of reach.
@@ -224,34 +281,27 @@ function wrapTimers(): void {
   define("setTimeout", function (this: unknown, cb: unknown, ...rest: unknown[]): unknown {
     admitTimer("setTimeout");
     if (typeof cb !== "function") return apply(setT, globalThis, [cb, ...rest]);
-    let id: unknown;
     const fire = function (this: unknown, ...a: unknown[]): unknown {
-      forget(id);
+      forget(t); // never before `t` is set: a timer fires in a later task
       return apply(cb as Fn, this, a);
     };
-    id = apply(setT, globalThis, [fire, ...rest]);
-    if (typeof id === "number") {
-      live[id] = true;
-      timers++;
-    }
-    return id;
+    const t = apply(setT, globalThis, [fire, ...rest]);
+    track(t);
+    return t;
   });
   define("setInterval", function (this: unknown, ...args: unknown[]): unknown {
     admitTimer("setInterval");
-    const id = apply(setI, globalThis, args);
-    if (typeof id === "number") {
-      live[id] = true;
-      timers++;
-    }
-    return id;
+    const t = apply(setI, globalThis, args);
+    track(t);
+    return t;
   });
-  define("clearTimeout", function (this: unknown, id?: unknown): void {
-    forget(id);
-    apply(clearT, globalThis, [id]);
+  define("clearTimeout", function (this: unknown, t?: unknown): void {
+    forget(t);
+    apply(clearT, globalThis, [t]);
   });
-  define("clearInterval", function (this: unknown, id?: unknown): void {
-    forget(id);
-    apply(clearI, globalThis, [id]);
+  define("clearInterval", function (this: unknown, t?: unknown): void {
+    forget(t);
+    apply(clearI, globalThis, [t]);
   });
 }
 

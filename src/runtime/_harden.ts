@@ -5,11 +5,13 @@
 // Node's compatibility layer is hardened when it loads, if it ever does (_harden_node.ts).
 import { installNodeGuards } from "./_harden_node.ts";
 import { type AmbientControl, closeAmbient } from "./_ambient.ts";
+import { installBudgets } from "./_budget.ts";
 // Linked now, evaluated only when a plugin imports node:process (which the import map sends here): a module
 // already in the Worker's module map needs no read permission on the host's files, and an idle plugin does not
 // load Node's layer.
 import defer * as nodeProcess from "./node_process.ts";
 import defer * as nodeV8 from "./node_v8.ts";
+import defer * as builtins from "./_node_builtins.ts";
 void nodeProcess; // a use that keeps the import (reading the namespace itself does not evaluate it)
 void nodeV8;
 
@@ -100,8 +102,9 @@ export function harden(post: Post, options: HardenOptions): AmbientControl {
   const denied = (): never => refuse("Deno.permissions.request");
   replace(Deno.permissions, "request", denied);
   replace(Deno.permissions, "requestSync", denied);
+  installBudgets(internals); // descriptors, pending operations and timers: per-plugin budgets (_budget.ts)
   const ambient = closeAmbient(internals, options.send, refuse, options.processTier === true);
-  installNodeGuards(internals, post, refuse, options.processTier !== true);
+  installNodeGuards(internals, post, refuse, options.processTier !== true, () => builtins);
   blockCodeGeneration();
   return ambient;
 }

@@ -15,7 +15,7 @@
 // The plugin's code may have run before any of this: nothing here trusts a global the plugin can change. Every
 // builtin is taken when the runtime starts, descriptors have no prototype, and lookups are own-property only.
 
-import { closeNodeAmbient } from "./_ambient_node.ts";
+import { closeNodeAmbient, type NodeBuiltins } from "./_ambient_node.ts";
 import { placeholdersDuring } from "./_ambient.ts";
 import { closeNodeCode } from "./_import_hook.ts";
 
@@ -96,14 +96,42 @@ export function installNodeGuards(
   post: Post,
   refuse: Refuse,
   closeFds: boolean,
+  builtins: () => NodeBuiltins,
 ): void {
   const site = callSiteMethods();
   const global = getOwnPropertyDescriptor(globalThis, "process");
   const readProcess = global?.get ? () => apply(global.get as Fn, globalThis, []) : () => global?.value;
   let done = false;
-  /** node:worker_threads is evaluating: a module loaded now would be a circular load of it. */
-  let insideWorkerThreads = false;
+  /**
+   * One of Node's modules is evaluating (hardening was set off by its announcement): a module loaded now could
+   * be a circular load of one of them (measured: node:worker_threads, whose node:process boots first).
+   */
+  let insideNodeLoad = false;
+  const whileLoading = (f: () => void): void => {
+    insideNodeLoad = true;
+    try {
+      f();
+    } finally {
+      insideNodeLoad = false;
+    }
+  };
   let workerThreads = internals === undefined || hasOwn(internals, "__initWorkerThreads");
+
+  /**
+   * Whether Node's own code is on the stack (a node: module reading the `process` global while it evaluates,
+   * say): then loading another of Node's modules could close a circle. Cannot tell: assume so (the work waits
+   * a microtask).
+   */
+  const nodeOnStack = (): boolean => {
+    const sites = stackSites();
+    if (!sites || !site) return true;
+    for (let i = 0; i < sites.length; i++) {
+      const file = apply(site.file, sites[i], []);
+      if (typeof file !== "string") continue;
+      if (apply(startsWith, file, ["ext:deno_node/"]) || apply(startsWith, file, ["node:"])) return true;
+    }
+    return false;
+  };
 
   /**
    * A node:worker_threads Worker is being built: a constructor of that module is on the stack, however it was
@@ -153,7 +181,13 @@ export function installNodeGuards(
       if (buildingNodeWorker()) refuse("node:worker_threads Worker");
       return apply(init, this, args);
     });
-    closeNodeAmbient(process as unknown as Record<string, unknown>, refuse, closeFds, insideWorkerThreads);
+    closeNodeAmbient(
+      process as unknown as Record<string, unknown>,
+      refuse,
+      closeFds,
+      insideNodeLoad || nodeOnStack(),
+      builtins,
+    );
     closeNodeCode(process as unknown as Record<string, unknown>, refuse);
     return true;
   };
@@ -166,15 +200,12 @@ export function installNodeGuards(
   if (hasOwn(internals, "__bootstrapNodeProcess")) hardenNow();
   announce(internals, "__initWorkerThreads", () => {
     workerThreads = true;
-    insideWorkerThreads = true;
-    try {
-      hardenNow();
-    } finally {
-      insideWorkerThreads = false;
-    }
+    whileLoading(hardenNow);
   });
   announce(internals, "__bootstrapNodeProcess", () => {
-    if (!hardenNow()) queue(hardenNow);
+    whileLoading(() => {
+      if (!hardenNow()) queue(hardenNow);
+    });
   }, placeholdersDuring);
   if (global?.get) {
     // `process` as a global: hardened before it is first returned. The plugin may still assign its own.

@@ -203,8 +203,6 @@ function ownDescriptor(target: object, key: string): PropertyDescriptor | undefi
 let readBuiltin: (() => Fn | undefined) | undefined;
 const later = setTimeout;
 
-
-
 /** Closes what closeNodeCode could not yet; true once all is closed (or outside a plugin). */
 export function guardNodeCode(): boolean {
   const process = nodeProcess;

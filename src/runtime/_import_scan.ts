@@ -134,6 +134,29 @@ function readEscape(text: string, i: number): { value: string; end: number } {
   return { value: SIMPLE[c] ?? c, end: i + 2 };
 }
 
+/** Skips a quoted string from `i` (at the quote), as readString reads it, without building its value. */
+function skipString(text: string, i: number): number {
+  const q = text.charCodeAt(i);
+  for (i++; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === q) return i + 1;
+    if (c === 10 || c === 13) return i;
+    if (c === 92) i = readEscape(text, i).end - 1;
+  }
+  return i;
+}
+
+/** Skips template characters from `i` to `` ` `` or `${`, as readTemplate reads them. */
+function skipTemplate(text: string, i: number): { end: number; open: boolean } {
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 96) return { end: i + 1, open: false };
+    if (c === 36 && text.charCodeAt(i + 1) === 123) return { end: i + 2, open: true };
+    if (c === 92) i = readEscape(text, i).end - 1;
+  }
+  return { end: i, open: false };
+}
+
 /** Reads template characters from `i` (after a backtick or a closing `}`) to `` ` `` or `${`. */
 function readTemplate(text: string, i: number): { value: string; end: number; open: boolean } {
   let value = "";
@@ -281,9 +304,9 @@ function run(text: string, s: State, push: (s: State) => void, sites: Map<number
       }
       continue;
     }
-    if (c === 34 || c === 39) (i = readString(text, i).end, re = 0);
+    if (c === 34 || c === 39) (i = skipString(text, i), re = 0);
     else if (c === 96) {
-      const t = readTemplate(text, i + 1);
+      const t = skipTemplate(text, i + 1);
       i = t.end;
       if (t.open) (templates = [...templates, 0], re = 1);
       else re = 0;
@@ -308,7 +331,7 @@ function run(text: string, s: State, push: (s: State) => void, sites: Map<number
       const top = templates.length ? templates[templates.length - 1] : -1;
       if (top === 0) {
         templates = templates.slice(0, -1);
-        const t = readTemplate(text, i + 1);
+        const t = skipTemplate(text, i + 1);
         i = t.end;
         if (t.open) (templates = [...templates, 0], re = 1);
         else re = 0;

@@ -27,6 +27,7 @@ import { serveShared, type SharedServer } from "./_shared_serve.ts";
 import { AnswerQueue, countPosts, errorOf, transferOf } from "./_answers.ts";
 import { boundLogValue } from "../rpc/_log_bounds.ts";
 import { configureImports, gateImports } from "./_import_hook.ts";
+import { setBudgets } from "./_budget.ts";
 
 /** How the runtime talks to the host: a MessagePort, the worker scope, or the process tier's framed pipe. */
 export interface Channel {
@@ -183,6 +184,7 @@ async function load(m: LoadMessage): Promise<void> {
     plugins: pluginCalls(host, () => callSignals.get() ?? stopping.signal),
   };
   if (m.allowGpu === true) ambient?.allowGpu();
+  setBudgets(m.budget); // before the plugin's code runs: its budgets (MaxHandles, MaxTimers)
   const url = m.url; // non-literal on purpose: see the top of this file
   configureImports(m.npm ?? [], m.importHook === true, url);
   await gateImports(); // the host's scan found imports only the runtime can judge

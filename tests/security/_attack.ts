@@ -189,6 +189,10 @@ export interface HostProcessOptions {
   readonly flags?: readonly string[];
   /** More keys of the host configuration's `Plugins` section (a block for the plugin, say). */
   readonly plugins?: Readonly<Record<string, unknown>>;
+  /** More keys of the plugin's manifest. */
+  readonly manifest?: Readonly<Record<string, unknown>>;
+  /** The plugin's `PluginSecurity` entry. */
+  readonly security?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -204,7 +208,7 @@ export async function hostProcess(
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(
       join(dir, "plugin.jsonc"),
-      JSON.stringify({ id: options.id, name: options.id, version: "1.0.0" }),
+      JSON.stringify({ id: options.id, name: options.id, version: "1.0.0", ...options.manifest }),
     );
     await Deno.writeTextFile(join(dir, "mod.ts"), options.code);
     const script = join(root, "host.ts");
@@ -214,6 +218,7 @@ export async function hostProcess(
       `import { createPluginHost } from ${JSON.stringify(MOD)};
        ${options.dispose === false ? "const" : "await using"} host = await createPluginHost({
          Plugins: { ...${JSON.stringify(options.plugins ?? {})}, PluginsDirectory: ${plugins} },
+         PluginSecurity: ${JSON.stringify(options.security ? { [options.id]: options.security } : {})},
        });
        await host.start();
        ${options.body}`,

@@ -15,15 +15,18 @@ const snoop = attacker("snoop", {
   pid: `() => { if (Deno.pid === 0) throw new Error("pid 0"); return Deno.pid; }`,
   ppid: `() => { if (Deno.ppid === 0) throw new Error("ppid 0"); return Deno.ppid; }`,
   args: `() => { if (Deno.args.length > 0) return Deno.args.join(" "); throw new Error("no arguments"); }`,
-  execPath: `() => { const p = Deno.execPath(); if (p.includes("/")) return p; throw new Error("no path: " + p); }`,
+  execPath:
+    `() => { const p = Deno.execPath(); if (p.includes("/")) return p; throw new Error("no path: " + p); }`,
   rss: `() => { const m = Deno.memoryUsage(); if (m.rss > m.heapTotal + m.external) return m.rss;
     throw new Error("own memory only"); }`,
   cpuUsage: `() => Deno.cpuUsage()`,
   consoleSize: `() => Deno.consoleSize()`,
   telemetry: `() => Deno.telemetry.tracerProvider`,
   processPid: `async () => { const pid = ${proc}.pid; if (pid === 0) throw new Error("pid 0"); return pid; }`,
-  processPpid: `async () => { const pid = ${proc}.ppid; if (pid === 0) throw new Error("ppid 0"); return pid; }`,
-  processArgv: `async () => { const a = ${proc}.argv; if (a.length > 1 || a[0].includes("/")) return a.join(" ");
+  processPpid:
+    `async () => { const pid = ${proc}.ppid; if (pid === 0) throw new Error("ppid 0"); return pid; }`,
+  processArgv:
+    `async () => { const a = ${proc}.argv; if (a.length > 1 || a[0].includes("/")) return a.join(" ");
     throw new Error("no arguments"); }`,
   processExecPath: `async () => { const p = ${proc}.execPath; if (p.includes("/")) return p;
     throw new Error("no path: " + p); }`,
@@ -33,7 +36,8 @@ const snoop = attacker("snoop", {
   processReport: `async () => ${proc}.report.getReport()`,
   v8Flags: node("v8", `m.setFlagsFromString("--allow-natives-syntax");`),
   v8FlagsDefault: node("v8", `m.default.setFlagsFromString("--allow-natives-syntax");`),
-  v8FlagsBuiltin: `async () => ${proc}.getBuiltinModule("node:v8").setFlagsFromString("--allow-natives-syntax")`,
+  v8FlagsBuiltin:
+    `async () => ${proc}.getBuiltinModule("node:v8").setFlagsFromString("--allow-natives-syntax")`,
   broadcast: `() => new BroadcastChannel("dotcompute").postMessage("hi")`,
   broadcastProto: `() => { const send = BroadcastChannel.prototype?.postMessage;
     if (!send) throw new Error("no BroadcastChannel class"); return send.call({}, "hi"); }`,
@@ -178,12 +182,19 @@ export default { methods: {
 } };`;
 
 /** Runs a host in its own process over the stdio plugin; its stdin holds a secret; logs go to a file. */
-async function stdioHost(tier: string, method: string, arg?: unknown): Promise<{ out: string; err: string; result: unknown; logs: string[] }> {
+async function stdioHost(
+  tier: string,
+  method: string,
+  arg?: unknown,
+): Promise<{ out: string; err: string; result: unknown; logs: string[] }> {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_ambient_" }));
   try {
     const dir = join(root, "plugins", "talker");
     await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeTextFile(join(dir, "plugin.jsonc"), JSON.stringify({ id: "talker", name: "t", version: "1.0.0" }));
+    await Deno.writeTextFile(
+      join(dir, "plugin.jsonc"),
+      JSON.stringify({ id: "talker", name: "t", version: "1.0.0" }),
+    );
     await Deno.writeTextFile(join(dir, "mod.ts"), STDIO_PLUGIN);
     const logFile = join(root, "logs.jsonl");
     const resultFile = join(root, "result.json");
@@ -199,11 +210,15 @@ async function stdioHost(tier: string, method: string, arg?: unknown): Promise<{
                    { category: ["logtape", "meta"], sinks: [] }],
        });
        await using host = await createPluginHost({
-         Plugins: { PluginsDirectory: ${JSON.stringify(join(root, "plugins"))}, talker: { Isolation: ${JSON.stringify(tier)} } },
+         Plugins: { PluginsDirectory: ${JSON.stringify(join(root, "plugins"))}, talker: { Isolation: ${
+        JSON.stringify(tier)
+      } } },
        });
        await host.start();
        let result;
-       try { result = await host.getPlugin("talker").call(${JSON.stringify(method)}, ${JSON.stringify(arg ?? null)}); }
+       try { result = await host.getPlugin("talker").call(${JSON.stringify(method)}, ${
+        JSON.stringify(arg ?? null)
+      }); }
        catch (e) { result = { failed: e.message }; }
        await host.stop();
        await Deno.writeTextFile(${JSON.stringify(resultFile)}, JSON.stringify(result));

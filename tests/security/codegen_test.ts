@@ -19,7 +19,7 @@ const coder = attacker("coder", {
   vmNewContextNoDeno: `async () => ${vm}.runInNewContext("Deno.kill(Deno.pid, 'SIGKILL')")`,
 });
 
-Deno.test("codegen: eval and the Function constructors are refused; vm code keeps the plugin's grants", async (t) => {
+Deno.test("codegen: eval, the Function constructors and node:vm are refused", async (t) => {
   let target = "";
   await using h = await attackHost({ coder }, {
     prepare: async (root) => {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { attacker, attackHost, hostProcess, secret } from "./_attack.ts";
 
 const READ = /Requires read access to ".*secret\.(json|ts|txt)"/;
+const CODE = /a computed (data|blob): import is code from a string/;
 const REFUSED_THREAD = /Worker is not available to plugins/;
 // A node:worker_threads thread that would SIGKILL the host if it ran unhardened.
 const KILLER = `Deno.kill(Deno.pid, "SIGKILL")`;
@@ -24,6 +25,8 @@ const importer = attacker("importer", {
     ["export default Deno.readTextFileSync(" + JSON.stringify(p + ".json") + ")"], { type: "text/javascript" })))).default`,
   blobUrlImports: `async (p) => (await import(URL.createObjectURL(new Blob(
     ["export { default } from " + JSON.stringify("file://" + p + ".ts")], { type: "text/javascript" })))).default`,
+  dataUrlLiteral:
+    `async () => (await import("data:text/javascript,export default Deno.readTextFileSync('/etc/shadow')")).default`,
   remoteImport: `() => import("https://" + "deno.land/std@0.224.0/path/mod.ts")`,
   jsrImport: `() => import("jsr:" + "@std/path@1")`,
   denoWorker: `() => new Worker("data:text/javascript," + encodeURIComponent(${
@@ -71,10 +74,13 @@ Deno.test("imports: every import goes through the plugin's grants, and it starts
     ["importTs", READ],
     ["importText", READ],
     ["importOtherPlugin", /Requires read access to ".*innocent/],
-    ["dataUrlReads", READ],
-    ["dataUrlImports", READ],
-    ["blobUrlReads", READ],
-    ["blobUrlImports", READ],
+    // A computed data: or blob: module is code from a string, refused before it loads (codegen_routes_test);
+    // a literal one goes through the plugin's grants.
+    ["dataUrlReads", CODE],
+    ["dataUrlImports", CODE],
+    ["blobUrlReads", CODE],
+    ["blobUrlImports", CODE],
+    ["dataUrlLiteral", /Requires read access to "\/etc\/shadow"/],
     ["remoteImport", /Requires import access to "deno\.land:443"/],
     ["jsrImport", /Requires import access to "jsr\.io:443"/],
     ["denoWorker", REFUSED_THREAD],
@@ -99,6 +105,9 @@ Deno.test("imports: with --cached-only an npm package the host has not cached ca
       JSON.stringify(name)
     })));`,
     flags: ["--cached-only"],
+    // Allowed, so that the gate of npm imports lets it through to the cache (npm_test.ts shows the gate).
+    manifest: { permissions: { npm: [name] } },
+    security: { AllowedNpmPackages: [name] },
   });
   assert.equal(out.code, 0, out.stderr);
   const message = JSON.parse(out.stdout.trim().split("\n").at(-1)!);

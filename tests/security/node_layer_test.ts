@@ -9,8 +9,9 @@ import type { PluginSource } from "../_helpers.ts";
 const KILL = `Deno.pid, "SIGKILL"`;
 const KILLER = JSON.stringify(`Deno.kill(${KILL})`);
 /** An attack that imports a module made of `source` (its top level is the attack). */
+// A literal URL: a computed data: import is code from a string, refused before node:process is reached.
 const dataModule = (source: string) =>
-  `() => import("data:text/javascript," + encodeURIComponent(${JSON.stringify(source)}))`;
+  `() => import(${JSON.stringify("data:text/javascript," + encodeURIComponent(source))})`;
 const blobModule = (source: string) =>
   `() => import(URL.createObjectURL(new Blob([${JSON.stringify(source)}], { type: "text/javascript" })))`;
 
@@ -20,7 +21,10 @@ const FIRST_CONTACT: Record<string, [attack: string, denial: RegExp]> = {
   dataNamedAbort: [dataModule(`import { abort } from "node:process"; abort();`), /process\.abort/],
   dataNamedKill: [dataModule(`import { kill } from "node:process"; kill(${KILL});`), /process\.kill/],
   dataNamedChdir: [dataModule(`import { chdir } from "node:process"; chdir("/");`), /process\.chdir/],
-  blobNamedAbort: [blobModule(`import { abort } from "node:process"; abort();`), /process\.abort/],
+  blobNamedAbort: [
+    blobModule(`import { abort } from "node:process"; abort();`),
+    /process\.abort|a computed blob: import is code from a string/,
+  ],
   dataDefaultAfterFs: [
     dataModule(`import "node:fs"; import p from "node:process"; p.kill(${KILL});`),
     /process\.kill/,
@@ -81,12 +85,13 @@ function firstContact(): Record<string, PluginSource> {
   const plugins: Record<string, PluginSource> = {};
   for (const [name, [attack]] of Object.entries(FIRST_CONTACT)) {
     const id = `first-${name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`;
+    const npm = name === "npmCommonJsFirst" ? { manifest: { permissions: { npm: ["semver"] } } } : {};
     plugins[id] = attacker(id, {
       attack,
       then:
         `async () => { const { Worker } = await import("node:worker_threads"); new Worker(${KILLER}, { eval: true }); }`,
       kill: `() => globalThis.process.kill(${KILL})`,
-    });
+    }, npm);
   }
   for (const [name, attack] of Object.entries(POISONED)) {
     plugins[`poisoned-${name.toLowerCase()}`] = attacker(`poisoned-${name.toLowerCase()}`, {
@@ -97,7 +102,9 @@ function firstContact(): Record<string, PluginSource> {
 }
 
 Deno.test("node layer: whatever loads it first, it is hardened before the plugin holds it", async (t) => {
-  await using h = await attackHost(firstContact());
+  await using h = await attackHost(firstContact(), {
+    config: { PluginSecurity: { "first-npm-common-js-first": { AllowedNpmPackages: ["semver"] } } },
+  });
   for (const [name, [, denial]] of Object.entries(FIRST_CONTACT)) {
     const id = `first-${name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`;
     await t.step(`node layer: ${name} first`, async () => {
