@@ -581,6 +581,49 @@ const MUTATIONS: readonly Mutation[] = [
     tests: ["handles_test.ts"],
   },
   {
+    name: "budget-node-fs",
+    defence:
+      "node:fs openSync (module object: require, default import, getBuiltinModule) counts against MaxHandles",
+    edits: [edit("src/runtime/_budget_node.ts", '      admit("node:fs openSync");\n', "")],
+    tests: ["handles_test.ts"],
+  },
+  {
+    name: "budget-node-fs-named",
+    defence: "node:fs's named openSync (the import map's node_fs.ts) is the counted one",
+    edits: [edit("src/runtime/node_fs.ts", "export const openSync: typeof fs.openSync = fs.openSync;\n", "")],
+    tests: ["handles_test.ts"],
+  },
+  {
+    name: "budget-node-fs-open",
+    defence: "node:fs open (callback; Node's streams open through it) counts against MaxHandles",
+    edits: [edit("src/runtime/_budget_node.ts", '        admit("node:fs open");\n', "")],
+    tests: ["handles_test.ts"],
+  },
+  {
+    name: "budget-node-fs-promises",
+    defence: "node:fs/promises open counts each FileHandle against MaxHandles",
+    edits: [edit("src/runtime/_budget_node.ts", '      admit("node:fs/promises open");\n', "")],
+    tests: ["handles_test.ts"],
+  },
+  {
+    name: "budget-node-fs-release",
+    defence: "a closed node:fs descriptor is released (closeSync, close, FileHandle.close, stream close)",
+    edits: [
+      edit(
+        "src/runtime/_budget_node.ts",
+        "  else apply(mapDelete, open, [fd]);\n  release();",
+        "  else apply(mapDelete, open, [fd]);",
+      ),
+    ],
+    tests: ["handles_test.ts"],
+  },
+  {
+    name: "budget-node-ambient",
+    defence: "node:fs's module object is counted when Node's layer loads, without node:fs being imported",
+    edits: [edit(AN, "    budgetNodeFs(nodeFs); //", "    // budgetNodeFs(nodeFs); //")],
+    tests: ["handles_test.ts"],
+  },
+  {
     name: "host-fd-reserve",
     defence: "the pool's capacity is the open-file limit less the host's own use and its reserve",
     edits: [

@@ -66,6 +66,9 @@ export interface PoolShare {
   reclaim(): void;
 }
 
+/** When /proc/self/fd was last read (performance.now()). */
+let lastRead = -Infinity;
+
 /**
  * A share of the process-wide pool for a worker-tier plugin about to start; undefined where the host cannot
  * read its limits (then only the per-plugin budgets apply). The pool's capacity is set again now from what the
@@ -74,7 +77,10 @@ export interface PoolShare {
 export function poolShare(): PoolShare | undefined {
   const p = ensurePool();
   if (!p) return undefined;
-  const open = openDescriptors();
+  // Reading /proc/self/fd costs about a descriptor's worth of work per open descriptor: at most every 250 ms
+  // (a burst of starts shares one reading; the host's own use moves slowly).
+  const now = performance.now();
+  const open = now - lastRead < 250 ? undefined : (lastRead = now, openDescriptors());
   if (open !== undefined) {
     const hostOwn = Math.max(0, open - Atomics.load(p.view, 0));
     Atomics.store(p.view, 1, Math.max(0, p.limit - HOST_FD_RESERVE - hostOwn));

@@ -3,6 +3,8 @@
 const WRAPPERS: Readonly<Record<string, string>> = {
   "node:process": "/runtime/node_process.ts",
   "node:v8": "/runtime/node_v8.ts",
+  "node:fs": "/runtime/node_fs.ts",
+  "node:fs/promises": "/runtime/node_fs_promises.ts",
 };
 
 /** The built-ins the import map does not send to their wrapper (an embedder's deno.json lacks the entry). */

@@ -14,7 +14,15 @@ interface Graph {
 }
 
 // Imported with `import defer`: linked with the runtime, evaluated only once a plugin has loaded Node's layer.
-const DEFERRED = ["node_process.ts", "node_v8.ts", "node_vm.ts", "node_module.ts", "_node_builtins.ts"];
+const DEFERRED = [
+  "node_process.ts",
+  "node_v8.ts",
+  "node_vm.ts",
+  "node_module.ts",
+  "_node_builtins.ts",
+  "node_fs.ts",
+  "node_fs_promises.ts",
+];
 
 Deno.test("a plugin Worker's runtime imports nothing of Node's until the plugin does", async () => {
   const out = await new Deno.Command(Deno.execPath(), {

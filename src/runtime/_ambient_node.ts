@@ -10,6 +10,8 @@
 // Like _harden_node.ts, nothing here trusts a global the plugin may have changed: builtins are taken when the
 // runtime starts.
 
+import { budgetNodeFs } from "./_budget_node.ts";
+
 type Refuse = (what: string) => never;
 
 /** The Node modules the runtime reaches without `process.getBuiltinModule` (_node_builtins.ts). */
@@ -150,6 +152,7 @@ export function closeNodeAmbient(
   const modules = (): void => {
     const { nodeFs, nodeV8 } = builtins();
     closeStdioFds(process, refuse, closeFds, nodeFs);
+    budgetNodeFs(nodeFs); // its descriptors count against MaxHandles (_budget_node.ts)
     closeProcessWide(nodeV8, refuse);
   };
   if (later) queueMicrotask(modules);

@@ -43,6 +43,7 @@ let baseline = 3;
 let timers = 0;
 let resources: (() => Record<string, string>) | undefined;
 let pool: BudgetPool | undefined;
+let installed = false;
 
 /** The error a plugin sees past a budget: which budget, and the key that raises it. */
 function exceeded(what: string, key: string, limit: number): never {
@@ -307,6 +308,7 @@ function wrapTimers(): void {
 
 /** Installs every wrapper (harden() calls it before the plugin's module loads). */
 export function installBudgets(internals: Record<string, unknown> | undefined): void {
+  installed = true;
   const core = internals?.core as { resources?: () => Record<string, string> } | undefined;
   const table = core?.resources;
   if (typeof table === "function") resources = () => apply(table as Fn, core, []) as Record<string, string>;
@@ -319,6 +321,11 @@ export function installBudgets(internals: Record<string, unknown> | undefined): 
   wrapCommand();
   wrapTimers();
   wrapWeb({ admit, hold, release, pending, lock, construct });
+}
+
+/** Whether budgets are in force (inside a plugin's runtime): Node's wrappers (_budget_node.ts) act only then. */
+export function budgeting(): boolean {
+  return installed;
 }
 
 /** Sets the plugin's budgets from its load message, before its module loads. */

@@ -12,6 +12,11 @@ import { installBudgets } from "./_budget.ts";
 import defer * as nodeProcess from "./node_process.ts";
 import defer * as nodeV8 from "./node_v8.ts";
 import defer * as builtins from "./_node_builtins.ts";
+// node:fs and node:fs/promises (the import map sends them here): their descriptors count against MaxHandles.
+import defer * as nodeFs from "./node_fs.ts";
+import defer * as nodeFsPromises from "./node_fs_promises.ts";
+void nodeFs;
+void nodeFsPromises;
 void nodeProcess; // a use that keeps the import (reading the namespace itself does not evaluate it)
 void nodeV8;
 

@@ -40,6 +40,8 @@ const WRAPPED: Readonly<Record<string, string>> = Object.assign(Object.create(nu
   v8: new URL("./node_v8.ts", import.meta.url).href,
   vm: new URL("./node_vm.ts", import.meta.url).href,
   module: new URL("./node_module.ts", import.meta.url).href,
+  fs: new URL("./node_fs.ts", import.meta.url).href,
+  "fs/promises": new URL("./node_fs_promises.ts", import.meta.url).href,
 });
 const { defineProperty, freeze, getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf } = Object;
 const readText = Deno.readTextFileSync;
