@@ -581,6 +581,12 @@ const MUTATIONS: readonly Mutation[] = [
     tests: ["handles_test.ts"],
   },
   {
+    name: "slot-proxy",
+    defence: "a Proxy in a lone call's result never takes the shared-memory slot (JSON would read its traps)",
+    edits: [edit("src/runtime/_shared_serve.ts", "jsonExact(m.value, isProxy)", "jsonExact(m.value)")],
+    tests: ["host_input_test.ts"],
+  },
+  {
     name: "budget-node-fs",
     defence:
       "node:fs openSync (module object: require, default import, getBuiltinModule) counts against MaxHandles",

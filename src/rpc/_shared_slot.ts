@@ -16,11 +16,20 @@ export const DATA = 64;
 /** Bytes of each area. */
 export const AREA = (SLOT_BYTES - DATA) / 2;
 
+/** The host's own values hold no Proxy a plugin made (what crosses from a plugin arrives structured-cloned). */
+const notProxy = (): boolean => false;
+
 /**
  * Whether JSON carries `value` exactly as structured clone would: finite numbers (not -0), strings, booleans,
- * null, dense arrays and plain objects of those, a few levels deep and a bounded count.
+ * null, dense arrays and plain objects of those, a few levels deep and a bounded count. `isProxy` tells a
+ * Proxy (the runtime's is Deno's core one: a plugin's result may be one).
  */
-export function jsonExact(value: unknown, depth = 0, budget = { nodes: 0 }): boolean {
+export function jsonExact(
+  value: unknown,
+  isProxy: (v: object) => boolean = notProxy,
+  depth = 0,
+  budget = { nodes: 0 },
+): boolean {
   if (++budget.nodes > 500 || depth > 8) return false;
   switch (typeof value) {
     case "string":
@@ -30,16 +39,21 @@ export function jsonExact(value: unknown, depth = 0, budget = { nodes: 0 }): boo
       return Number.isFinite(value) && !Object.is(value, -0);
     case "object": {
       if (value === null) return true;
+      // JSON reads a Proxy through its traps, where a structured clone refuses it: never the same answer.
+      if (isProxy(value)) return false;
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !jsonExact(value[i], depth + 1, budget)) return false;
+          if (!(i in value) || !jsonExact(value[i], isProxy, depth + 1, budget)) return false;
         }
         return true;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return false;
       for (const key in value) {
-        if (key === "__proto__" || !jsonExact((value as Record<string, unknown>)[key], depth + 1, budget)) {
+        if (
+          key === "__proto__" ||
+          !jsonExact((value as Record<string, unknown>)[key], isProxy, depth + 1, budget)
+        ) {
           return false;
         }
       }

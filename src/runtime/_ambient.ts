@@ -198,10 +198,12 @@ function hideFacts(refuse: Refuse, notCapable: (msg: string) => never, ownProces
 export interface AmbientControl {
   /** Gives the plugin `navigator.gpu` (its `PluginSecurity` entry has `AllowGpu`). */
   allowGpu(): void;
+  /** Whether `v` is a Proxy (Deno's core tells; the plugin no longer reaches it). */
+  isProxy(v: object): boolean;
 }
 
 /** Hides `navigator.gpu` until the load message says the plugin may have it. */
-function gateGpu(refuse: Refuse): AmbientControl {
+function gateGpu(refuse: Refuse): Pick<AmbientControl, "allowGpu"> {
   const found = lookup(navigator, "gpu");
   const GPU = (globalThis as { GPU?: { prototype: Record<string, unknown> } }).GPU;
   const request = GPU?.prototype.requestAdapter;
@@ -233,5 +235,11 @@ export function closeAmbient(
   hideFacts(refuse, (msg) => {
     throw new Deno.errors.NotCapable(msg);
   }, ownProcess);
-  return gateGpu(refuse);
+  const core = internals?.core as { isProxy?: (v: unknown) => boolean } | undefined;
+  const test = core?.isProxy;
+  // Without Deno's core (never in Deno 2.9) every object counts as one: the slot is only a fast path.
+  const isProxy = typeof test === "function"
+    ? (v: object): boolean => Reflect.apply(test, core, [v]) as boolean
+    : () => true;
+  return { ...gateGpu(refuse), isProxy };
 }

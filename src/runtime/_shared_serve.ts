@@ -33,12 +33,14 @@ export interface SharedServer {
  * Serves the slot in `buffer`: its calls go to `onCall`; answers that do not fit it go by `post`. `posted`
  * counts every message this thread has posted; each answer carries that count, and the host delivers the answer
  * only once it has received as many messages, so it has seen a call's logs (and anything posted before) first.
+ * `isProxy` keeps a Proxy out of the slot (JSON would read it through its traps).
  */
 export function serveShared(
   buffer: SharedArrayBuffer,
   onCall: (m: CallMessage) => void,
   post: (m: ResultMessage | ErrorMessage, transfer: Transferable[]) => void,
   posted: () => number,
+  isProxy: (v: object) => boolean,
 ): SharedServer {
   const i32 = new Int32Array(buffer);
   const u8 = new Uint8Array(buffer);
@@ -59,7 +61,7 @@ export function serveShared(
     try {
       if (m.t === "error") return JSON.stringify(m.error);
       if (m.value === undefined) return "[]";
-      return jsonExact(m.value) ? `[${JSON.stringify(m.value)}]` : undefined;
+      return jsonExact(m.value, isProxy) ? `[${JSON.stringify(m.value)}]` : undefined;
     } catch {
       return undefined; // a getter threw: the posted answer reports it
     }

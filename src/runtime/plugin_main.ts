@@ -207,7 +207,9 @@ async function load(m: LoadMessage): Promise<void> {
     );
   }
   post({ v: 1, t: "ready", methods: [...loaded.methods.keys()] });
-  if (m.shared instanceof SharedArrayBuffer && posted) shared = serveShared(m.shared, serve, post, posted);
+  if (m.shared instanceof SharedArrayBuffer && posted) {
+    shared = serveShared(m.shared, serve, post, posted, ambient?.isProxy ?? (() => true));
+  }
   reportUsage(m.usageTickMs ?? 100, m.hostTicks === true);
 }
 
