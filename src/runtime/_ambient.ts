@@ -4,6 +4,8 @@
 // carry only what the host itself prints; reads get end-of-file. Node's routes to the same things are closed
 // when Node's layer loads (_ambient_node.ts).
 
+import { original, settleLater, wrapLazily } from "./_lazy.ts";
+
 type Post = (message: unknown) => void;
 type Refuse = (what: string) => never;
 type Level = "debug" | "info" | "warning" | "error";
@@ -99,24 +101,22 @@ function closeChannels(refuse: Refuse): void {
     function (): never {
       return refuse(what);
     };
-  const channel = (globalThis as { BroadcastChannel?: { prototype: object } }).BroadcastChannel;
-  if (channel) set(channel.prototype, "postMessage", refuser("BroadcastChannel"));
+  // The classes' own methods too: node:worker_threads' BroadcastChannel is this class, reached without the
+  // global (settled when Node's layer loads; each class loads on its first read, _lazy.ts).
+  const methods = (keys: readonly string[], what: string) => (ctor: unknown): unknown => {
+    const proto = (ctor as { prototype?: object } | undefined)?.prototype;
+    if (proto) { for (const key of keys) set(proto, key, refuser(what)); }
+    return ctor;
+  };
+  const channel = original(globalThis, "BroadcastChannel");
+  settleLater(() => methods(["postMessage"], "BroadcastChannel")(channel()));
   set(globalThis, "BroadcastChannel", refuser("BroadcastChannel"));
-  const locks = (globalThis as { LockManager?: { prototype: object } }).LockManager;
-  if (locks) {
-    set(locks.prototype, "request", refuser("navigator.locks"));
-    set(locks.prototype, "query", refuser("navigator.locks"));
-  }
+  wrapLazily(globalThis, "LockManager", methods(["request", "query"], "navigator.locks"), true);
   const nav = lookup(navigator, "locks");
   if (nav) getter(nav.holder, "locks", () => undefined);
   // The Cache API persists under DENO_DIR, shared by every worker and every later run: a channel and a disk.
+  // Its one instance is what the global returns (CacheStorage cannot be constructed): hiding it suffices.
   const storage = lookup(globalThis, "caches");
-  const caches = storage?.desc.get?.call(globalThis) ?? storage?.desc.value;
-  if (caches && typeof caches === "object") {
-    for (const method of ["open", "has", "delete", "keys", "match"]) {
-      set(getPrototypeOf(caches), method, refuser("caches"));
-    }
-  }
   if (storage) getter(storage.holder, "caches", () => undefined);
   // Behind --unstable-kv / --unstable-cron, an embedding host may have them: the default KV database lives
   // under DENO_DIR for every Worker, and a cron is registered for the whole process.
@@ -205,16 +205,24 @@ export interface AmbientControl {
 /** Hides `navigator.gpu` until the load message says the plugin may have it. */
 function gateGpu(refuse: Refuse): Pick<AmbientControl, "allowGpu"> {
   const found = lookup(navigator, "gpu");
-  const GPU = (globalThis as { GPU?: { prototype: Record<string, unknown> } }).GPU;
-  const request = GPU?.prototype.requestAdapter;
   if (found) getter(found.holder, "gpu", () => undefined);
-  if (GPU && typeof request === "function") {
-    set(GPU.prototype, "requestAdapter", () => refuse("WebGPU (PluginSecurity AllowGpu is false)"));
-  }
+  // The class loads on its first read (_lazy.ts): its method is closed then, unless the plugin has AllowGpu.
+  let allowed = false;
+  let proto: Record<string, unknown> | undefined;
+  let request: unknown;
+  wrapLazily(globalThis, "GPU", (GPU) => {
+    proto = (GPU as { prototype?: Record<string, unknown> } | undefined)?.prototype;
+    request = proto?.requestAdapter;
+    if (proto && !allowed && typeof request === "function") {
+      set(proto, "requestAdapter", () => refuse("WebGPU (PluginSecurity AllowGpu is false)"));
+    }
+    return GPU;
+  });
   return {
     allowGpu(): void {
+      allowed = true;
       if (found) defineProperty(found.holder, "gpu", { ...found.desc, configurable: true });
-      if (GPU && typeof request === "function") set(GPU.prototype, "requestAdapter", request);
+      if (proto && typeof request === "function") set(proto, "requestAdapter", request);
     },
   };
 }

@@ -11,6 +11,7 @@
 // runtime starts.
 
 import { budgetNodeFs } from "./_budget_node.ts";
+import { settleLazy } from "./_lazy.ts";
 
 type Refuse = (what: string) => never;
 
@@ -153,6 +154,7 @@ export function closeNodeAmbient(
     const { nodeFs, nodeV8 } = builtins();
     closeStdioFds(process, refuse, closeFds, nodeFs);
     budgetNodeFs(nodeFs); // its descriptors count against MaxHandles (_budget_node.ts)
+    settleLazy(); // the wraps of classes Node's modules reach without their globals (_lazy.ts)
     closeProcessWide(nodeV8, refuse);
   };
   if (later) queueMicrotask(modules);

@@ -12,6 +12,7 @@
 // the host's process-wide pool (_budget_pool.ts) so that all of them together leave the host its reserve.
 import { type BudgetPool, charge, openPool } from "./_budget_pool.ts";
 import { wrapWeb } from "./_budget_web.ts";
+import { original, wrapFunction, wrapLazily } from "./_lazy.ts";
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -100,23 +101,21 @@ function lock(target: object, key: string, value: unknown): void {
 }
 
 /** A synchronous call that makes a handle: admitted first (the table shows the handle afterwards). */
-function syncHandle(target: object, key: string, label: string): void {
-  const f = (target as Record<string, Fn>)[key];
-  if (typeof f !== "function") return;
-  lock(target, key, function (this: unknown, ...args: unknown[]): unknown {
-    admit(label);
-    return apply(f, this, args);
-  });
+function syncHandle(target: object, key: string, label: string, settle = false): void {
+  wrapFunction(target, key, (f) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      admit(label);
+      return apply(f, this, args);
+    }, settle);
 }
 
 /** An async call that holds a descriptor (or a blocking thread) while it runs: pending until it settles. */
-function asyncOp(target: object, key: string, label: string): void {
-  const f = (target as Record<string, Fn>)[key];
-  if (typeof f !== "function") return;
-  lock(target, key, function (this: unknown, ...args: unknown[]): unknown {
-    admit(label);
-    return pending(apply(f, this, args));
-  });
+function asyncOp(target: object, key: string, label: string, settle = false): void {
+  wrapFunction(target, key, (f) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      admit(label);
+      return pending(apply(f, this, args));
+    }, settle);
 }
 
 /** An async iterable (Deno.readDir): each `next()` in flight counts. */
@@ -206,11 +205,16 @@ function wrapAccept(): void {
 
 /** Deno.Command is never granted to a plugin, but a child would hold descriptors: counted all the same. */
 function wrapCommand(): void {
-  const Command = (Deno as unknown as { Command?: { prototype: object } }).Command;
-  if (!Command) return;
-  syncHandle(Command.prototype, "spawn", "Deno.Command.spawn");
-  syncHandle(Command.prototype, "outputSync", "Deno.Command.outputSync");
-  asyncOp(Command.prototype, "output", "Deno.Command.output");
+  // Node's child_process makes its children with this class without reading the global: settled when it loads.
+  wrapLazily(Deno, "Command", (Command) => {
+    const proto = (Command as { prototype?: object } | undefined)?.prototype;
+    if (proto) {
+      syncHandle(proto, "spawn", "Deno.Command.spawn");
+      syncHandle(proto, "outputSync", "Deno.Command.outputSync");
+      asyncOp(proto, "output", "Deno.Command.output");
+    }
+    return Command;
+  }, true);
 }
 
 const { add: weakAdd, delete: weakDelete, has: weakHas } = WeakSet.prototype;
@@ -223,8 +227,9 @@ const WeakSetCtor = WeakSet;
  * one costs it ~1.7 MiB).
  */
 function wrapTimers(): void {
-  const g = globalThis as unknown as Record<string, Fn>;
-  const setT = g.setTimeout, setI = g.setInterval, clearT = g.clearTimeout, clearI = g.clearInterval;
+  // Read on first use: the first read of setTimeout loads node:timers (~4 ms in a new Worker).
+  const setT = original<Fn>(globalThis, "setTimeout"), setI = original<Fn>(globalThis, "setInterval");
+  const clearT = original<Fn>(globalThis, "clearTimeout"), clearI = original<Fn>(globalThis, "clearInterval");
   const live = new WeakSetCtor<object>();
   const isLive = (t: unknown): t is object =>
     typeof t === "object" && t !== null && apply(weakHas, live, [t]) as boolean;
@@ -281,28 +286,28 @@ function wrapTimers(): void {
   };
   define("setTimeout", function (this: unknown, cb: unknown, ...rest: unknown[]): unknown {
     admitTimer("setTimeout");
-    if (typeof cb !== "function") return apply(setT, globalThis, [cb, ...rest]);
+    if (typeof cb !== "function") return apply(setT()!, globalThis, [cb, ...rest]);
     const fire = function (this: unknown, ...a: unknown[]): unknown {
       forget(t); // never before `t` is set: a timer fires in a later task
       return apply(cb as Fn, this, a);
     };
-    const t = apply(setT, globalThis, [fire, ...rest]);
+    const t = apply(setT()!, globalThis, [fire, ...rest]);
     track(t);
     return t;
   });
   define("setInterval", function (this: unknown, ...args: unknown[]): unknown {
     admitTimer("setInterval");
-    const t = apply(setI, globalThis, args);
+    const t = apply(setI()!, globalThis, args);
     track(t);
     return t;
   });
   define("clearTimeout", function (this: unknown, t?: unknown): void {
     forget(t);
-    apply(clearT, globalThis, [t]);
+    apply(clearT()!, globalThis, [t]);
   });
   define("clearInterval", function (this: unknown, t?: unknown): void {
     forget(t);
-    apply(clearI, globalThis, [t]);
+    apply(clearI()!, globalThis, [t]);
   });
 }
 

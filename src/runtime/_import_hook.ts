@@ -14,6 +14,7 @@
 //   node_vm.ts and node_module.ts (the import map) refuse the ES named exports.
 // Node's layer is never loaded for this unless the hook is needed (it costs a Worker ~3 MiB).
 import { npmPackage, resolveSpecifier, scanGraph } from "./_import_graph.ts";
+import { original } from "./_lazy.ts";
 // Linked now, evaluated only when a plugin imports node:vm or node:module (the import map sends them here): a
 // module already in the Worker's module map needs no read permission on the host's files.
 import defer * as nodeVm from "./node_vm.ts";
@@ -203,7 +204,9 @@ function ownDescriptor(target: object, key: string): PropertyDescriptor | undefi
 }
 
 let readBuiltin: (() => Fn | undefined) | undefined;
-const later = setTimeout;
+// The original, read on first use: reading setTimeout loads node:timers (~4 ms in a new Worker).
+const timeout = original<(f: () => void, ms: number) => unknown>(globalThis, "setTimeout");
+const later = (f: () => void, ms: number): unknown => apply(timeout()!, globalThis, [f, ms]);
 
 /** Closes what closeNodeCode could not yet; true once all is closed (or outside a plugin). */
 export function guardNodeCode(): boolean {
