@@ -2,6 +2,7 @@
 import { fileURLToPath } from "node:url";
 import { toDenoFlags } from "../permissions.ts";
 import type { EffectivePermissions } from "../permissions.ts";
+import { WRAPPER_READS } from "./_wrapper_reads.ts";
 
 const MAIN = new URL("../runtime/process_main.ts", import.meta.url);
 /** The package's deno.json: its import map sends plugins' `node:process` to the sandboxed one. */
@@ -128,7 +129,7 @@ export function processCommand(p: EffectivePermissions, maxMemoryMB: number | un
       "--no-prompt",
       `--v8-flags=${v8}`,
       ...moduleFlags(p),
-      ...toDenoFlags(p),
+      ...toDenoFlags({ ...p, read: [...p.read, ...WRAPPER_READS] }),
       MAIN.protocol === "file:" ? fileURLToPath(MAIN) : MAIN.href,
     ],
     env: childEnv(p),

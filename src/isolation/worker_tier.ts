@@ -16,6 +16,7 @@ import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tie
 import { Inbox, loadMessage } from "./_inbox.ts";
 import { SharedCalls } from "./_shared_calls.ts";
 import { tickEvery } from "./_usage_clock.ts";
+import { WRAPPER_READS } from "./_wrapper_reads.ts";
 
 const SUPERVISOR_URL = new URL("../runtime/supervisor.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
@@ -97,9 +98,8 @@ class WorkerConnection implements PluginConnection {
     // plugins with a heap cap get one.
     this.#guarded = spec.maxMemoryMB !== undefined || spec.maxCpuPercent !== undefined;
     const permissions = toWorkerPermissions(spec.permissions);
-    if (this.#guarded) {
-      permissions.read = [...(Array.isArray(permissions.read) ? permissions.read : []), ...RUNTIME_READS];
-    }
+    const own = Array.isArray(permissions.read) ? permissions.read : [];
+    permissions.read = [...own, ...(this.#guarded ? RUNTIME_READS : WRAPPER_READS)];
     try {
       this.#worker = new Worker(this.#guarded ? SUPERVISOR_URL : RUNTIME_URL, {
         type: "module",

@@ -6,19 +6,10 @@
 import { installNodeGuards } from "./_harden_node.ts";
 import { type AmbientControl, closeAmbient } from "./_ambient.ts";
 import { installBudgets } from "./_budget.ts";
-// Linked now, evaluated only when a plugin imports node:process (which the import map sends here): a module
-// already in the Worker's module map needs no read permission on the host's files, and an idle plugin does not
-// load Node's layer.
-import defer * as nodeProcess from "./node_process.ts";
-import defer * as nodeV8 from "./node_v8.ts";
+// Linked now, evaluated only when Node's layer loads: hardening it then needs node:fs and node:v8 at once, and
+// `process.getBuiltinModule` at that moment can be a circular load (measured: node:worker_threads first).
+// The node:* wrappers plugins import are not linked (_node_wrappers.ts).
 import defer * as builtins from "./_node_builtins.ts";
-// node:fs and node:fs/promises (the import map sends them here): their descriptors count against MaxHandles.
-import defer * as nodeFs from "./node_fs.ts";
-import defer * as nodeFsPromises from "./node_fs_promises.ts";
-void nodeFs;
-void nodeFsPromises;
-void nodeProcess; // a use that keeps the import (reading the namespace itself does not evaluate it)
-void nodeV8;
 
 type Post = (message: unknown) => void;
 

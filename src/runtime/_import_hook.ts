@@ -15,12 +15,7 @@
 // Node's layer is never loaded for this unless the hook is needed (it costs a Worker ~3 MiB).
 import { npmPackage, resolveSpecifier, scanGraph } from "./_import_graph.ts";
 import { original } from "./_lazy.ts";
-// Linked now, evaluated only when a plugin imports node:vm or node:module (the import map sends them here): a
-// module already in the Worker's module map needs no read permission on the host's files.
-import defer * as nodeVm from "./node_vm.ts";
-import defer * as nodeModule from "./node_module.ts";
-void nodeVm;
-void nodeModule;
+import { NODE_WRAPPERS } from "./_node_wrappers.ts";
 
 type Refuse = (what: string) => never;
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -35,15 +30,6 @@ type RegisterHooks = (hooks: {
 const { apply } = Reflect;
 const { hasOwn } = Object;
 const RUNTIME_DIR = new URL("./", import.meta.url).href;
-// The node:* modules the package's import map sends plugins to (deno.json `imports`).
-const WRAPPED: Readonly<Record<string, string>> = Object.assign(Object.create(null), {
-  process: new URL("./node_process.ts", import.meta.url).href,
-  v8: new URL("./node_v8.ts", import.meta.url).href,
-  vm: new URL("./node_vm.ts", import.meta.url).href,
-  module: new URL("./node_module.ts", import.meta.url).href,
-  fs: new URL("./node_fs.ts", import.meta.url).href,
-  "fs/promises": new URL("./node_fs_promises.ts", import.meta.url).href,
-});
 const { defineProperty, freeze, getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf } = Object;
 const readText = Deno.readTextFileSync;
 const NotCapable = Deno.errors.NotCapable;
@@ -121,8 +107,8 @@ function install(): void {
       const parent = String(context?.parentURL ?? "");
       const required = (context as { conditions?: unknown })?.conditions;
       const byRequire = Array.isArray(required) && required.includes("require");
-      if (hasOwn(WRAPPED, builtin) && !byRequire && !parent.startsWith(RUNTIME_DIR)) {
-        return { url: WRAPPED[builtin], shortCircuit: true } as Resolved;
+      if (hasOwn(NODE_WRAPPERS, builtin) && !byRequire && !parent.startsWith(RUNTIME_DIR)) {
+        return { url: NODE_WRAPPERS[builtin], shortCircuit: true } as Resolved;
       }
       const target = resolveSpecifier(String(specifier), context?.parentURL ?? entry, resolveMap);
       if (target) check(String(specifier), target);

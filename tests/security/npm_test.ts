@@ -174,9 +174,11 @@ for (const isolation of ["worker", "process"]) {
     const out = await run(reg, ROUTES, { isolation });
     for (const { id } of ROUTES) {
       const r = out[id];
-      const refused = r.state === "Failed" || (typeof r.result === "string" && r.result.startsWith("threw"));
+      // A refused start is Failed, or Loading again when the restart policy retries it (its error kept).
+      const failed = r.state !== "Running" && r.error !== undefined;
+      const refused = failed || (typeof r.result === "string" && r.result.startsWith("threw"));
       assert.ok(refused, `${id}: ${JSON.stringify(r)}`);
-      if (r.state === "Failed" && !/computed|data:/.test(r.error ?? "")) {
+      if (failed && !/computed|data:/.test(r.error ?? "")) {
         assert.match(r.error ?? "", /mod\.ts:\d+:\d+|b\.ts:\d+:\d+|not allowed/, id);
       }
     }

@@ -383,13 +383,15 @@ Deno.test("forged answers cannot settle another plugin's pending call", async ()
   const pending = s.call("wait");
   // Call ids are small integers counted per connection: forge every id up to 2000, results and errors.
   // Its own call (forgeAnswers) has an id in that range too: answering its own call early is its right.
-  assert.ok([4000, "forged"].includes(await e.call("forgeAnswers", 2000) as number));
+  const own = await e.call("forgeAnswers", 2000);
+  assert.ok([4000, "forged"].includes(own as number));
   assert.equal(await s.call("release", "real"), "released");
   assert.equal(await pending, "real", "the pending call got its own plugin's answer");
   assert.equal(s.getMetrics().protocolErrors, 0);
-  // Its own call may have been settled early by a forgery; an answer from it comes after all it posted.
-  assert.equal(await e.call("ping"), "pong");
-  assert.ok(e.getMetrics().protocolErrors >= 3998, String(e.getMetrics().protocolErrors));
+  // Its own call may have been settled early by a forgery; then forgeries it posted later can settle its next
+  // call too (only its own: it confuses no one else). Otherwise its real answer came after all it posted.
+  assert.ok((own === "forged" ? ["pong", "forged"] : ["pong"]).includes(await e.call("ping") as string));
+  assert.ok(e.getMetrics().protocolErrors >= 3997, String(e.getMetrics().protocolErrors));
   await stillFine(t, e, t.host.getPlugin("victim")!);
 });
 
