@@ -3,7 +3,7 @@
  * dir, removes that one defence with a textual mutation, runs the matching tests in tests/security/ there, and
  * reports whether they fail, as they must. /work/main itself is never touched.
  *
- *   deno run -A scripts/security_mutations.ts [--only NAME] [--markdown]
+ *   deno run -A scripts/security_mutations.ts [--only NAME[,NAME…]] [--markdown]
  *
  * Exit 1 when a mutation survives (its tests still pass) or a mutation no longer applies (the defence's text
  * moved: update the table below).
@@ -243,8 +243,8 @@ const MUTATIONS: readonly Mutation[] = [
     edits: [
       edit(
         "src/_plugin_connection.ts",
-        "{ ...m.properties, pluginId: c.id }",
-        "{ pluginId: c.id, ...m.properties }",
+        "{ ...boundLogProperties(m.properties), pluginId: c.id }",
+        "{ pluginId: c.id, ...boundLogProperties(m.properties) }",
       ),
     ],
     tests: ["rpc_forgery_test.ts"],
@@ -312,7 +312,7 @@ const MUTATIONS: readonly Mutation[] = [
   {
     name: "stdio-fds",
     defence: "file descriptors 0-2 closed to node:fs, and TTY and pipe handles on them refused",
-    edits: [edit(AN, "    closeStdioFds(process, refuse, closeFds);\n")],
+    edits: [edit(AN, "    closeStdioFds(process, refuse, closeFds, nodeFs);\n")],
     tests: ["ambient_test.ts"],
   },
   {
@@ -338,7 +338,7 @@ const MUTATIONS: readonly Mutation[] = [
     name: "v8-flags",
     defence: "v8.setFlagsFromString refused (the import map's node:v8 wrapper and the module object)",
     edits: [
-      edit(AN, "    closeProcessWide(process, refuse);\n"),
+      edit(AN, "    closeProcessWide(nodeV8, refuse);\n"),
       edit(
         "deno.json",
         `    "node:v8": "./src/runtime/node_v8.ts"`,
@@ -491,7 +491,7 @@ const MUTATIONS: readonly Mutation[] = [
   {
     name: "hook-keeps-wrappers",
     defence: "the import hook keeps node:* on the import map's wrappers (Node's resolver bypasses the map)",
-    edits: [edit("src/runtime/_import_hook.ts", "if (hasOwn(WRAPPED, builtin) && ", "if (false && ")],
+    edits: [edit("src/runtime/_import_hook.ts", "if (hasOwn(NODE_WRAPPERS, builtin) && ", "if (false && ")],
     tests: ["codegen_routes_test.ts"],
   },
   {
@@ -830,7 +830,8 @@ async function run(m: Mutation): Promise<Result> {
 
 if (import.meta.main) {
   const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : undefined;
-  const selected = MUTATIONS.filter((m) => !only || m.name === only);
+  const names = only?.split(",");
+  const selected = MUTATIONS.filter((m) => !names || names.includes(m.name));
   const results: Result[] = [];
   for (const m of selected) {
     const r = await run(m);

@@ -24,12 +24,14 @@ import { discoverCommand, validateCommand } from "./_cli_plugins.ts";
 import { newCommand } from "./_cli_new.ts";
 import { TRUST_COMMANDS, trustCommand } from "./_cli_trust.ts";
 import { UsageError } from "./_cli_usage.ts";
+import { watchForStop } from "./_cli_stop.ts";
 
 const USAGE = `Usage: deno task cli <command> [options]
 
 Commands:
   run --config FILE [--plugins DIR] [--port N] [--log-level LEVEL]
-                          run a host until SIGINT or SIGTERM, then stop every plugin and exit 0
+                          run a host until SIGINT, SIGTERM or SIGHUP (or until the process that
+                          started it exits), then stop every plugin and exit 0
   discover DIR [--json]   list the plugins in DIR and every failure with its reason (exit 1 on failures)
   validate DIR [--json]   check manifests, entries and dependencies; print file:line:col: message
                           for each problem (exit 1 on problems)
@@ -52,7 +54,6 @@ Options:
 Exit codes: 0 success, 1 problems or failure, 2 usage error.`;
 
 const NOT_IMPLEMENTED: ReadonlySet<string> = new Set<string>();
-const SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
 
 const help = { type: "boolean", short: "h" } as const;
 
@@ -163,7 +164,7 @@ async function run(args: string[]): Promise<number> {
     values.config,
     values.plugins === undefined ? {} : { pluginsDirectory: resolve(values.plugins) },
   );
-  const signal = listenForSignals();
+  const stop = watchForStop();
   try {
     // Listening first fails fast on a bad admin address, and lets /events watch the plugins start.
     const server = await host.serveAdmin(port === undefined ? {} : { port });
@@ -173,42 +174,16 @@ async function run(args: string[]): Promise<number> {
       console.log(`${paintStatus("failed")} ${f.dir}: ${f.message}`);
     }
     console.log(`admin listening on ${server.url}`);
-    const received = await signal.received;
-    console.log(`received ${received}, stopping ${host.getPlugins().length} plugins`);
+    const reason = await stop.reason;
+    const why = reason === "parent exited" ? "the process that started the host exited" : `received ${reason}`;
+    console.log(`${why}, stopping ${host.getPlugins().length} plugins`);
   } finally {
     await host.stop();
-    signal.remove();
+    stop.remove();
   }
   printPlugins(host);
   console.log("stopped");
   return 0;
-}
-
-/**
- * Resolves on the first SIGINT or SIGTERM; another one a second or more later exits at once with code 130.
- * Repeats within the second are the same Ctrl-C: the terminal signals the whole process group, and `npx` and
- * `deno task` each forward it again.
- */
-function listenForSignals(): { received: Promise<Deno.Signal>; remove(): void } {
-  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
-  let first = 0;
-  const handlers = SIGNALS.map((sig) => {
-    const handler = (): void => {
-      if (first === 0) {
-        first = performance.now();
-        return resolve(sig);
-      }
-      if (performance.now() - first < 1000) return;
-      console.error(`received ${sig} again: exiting without waiting for the plugins`);
-      Deno.exit(130);
-    };
-    Deno.addSignalListener(sig, handler);
-    return [sig, handler] as const;
-  });
-  return {
-    received: promise,
-    remove: () => handlers.forEach(([sig, handler]) => Deno.removeSignalListener(sig, handler)),
-  };
 }
 
 /** The host's plugins as a table of id, version and state (`disabled` for a disabled plugin never started). */
