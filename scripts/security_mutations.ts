@@ -612,6 +612,16 @@ const MUTATIONS: readonly Mutation[] = [
     tests: ["handles_test.ts"],
   },
   {
+    name: "budget-node-fs-inflight",
+    defence:
+      "node:fs's asynchronous operations (readFile, stat, …; callbacks and promises) are pending while they run",
+    edits: [
+      edit("src/runtime/_budget_node.ts", "  for (const key of NODE_FS_ASYNC) pendingCallback(fs, key);\n"),
+      edit("src/runtime/_budget_node.ts", "  for (const key of NODE_FS_ASYNC) pendingPromise(fsp, key);\n"),
+    ],
+    tests: ["handles_test.ts"],
+  },
+  {
     name: "budget-node-fs-release",
     defence: "a closed node:fs descriptor is released (closeSync, close, FileHandle.close, stream close)",
     edits: [

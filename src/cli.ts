@@ -175,7 +175,9 @@ async function run(args: string[]): Promise<number> {
     }
     console.log(`admin listening on ${server.url}`);
     const reason = await stop.reason;
-    const why = reason === "parent exited" ? "the process that started the host exited" : `received ${reason}`;
+    const why = reason === "parent exited"
+      ? "the process that started the host exited"
+      : `received ${reason}`;
     console.log(`${why}, stopping ${host.getPlugins().length} plugins`);
   } finally {
     await host.stop();

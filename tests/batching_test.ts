@@ -15,9 +15,12 @@ Deno.test("a burst of 200 calls is answered correctly in a few messages each way
   await t.host.start();
   const calc = t.host.getPlugin("calc")!;
   const before = calc.getMetrics().wire!;
+  const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: 200 }, (_, i) => calc.call(i % 2 ? "double" : "later", i)),
   );
+  // The host's usage ticks to the worker (one a second) are messages too: a slow, loaded run may send some.
+  const ticks = Math.ceil((performance.now() - t0) / 1000);
   assert.deepEqual(results, Array.from({ length: 200 }, (_, i) => i % 2 ? i * 2 : i + 1));
   const after = calc.getMetrics().wire!;
   // Batches of at most BATCH_FLUSH_AT out; the sync answers come back in batches as large, the async ones in
@@ -25,9 +28,9 @@ Deno.test("a burst of 200 calls is answered correctly in a few messages each way
   const sent = after.messagesSent - before.messagesSent;
   const received = after.messagesReceived - before.messagesReceived;
   const batches = Math.ceil(200 / BATCH_FLUSH_AT);
-  assert.ok(sent >= batches && sent <= batches + 2, `sent ${sent} messages for 200 calls`);
+  assert.ok(sent >= batches && sent <= batches + 2 + ticks, `sent ${sent} messages for 200 calls`);
   assert.ok(
-    received >= batches && received <= 2 * batches + 3,
+    received >= batches && received <= 2 * batches + 3 + ticks,
     `received ${received} messages for 200 answers`,
   );
   assert.equal(calc.getMetrics().calls, 200);

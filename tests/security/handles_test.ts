@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { attackHost, CONFIG, MOD } from "./_attack.ts";
 import { type PluginSource, pollUntil } from "../_helpers.ts";
+import { HOST_FD_RESERVE } from "../../src/_host_fd_reserve.ts";
 
 const BUDGET = /Plugin budget exhausted: .*ResourceLimits\.MaxHandles raises it/;
 const TIMERS = /Plugin budget exhausted: setTimeout: .*ResourceLimits\.MaxTimers raises it/;
@@ -277,6 +278,13 @@ export default { methods: {
   hold(n) { try { for (let i = 0; i < n; i++) kept.push(openSync(self, "r")); } catch (e) {
     return JSON.stringify({ count: kept.length, why: e.name + ": " + e.message }); }
     return JSON.stringify({ count: kept.length, why: "none" }); },
+  // Reads in flight: each holds a descriptor while Deno's blocking threads run it.
+  async inflight(n) { for (const fd of kept.splice(0)) closeSync(fd); const all = []; for (let i = 0; i < n; i++) {
+      all.push(fsDefault.promises.readFile(self));
+      all.push(new Promise((ok, no) => fsDefault.readFile(self, (e) => e ? no(e) : ok())));
+    }
+    const r = await Promise.allSettled(all); const refused = r.filter((x) => x.status === "rejected");
+    return JSON.stringify({ count: r.length - refused.length, why: refused[0]?.reason?.message ?? "none" }); },
   ping: () => "pong",
 } };`,
 };
@@ -327,6 +335,25 @@ Deno.test("handles: Node's descriptors (node:fs named, default, require, promise
     assert.equal(await h.plugin("other").call("ok"), "ok");
     await h.healthy({ nodehog: "Running" });
   });
+  await t.step(
+    "40,000 reads in flight are refused past the budget; the admin API answers during them",
+    async () => {
+      let peak = 0, answered = 0;
+      const flood = hog.call("inflight", 20_000);
+      let done = false;
+      void flood.finally(() => done = true);
+      while (!done) {
+        peak = Math.max(peak, fds() - before);
+        if ((await fetch(`${admin.url}/plugins`)).status === 200) answered++;
+        assert.equal(await h.plugin("other").call("ok"), "ok");
+      }
+      const r = counted(await flood);
+      assert.ok(answered > 0);
+      assert.match(r.why, BUDGET);
+      assert.ok(r.count >= 200, `${r.count} reads got through`); // the budget, less the runtime's own handles
+      assert.ok(peak < 256 + HOST_FD_RESERVE, `peak ${peak} descriptors over the host's own`);
+    },
+  );
   await t.step("after it stops, the host's descriptor count is back", async () => {
     await h.host.stopPlugin("nodehog");
     const after = await pollUntil(fds, (n) => n <= before);
