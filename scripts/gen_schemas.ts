@@ -145,6 +145,7 @@ const CONFIG_NAMES: readonly string[] = [
   "Hostname",
   "Port",
   "Token",
+  "TokenFile",
   "Enabled",
   "Isolation",
   "ResourceLimits",
@@ -231,8 +232,14 @@ const CONFIG_DOCS: Readonly<Record<string, JsonSchema>> = {
   },
   "Plugins.Admin.Port": { description: "The admin API's port; 0 picks a free one.", default: d.admin.port },
   "Plugins.Admin.Token": {
-    description: "The bearer token every route but /health requires; null for none.",
+    description: "The bearer token every route but /health requires (16 bytes or more); null for none. " +
+      "Without Token and TokenFile, the environment's DOTCOMPUTE_ADMIN_TOKEN is used.",
     default: d.admin.token,
+  },
+  "Plugins.Admin.TokenFile": {
+    description:
+      "A file whose content (less a trailing newline) is the admin token, read when the admin API " +
+      "starts; relative to this file. Token wins when both are set.",
   },
   "Plugins.*": {
     description: "The host's settings for the plugin with this id (ids match without regard to case).",
@@ -293,6 +300,11 @@ const CONFIG_DOCS: Readonly<Record<string, JsonSchema>> = {
 const CONFIG_EXTRA: Readonly<Record<string, JsonSchema>> = {
   "Plugins": { propertyNames: { pattern: CONFIG_PLUGIN_ID } },
   "PluginSecurity": { propertyNames: { pattern: CONFIG_PLUGIN_ID } },
+};
+
+/** What the configuration's refinements check, by path (16 characters are at least the 16 bytes it asks). */
+const CONFIG_REFINED: Readonly<Record<string, JsonSchema>> = {
+  "Plugins.Admin.Token": { minLength: 16 },
 };
 
 /** Keys that may be `null` (the loader treats a null key as unset; only these document it). */
@@ -595,7 +607,7 @@ export function configJsonSchema(): JsonSchema {
     },
     caseInsensitive: true,
     annotate: (path) => ({ ...CONFIG_EXTRA[path], ...CONFIG_DOCS[path] }),
-    refined: () => undefined,
+    refined: (path) => CONFIG_REFINED[path],
     nullable: (path) => CONFIG_NULLABLE.has(path),
     used: new Set(),
   };

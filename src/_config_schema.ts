@@ -36,7 +36,7 @@ const LIMITS: Names = {
   maxhandles: "MaxHandles",
   maxtimers: "MaxTimers",
 };
-const ADMIN: Names = { hostname: "Hostname", port: "Port", token: "Token" };
+const ADMIN: Names = { hostname: "Hostname", port: "Port", token: "Token", tokenfile: "TokenFile" };
 const BLOCK: Names = {
   enabled: "Enabled",
   isolation: "Isolation",
@@ -227,6 +227,24 @@ const security = z.object({
 }, OBJECT);
 const port = z.preprocess(coerceNumber, num().int({ error: "must be an integer" }).min(0).max(65535));
 
+/** The shortest admin token accepted, in UTF-8 bytes: a guessable token guards nothing. */
+export const MIN_TOKEN_BYTES = 16;
+
+/** Why `token` is refused as an admin token, or undefined when it is long enough. */
+export function weakToken(token: string): string | undefined {
+  const bytes = new TextEncoder().encode(token).length;
+  return bytes >= MIN_TOKEN_BYTES
+    ? undefined
+    : `is ${bytes} bytes; an admin token needs at least ${MIN_TOKEN_BYTES} ` +
+      "(a random one: openssl rand -hex 16)";
+}
+
+const adminToken = z.string({ error: "must be a string or null" }).min(1, { error: "must not be empty" })
+  .superRefine((token, ctx) => {
+    const why = token === "" ? undefined : weakToken(token); // an empty one is refused above
+    if (why) ctx.addIssue({ code: "custom", message: why });
+  });
+
 /** The schema of the whole (lowercased) configuration. */
 export const configSchema = z.object({
   plugins: z.object({
@@ -245,8 +263,8 @@ export const configSchema = z.object({
     admin: z.object({
       hostname: string.optional(),
       port: port.optional(),
-      token: z.string({ error: "must be a string or null" }).min(1, { error: "must not be empty" })
-        .optional(),
+      token: adminToken.optional(),
+      tokenfile: string.optional(),
     }, OBJECT).optional(),
   }, OBJECT).catchall(pluginBlock).optional(),
   pluginsecurity: z.record(z.string(), security, OBJECT).optional(),
@@ -327,6 +345,7 @@ export function buildConfig(
       hostname: p.admin?.hostname ?? d.admin.hostname,
       port: p.admin?.port ?? d.admin.port,
       token: p.admin?.token ?? d.admin.token,
+      ...(p.admin?.tokenfile === undefined ? {} : { tokenFile: resolve(baseDir, p.admin.tokenfile) }),
     }),
     plugins: Object.freeze(plugins),
     security: Object.freeze(securityEntries),

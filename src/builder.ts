@@ -88,8 +88,10 @@ export interface AdminOptions {
   readonly hostname?: string;
   /** `Port`; 0 picks a free one. */
   readonly port?: number;
-  /** `Token` every route but `/health` requires; `null` removes it. */
+  /** `Token` every route but `/health` requires (16 bytes or more); `null` removes it. */
   readonly token?: string | null;
+  /** `TokenFile`: a file whose content is the token (relative paths resolve against the config's folder). */
+  readonly tokenFile?: string;
 }
 
 interface Limits {
@@ -113,7 +115,7 @@ interface Section {
   TrustedCertificateThumbprints?: string[];
   SharedModules?: string[];
   ProbingPaths?: string[];
-  Admin?: { Hostname?: string; Port?: number; Token?: string | null };
+  Admin?: { Hostname?: string; Port?: number; Token?: string | null; TokenFile?: string };
 }
 
 interface Block {
@@ -480,13 +482,18 @@ export class PluginHostBuilder {
    * @example
    * ```ts
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().setAdmin({ hostname: "127.0.0.1", port: 0, token: "s3cret" });
+   * new PluginHostBuilder().setAdmin({ hostname: "127.0.0.1", port: 0, token: "s3cret-token-0123" });
    * ```
    */
   setAdmin(options: AdminOptions): this {
     this.#options.Admin = {
       ...this.#options.Admin,
-      ...defined({ Hostname: options.hostname, Port: options.port, Token: options.token }),
+      ...defined({
+        Hostname: options.hostname,
+        Port: options.port,
+        Token: options.token,
+        TokenFile: options.tokenFile,
+      }),
     };
     return this;
   }

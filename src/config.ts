@@ -34,6 +34,12 @@ export interface AdminConfig {
   readonly port: number;
   /** Bearer token every route but `/health` requires; `null` (default) means none. */
   readonly token: string | null;
+  /**
+   * `TokenFile`: an absolute path whose content (less a trailing newline) is the token, read when the admin
+   * API starts (`token` wins when both are set); where neither is set, the environment's
+   * `DOTCOMPUTE_ADMIN_TOKEN` is used.
+   */
+  readonly tokenFile?: string;
 }
 
 /** The host's settings for one plugin (a block under `Plugins` keyed by the plugin id). */

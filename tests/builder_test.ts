@@ -120,10 +120,13 @@ Deno.test("each method sets its key and nothing else", () => {
       },
     ],
     [
-      (b) => b.setAdmin({ hostname: "0.0.0.0", token: "t" }).setAdmin({ port: 0 }),
-      { admin: { hostname: "0.0.0.0", port: 0, token: "t" } },
+      (b) => b.setAdmin({ hostname: "0.0.0.0", token: "t-0123456789abcdef" }).setAdmin({ port: 0 }),
+      { admin: { hostname: "0.0.0.0", port: 0, token: "t-0123456789abcdef" } },
     ],
-    [(b) => b.setAdmin({ token: "t" }).setAdmin({ token: null }), {}],
+    [(b) => b.setAdmin({ token: "t-0123456789abcdef" }).setAdmin({ token: null }), {}],
+    [(b) => b.setAdmin({ tokenFile: "secrets/admin" }), {
+      admin: { ...DEFAULTS.admin, tokenFile: join(BASE, "secrets/admin") },
+    }],
   ];
   for (const [apply, changes] of cases) {
     const builder = new PluginHostBuilder();

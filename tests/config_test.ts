@@ -330,13 +330,13 @@ Deno.test("values the .NET binder reads from text: booleans, numbers, thumbprint
       EnableMetrics: "False",
       ResourceLimits: { MaxMemoryMB: "256" },
       TrustedCertificateThumbprints: [fp, fp.match(/../g)!.join(":")],
-      Admin: { Port: "0", Hostname: "0.0.0.0", Token: "s3cret" },
+      Admin: { Port: "0", Hostname: "0.0.0.0", Token: "s3cret-token-0123" },
     },
   });
   assert.equal(config.enableMetrics, false);
   assert.deepEqual(config.resourceLimits, { maxMemoryMB: 256 });
   assert.deepEqual(config.trustedCertificateThumbprints, ["ab".repeat(32)]);
-  assert.deepEqual(config.admin, { hostname: "0.0.0.0", port: 0, token: "s3cret" });
+  assert.deepEqual(config.admin, { hostname: "0.0.0.0", port: 0, token: "s3cret-token-0123" });
 });
 
 Deno.test("SharedModules and ProbingPaths: paths resolve against the config's folder; default []", async () => {

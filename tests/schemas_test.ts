@@ -302,6 +302,7 @@ Deno.test("known-bad configurations are refused by the JSON Schema as by the loa
     "a port out of range": plugins({ Admin: { Port: 70000 } }),
     "a fractional port": plugins({ Admin: { Port: 80.5 } }),
     "an empty token": plugins({ Admin: { Token: "" } }),
+    "a token of 15 bytes": plugins({ Admin: { Token: "123456789012345" } }),
     "a short thumbprint": plugins({ TrustedCertificateThumbprints: ["abcd"] }),
     "a remote shared module": plugins({ SharedModules: ["https://example.com/mod.ts"] }),
     "a jsr: probing path": plugins({ ProbingPaths: ["jsr:@std/path"] }),
@@ -479,7 +480,7 @@ function sample(schema: JsonSchema, path: string): unknown {
     case "array":
       return [];
     case "string":
-      if (schema.pattern === undefined) return "x";
+      if (schema.pattern === undefined) return "x".repeat(Math.max(1, Number(schema.minLength ?? 1)));
       throw new Error(`no sample for "${path}"; extend sample() in tests/schemas_test.ts`);
     case "object": {
       const out: Record<string, unknown> = {};

@@ -62,7 +62,7 @@ Deno.test("keygen → sign → verify exits 0; a tampered file makes verify exit
 
 Deno.test("approvals, approve and reject talk to a running host's admin API", async () => {
   await using t = await hostWith({ svc: signedSource("svc") }, {
-    Plugins: { EnableHotReload: true, ReloadDelay: 50, Admin: { Token: "s3cret" } },
+    Plugins: { EnableHotReload: true, ReloadDelay: 50, Admin: { Token: "s3cret-token-0123" } },
   });
   await t.host.start();
   const server = await t.host.serveAdmin({ port: 0 });
@@ -72,7 +72,7 @@ Deno.test("approvals, approve and reject talk to a running host's admin API", as
         if (e.outcome === "held" && e.toVersion === version) resolve(off());
       });
     });
-  const url = ["--url", server.url, "--token", "s3cret"];
+  const url = ["--url", server.url, "--token", "s3cret-token-0123"];
 
   let waiting = held("1.0.2");
   await writePlugins(t.root, { svc: signedSource("svc", 2, { env: ["HOME"] }) });

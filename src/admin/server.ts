@@ -8,6 +8,7 @@ import { PluginHostError } from "../errors.ts";
 import type { PluginHost } from "../host.ts";
 import { createAdminApp } from "./app.ts";
 import { isLoopback } from "./_loopback.ts";
+import { adminToken } from "./_token.ts";
 
 export { isLoopback };
 
@@ -17,7 +18,10 @@ export interface ServeAdminOptions {
   readonly hostname?: string;
   /** Port; default `Plugins.Admin.Port` (8080); 0 picks a free one. */
   readonly port?: number;
-  /** Bearer token; default `Plugins.Admin.Token`; `null` or `""` for none (loopback only). */
+  /**
+   * Bearer token (16 bytes or more); default `Plugins.Admin.Token`, `Plugins.Admin.TokenFile`'s content or the
+   * environment's `DOTCOMPUTE_ADMIN_TOKEN`, in that order; `null` or `""` for none (loopback only).
+   */
   readonly token?: string | null;
   /** Shuts the server down when aborted. */
   readonly signal?: AbortSignal;
@@ -53,12 +57,18 @@ export interface AdminServer extends AsyncDisposable {
 export function startAdminServer(host: PluginHost, options: ServeAdminOptions = {}): Promise<AdminServer> {
   const hostname = options.hostname ?? host.config.admin.hostname;
   const port = options.port ?? host.config.admin.port;
-  const token = (options.token === undefined ? host.config.admin.token : options.token) || null;
+  let token: string | null;
+  try {
+    token = adminToken(host.config.admin, options.token);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   if (token === null && !isLoopback(hostname)) {
     return Promise.reject(
       new PluginHostError(
         "CONFIG_INVALID",
-        `Refusing to serve the admin API on "${hostname}" without a token: set Plugins.Admin.Token, ` +
+        `Refusing to serve the admin API on "${hostname}" without a token: set Plugins.Admin.Token or ` +
+          `TokenFile (or DOTCOMPUTE_ADMIN_TOKEN), ` +
           `or listen on a loopback address (127.0.0.1, ::1, localhost)`,
       ),
     );
