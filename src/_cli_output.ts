@@ -12,7 +12,7 @@ import {
   getTextFormatter,
   type LogLevel,
   type TextFormatterOptions,
-} from "@logtape/logtape";
+} from "./_npm/logtape.ts";
 import { escapeControls } from "./_log_record.ts";
 
 /** Whether output to `stream` may be coloured: it is a terminal and NO_COLOR is unset. */

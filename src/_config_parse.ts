@@ -6,7 +6,13 @@
  * @module
  */
 
-import { getNodeValue, type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import {
+  getNodeValue,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "./_npm/jsonc_parser.ts";
 import { ConfigError, type Diagnostic } from "./errors.ts";
 import { MAX_NESTING, tooDeepAt } from "./_jsonc.ts";
 

@@ -7,7 +7,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import { z } from "./_npm/zod.ts";
 import type { ConfigDefaults, HostConfig, PluginConfig, ResourceLimits, SecurityEntry } from "./config.ts";
 import type { Segment } from "./_config_parse.ts";
 import { isPluginId, normalizeEndpoint, type Parsed, parseDuration, suggest } from "./_config_values.ts";

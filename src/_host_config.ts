@@ -6,7 +6,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./_npm/logtape.ts";
 import { type HostConfig, isHostConfig, loadConfig, normalizeConfig } from "./config.ts";
 import { planPluginChange } from "./config_reload.ts";
 import { ConfigError, formatDiagnostic, PluginHostError } from "./errors.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./_npm/logtape.ts";
 import { watchConfigFile } from "./config_reload.ts";
 import { discoverPlugins } from "./discovery.ts";
 import { watchPluginFolders } from "./hot_reload.ts";

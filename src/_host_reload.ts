@@ -5,7 +5,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./_npm/logtape.ts";
 import { PluginHostError } from "./errors.ts";
 import type { ReloadEvent } from "./events.ts";
 import type { Plugin, PluginHandle } from "./plugin.ts";

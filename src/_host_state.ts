@@ -6,7 +6,7 @@
  */
 
 import type { LogRate } from "./log_rate.ts";
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./_npm/logtape.ts";
 import type { AdminServer } from "./admin/server.ts";
 import type { HostConfig } from "./config.ts";
 import type { DebouncedWatcher } from "./_watch.ts";

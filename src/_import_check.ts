@@ -12,8 +12,11 @@ import { ScanCache, scanGraph } from "./runtime/_import_graph.ts";
 import type { EffectivePermissions } from "./permissions.ts";
 
 const cache = new ScanCache();
-// The package's own modules (the plugin API, the node:* wrappers the import map sends plugins to).
+// The package's own modules (the plugin API, the node:* wrappers the import map sends plugins to); not the
+// files that stand for its npm dependencies (src/_npm/), which a plugin's bare "zod" may reach: they are
+// scanned, so such an import is named as the npm package it is.
 const OWN = new URL("./", import.meta.url).href;
+const NPM = new URL("./_npm/", import.meta.url).href;
 const resolve = (specifier: string): string => import.meta.resolve(specifier);
 
 /** What {@linkcode checkImports} decided. */
@@ -36,7 +39,7 @@ export function checkImports(
     resolve,
     folder: folder.endsWith(sep) ? folder : folder + sep,
     writable: permissions.write,
-    trusted: (url) => url.startsWith(OWN),
+    trusted: (url) => url.startsWith(OWN) && !url.startsWith(NPM),
     scanFile: (path) => cache.scan(path),
   });
   const allowed = new Set(permissions.npm ?? []);

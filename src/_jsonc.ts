@@ -5,8 +5,14 @@
  * @module
  */
 
-import { findNodeAtLocation, getNodeValue, type Node, parseTree, printParseErrorCode } from "jsonc-parser";
-import type { ParseError } from "jsonc-parser";
+import {
+  findNodeAtLocation,
+  getNodeValue,
+  type Node,
+  parseTree,
+  printParseErrorCode,
+} from "./_npm/jsonc_parser.ts";
+import type { ParseError } from "./_npm/jsonc_parser.ts";
 import type { Diagnostic } from "./errors.ts";
 
 export type { Node };

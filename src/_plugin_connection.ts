@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogLevel } from "@logtape/logtape";
+import type { LogLevel } from "./_npm/logtape.ts";
 import { CallTimeoutError, PluginHostError } from "./errors.ts";
 import { checkGrantLinks } from "./_grant_links.ts";
 import { checkImports } from "./_import_check.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { getLogger, type Logger } from "@logtape/logtape";
+import { getLogger, type Logger } from "./_npm/logtape.ts";
 import type { PluginConnection, WireTraffic } from "./isolation/tier.ts";
 import { Lifecycle, type PluginState } from "./lifecycle.ts";
 import { CallMetrics } from "./metrics.ts";

@@ -1,5 +1,5 @@
 // semver, typed (it ships no types) and with a parse cache: parsing is what resolution spends its time on.
-import semver from "semver";
+import semver from "./_npm/semver.ts";
 
 const satisfies = semver.satisfies as (version: string, range: string) => boolean;
 const rcompare = semver.rcompare as (a: string, b: string) => number;

@@ -1,5 +1,5 @@
 // Helpers of the test kit (src/testing.ts): log capture shared by every live kit, folder copies, grants.
-import { configure, getConfig, type LogRecord, reset } from "@logtape/logtape";
+import { configure, getConfig, type LogRecord, reset } from "./_npm/logtape.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import type { TestPermissions } from "./testing.ts";
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { isLogLevel, type LogLevel } from "@logtape/logtape";
+import { isLogLevel, type LogLevel } from "./_npm/logtape.ts";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pluginConfigFor } from "./config.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./_npm/logtape.ts";
 import { PluginHostError } from "./errors.ts";
 import type { Emitter, HostEventMap, ReloadEvent } from "./events.ts";
 import type { StateChange } from "./lifecycle.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { reportWhileUnconfigured } from "./_fallback_report.ts";
+import { getLogger } from "./_npm/logtape.ts";
 import { type AdminServer, type ServeAdminOptions, startAdminServer } from "./admin/server.ts";
 import { type HostConfig, loadConfig, normalizeConfig } from "./config.ts";
 import { type Diagnostic, formatDiagnostic } from "./errors.ts";
@@ -63,6 +64,11 @@ export interface PluginHostOptions {
    * {@linkcode DEFAULT_LOG_RATE} (200 records a second, bursts of 2,000).
    */
   readonly logRate?: LogRate | false;
+  /**
+   * While LogTape has no configuration (an embedder that never called `configure()`), write each failure — a
+   * plugin failed, crashed or quarantined, a folder that failed discovery — as one line to stderr. Default: true.
+   */
+  readonly fallbackReport?: boolean;
 }
 
 /** A running plugin host. Dispose it (`await using`) or call {@linkcode PluginHost.stop}. */
@@ -169,6 +175,7 @@ class Host implements PluginHost {
   constructor(config: HostConfig, warnings: readonly Diagnostic[], options: PluginHostOptions) {
     this.#s = new HostState(config, options);
     this.warnings = warnings;
+    if (options.fallbackReport !== false) reportWhileUnconfigured((type, f) => this.#s.events.on(type, f));
   }
 
   get config(): HostConfig {

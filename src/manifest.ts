@@ -5,8 +5,8 @@
  * @module
  */
 
-import { z } from "zod";
-import semver from "semver";
+import { z } from "./_npm/zod.ts";
+import semver from "./_npm/semver.ts";
 import { basename, dirname, resolve } from "node:path";
 import { type Diagnostic, ManifestError } from "./errors.ts";
 import {

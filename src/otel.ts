@@ -8,7 +8,7 @@
  * @module
  */
 
-import { metrics, ValueType } from "@opentelemetry/api";
+import { metrics, ValueType } from "./_npm/otel.ts";
 import type { PluginHost } from "./host.ts";
 
 /** An instrument made by an {@linkcode ObservableMeter}; an OpenTelemetry `Observable` fits. */

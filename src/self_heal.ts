@@ -5,7 +5,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./_npm/logtape.ts";
 import { type RestartPolicy, RestartTracker } from "./restart_policy.ts";
 
 /** One step of self-healing, as emitted on the host. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import semver from "semver";
+import semver from "./_npm/semver.ts";
 import { PluginHostError } from "./errors.ts";
 import type { PluginManifest } from "./manifest.ts";
 import type { PluginHandle } from "./plugin.ts";

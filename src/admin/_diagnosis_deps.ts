@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import semver from "semver";
+import semver from "../_npm/semver.ts";
 import { pluginConfigFor } from "../config.ts";
 import { startOrder } from "../graph.ts";
 import type { PluginHost } from "../host.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
+import type { Hono } from "../_npm/hono.ts";
+import { HTTPException } from "../_npm/hono.ts";
 import { PluginHostError } from "../errors.ts";
 import type { PluginHost } from "../host.ts";
 import { dashboardHeaders, dashboardHtml } from "./dashboard.ts";

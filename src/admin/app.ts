@@ -5,14 +5,14 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
-import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
+import { getLogger } from "../_npm/logtape.ts";
+import { Hono } from "../_npm/hono.ts";
+import { HTTPException } from "../_npm/hono.ts";
 import { hostnameOf, isLoopback } from "./_loopback.ts";
-import { bodyLimit } from "hono/body-limit";
-import { type SSEMessage, type SSEStreamingApi, streamSSE } from "hono/streaming";
-import { timingSafeEqual } from "hono/utils/buffer";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { bodyLimit } from "../_npm/hono.ts";
+import { type SSEMessage, type SSEStreamingApi, streamSSE } from "../_npm/hono.ts";
+import { timingSafeEqual } from "../_npm/hono.ts";
+import type { ContentfulStatusCode } from "../_npm/hono.ts";
 import { PluginHostError, type PluginHostErrorCode } from "../errors.ts";
 import type { HostEventMap } from "../events.ts";
 import type { PluginHost } from "../host.ts";

@@ -1,6 +1,6 @@
 // A process-tier plugin's stderr, read line by line into the host's LogTape, bounded in line length and rate,
 // and watched for V8's out-of-memory report.
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../_npm/logtape.ts";
 
 /** Longer lines are cut (a line without a newline is cut there too, so nothing buffers without bound). */
 const MAX_LINE = 4096;
