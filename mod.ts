@@ -27,6 +27,7 @@ export type {
   ConfigDefaults,
   HostConfig,
   LoadedConfig,
+  LoggingConfig,
   NormalizeOptions,
   PluginConfig,
   ResourceLimits,

@@ -146,6 +146,8 @@ const CONFIG_NAMES: readonly string[] = [
   "Port",
   "Token",
   "TokenFile",
+  "Logging",
+  "Format",
   "Enabled",
   "Isolation",
   "ResourceLimits",
@@ -240,6 +242,13 @@ const CONFIG_DOCS: Readonly<Record<string, JsonSchema>> = {
     description:
       "A file whose content (less a trailing newline) is the admin token, read when the admin API " +
       "starts; relative to this file. Token wins when both are set.",
+  },
+  "Plugins.Logging": { description: "How the command line (run) writes log records." },
+  "Plugins.Logging.Format": {
+    description:
+      "text: one readable line a record, its properties after the message; json: one JSON object a " +
+      "line with timestamp, level, category, pluginId, message and every property. run --log-format overrides it.",
+    default: d.logging.format,
   },
   "Plugins.*": {
     description: "The host's settings for the plugin with this id (ids match without regard to case).",

@@ -154,7 +154,9 @@ export async function newCommand(args: readonly string[]): Promise<number | unde
   const shown = relative(Deno.cwd(), dir) || ".";
   console.log(`${style.green("created")} plugin ${style.bold(id)} in ${shown}`);
   for (const name of Object.keys(files)) console.log(`  ${join(shown, name)}`);
-  console.log(`\nnext: deno test --unstable-worker-options --no-prompt -A ${join(shown, "mod_test.ts")}`);
+  console.log(
+    `\nnext: npx -y deno@2.9.6 test --unstable-worker-options --no-prompt -A ${join(shown, "mod_test.ts")}`,
+  );
   return 0;
 }
 

@@ -11,9 +11,15 @@ import {
   getConsoleSink,
   getTextFormatter,
   type LogLevel,
+  type LogRecord,
   type TextFormatterOptions,
 } from "./_npm/logtape.ts";
 import { escapeControls } from "./_log_record.ts";
+import { categoryName, jsonLine, type LogFormat, pluginOf, propertySuffix } from "./_log_format.ts";
+
+/** A property's text after a record's message: one line, no colour. */
+const inspectProperty = (v: unknown): string =>
+  typeof v === "string" ? v : Deno.inspect(v, { colors: false, compact: true, breakLength: Infinity });
 
 /** Whether output to `stream` may be coloured: it is a terminal and NO_COLOR is unset. */
 export const colorFor = (stream: { isTerminal(): boolean }): boolean => stream.isTerminal() && !Deno.noColor;
@@ -62,7 +68,8 @@ export function table(
 /**
  * Sends LogTape records of the host and its plugins to stderr, one line each:
  * `2025-01-01 12:00:00.000 INF dotcompute.host: message`, and for a plugin's records
- * `2025-01-01 12:00:00.000 INF plugin [hello.world]: message` (local time).
+ * `2025-01-01 12:00:00.000 INF plugin [hello.world]: message key=value` (local time; the properties the message
+ * does not name follow it), or with `format` "json" one JSON object a line (src/_log_format.ts).
  *
  * @example
  * ```ts ignore
@@ -70,26 +77,33 @@ export function table(
  * await configureLogging("info");
  * ```
  */
-export async function configureLogging(lowestLevel: LogLevel = "info"): Promise<void> {
+export async function configureLogging(
+  lowestLevel: LogLevel = "info",
+  format: LogFormat = "text",
+): Promise<void> {
   const options: TextFormatterOptions = {
     timestamp: "date-time",
     timeZone: null,
     level: "ABBR",
-    category: (c) =>
-      c[0] === "dotcompute" && c[1] === "plugin" ? ["plugin", ...c.slice(3)].join(".") : c.join("."),
+    category: (c) => categoryName(c),
     // A record is one line and sets no colour, whatever a plugin put in it: every control character of the
     // message and of each value (newlines, ESC, C1...) is escaped, so no record can print a forged line. The
     // category is LogTape's to sanitize (and the protocol lets a plugin's parts hold only [A-Za-z0-9_.:-]).
     sanitize: { sgr: "escape", newlines: "escape" },
     value: (v, inspect) => escapeControls(typeof v === "string" ? v : inspect(v, { colors: false })),
     format: ({ timestamp, level, category, message, record }) => {
-      const id = record.properties.pluginId ??
-        (record.category[1] === "plugin" ? record.category[2] : undefined);
-      const tag = typeof id === "string" ? ` [${escapeControls(id)}]` : "";
-      return `${timestamp} ${level} ${category}${tag}: ${escapeControls(message)}`;
+      const id = pluginOf(record);
+      const tag = id === undefined ? "" : ` [${escapeControls(id)}]`;
+      return `${timestamp} ${level} ${category}${tag}: ${escapeControls(message)}${
+        propertySuffix(record, inspectProperty)
+      }`;
     },
   };
-  const formatter = colorFor(Deno.stderr) ? getAnsiColorFormatter(options) : getTextFormatter(options);
+  const formatter = format === "json"
+    ? (record: LogRecord): string => `${jsonLine(record)}\n`
+    : colorFor(Deno.stderr)
+    ? getAnsiColorFormatter(options)
+    : getTextFormatter(options);
   await configure({
     reset: true,
     sinks: {

@@ -29,7 +29,9 @@ export const OPTIONS: Names = {
   sharedmodules: "SharedModules",
   probingpaths: "ProbingPaths",
   admin: "Admin",
+  logging: "Logging",
 };
+const LOGGING: Names = { format: "Format" };
 const LIMITS: Names = {
   maxmemorymb: "MaxMemoryMB",
   maxcpupercent: "MaxCpuPercent",
@@ -123,6 +125,7 @@ export function scanKeys(root: unknown, written: (path: readonly Segment[]) => s
     }
     unknown(plugins.resourcelimits, LIMITS, ["plugins", "resourcelimits"]);
     unknown(plugins.admin, ADMIN, ["plugins", "admin"]);
+    unknown(plugins.logging, LOGGING, ["plugins", "logging"]);
   }
   if (isObj(root.pluginsecurity)) {
     for (const [key, value] of Object.entries(root.pluginsecurity)) {
@@ -266,6 +269,9 @@ export const configSchema = z.object({
       token: adminToken.optional(),
       tokenfile: string.optional(),
     }, OBJECT).optional(),
+    logging: z.object({
+      format: z.enum(["text", "json"], { error: 'must be "text" or "json"' }).optional(),
+    }, OBJECT).optional(),
   }, OBJECT).catchall(pluginBlock).optional(),
   pluginsecurity: z.record(z.string(), security, OBJECT).optional(),
 }, { error: "the configuration must be a JSON object" });
@@ -347,6 +353,7 @@ export function buildConfig(
       token: p.admin?.token ?? d.admin.token,
       ...(p.admin?.tokenfile === undefined ? {} : { tokenFile: resolve(baseDir, p.admin.tokenfile) }),
     }),
+    logging: Object.freeze({ format: p.logging?.format ?? d.logging.format }),
     plugins: Object.freeze(plugins),
     security: Object.freeze(securityEntries),
   });

@@ -61,11 +61,13 @@ export async function start(s: HostState): Promise<void> {
   for (const level of s.levels) {
     await Promise.all(level.map((id) => s.startIfEnabled(s.plugins.get(id)!)));
   }
+  s.started = s.running;
 }
 
 /** `PluginHost.stop`. */
 export async function stop(s: HostState): Promise<void> {
   s.running = false;
+  s.started = false;
   clearInterval(s.healthTimer);
   s.healthTimer = undefined;
   await s.healer?.[Symbol.asyncDispose]();

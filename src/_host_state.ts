@@ -51,6 +51,8 @@ export class HostState {
   healthTimer: ReturnType<typeof setInterval> | undefined;
   /** Between start() and stop(): self-healing only restarts plugins of a running host. */
   running = false;
+  /** Once start() has discovered the plugins and started every enabled one (until stop()): GET /ready. */
+  started = false;
   /** Config changes are applied one at a time, in order. */
   configQueue: Promise<unknown> = Promise.resolve();
 

@@ -16,7 +16,8 @@
 import { isLogLevel, type LogLevel } from "./_npm/logtape.ts";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { pluginConfigFor } from "./config.ts";
+import { loadConfig, pluginConfigFor } from "./config.ts";
+import { isLogFormat } from "./_log_format.ts";
 import { ConfigError, formatDiagnostic, PluginHostError } from "./errors.ts";
 import { createPluginHost, type PluginHost } from "./host.ts";
 import { configureLogging, paintStatus, style, table } from "./_cli_output.ts";
@@ -29,7 +30,7 @@ import { watchForStop } from "./_cli_stop.ts";
 const USAGE = `Usage: deno task cli <command> [options]
 
 Commands:
-  run --config FILE [--plugins DIR] [--port N] [--log-level LEVEL]
+  run --config FILE [--plugins DIR] [--port N] [--log-level LEVEL] [--log-format text|json]
                           run a host until SIGINT, SIGTERM or SIGHUP (or until the process that
                           started it exits), then stop every plugin and exit 0
   discover DIR [--json]   list the plugins in DIR and every failure with its reason (exit 1 on failures)
@@ -136,7 +137,7 @@ function usage(): number {
   return 0;
 }
 
-/** `run --config FILE [--plugins DIR] [--port N] [--log-level LEVEL]`. */
+/** `run --config FILE [--plugins DIR] [--port N] [--log-level LEVEL] [--log-format text|json]`. */
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -145,11 +146,16 @@ async function run(args: string[]): Promise<number> {
       plugins: { type: "string" },
       port: { type: "string" },
       "log-level": { type: "string" },
+      "log-format": { type: "string" },
       help,
     },
   });
   if (values.help) return usage();
   if (values.config === undefined) throw new UsageError('"run" needs --config FILE');
+  const asked = values["log-format"];
+  if (asked !== undefined && !isLogFormat(asked)) {
+    throw new UsageError(`--log-format must be text or json, not "${asked}"`);
+  }
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw new UsageError(`--port must be a whole number from 0 to 65535, not "${values.port}"`);
@@ -158,7 +164,10 @@ async function run(args: string[]): Promise<number> {
   if (!isLogLevel(level)) {
     throw new UsageError(`--log-level must be trace, debug, info, warning, error or fatal`);
   }
-  await configureLogging(level as LogLevel);
+  // The config's Plugins.Logging.Format unless --log-format says otherwise (read first, so that even the
+  // config's own warnings come in the format asked for).
+  const format = asked ?? (await loadConfig(values.config)).config.logging.format;
+  await configureLogging(level as LogLevel, format);
 
   const host = await createPluginHost(
     values.config,

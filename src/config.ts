@@ -42,6 +42,12 @@ export interface AdminConfig {
   readonly tokenFile?: string;
 }
 
+/** How the command line writes log records (`Plugins.Logging`). */
+export interface LoggingConfig {
+  /** `"text"` (default): one readable line a record; `"json"`: one JSON object a line. */
+  readonly format: "text" | "json";
+}
+
 /** The host's settings for one plugin (a block under `Plugins` keyed by the plugin id). */
 export interface PluginConfig {
   /** Whether the host loads the plugin; default true. */
@@ -114,6 +120,8 @@ export interface HostConfig {
   readonly probingPaths: readonly string[];
   /** The admin API. */
   readonly admin: AdminConfig;
+  /** How `run` writes its log records; `--log-format` overrides it. */
+  readonly logging: LoggingConfig;
   /** Plugin blocks by lowercased plugin id; look up with {@linkcode pluginConfigFor}. */
   readonly plugins: Readonly<Record<string, PluginConfig>>;
   /** `PluginSecurity` entries by lowercased plugin id; look up with {@linkcode securityFor}. */
@@ -156,6 +164,8 @@ export interface ConfigDefaults {
   readonly validateSignatures: boolean;
   /** `127.0.0.1:8080`, no token. */
   readonly admin: AdminConfig;
+  /** Text. */
+  readonly logging: LoggingConfig;
   /** A plugin block's defaults: enabled, in a worker. */
   readonly plugin: Pick<PluginConfig, "enabled" | "isolation">;
 }
@@ -179,6 +189,7 @@ export const CONFIG_DEFAULTS: ConfigDefaults = Object.freeze({
   drainTimeoutMs: 5_000,
   validateSignatures: false,
   admin: Object.freeze({ hostname: "127.0.0.1", port: 8080, token: null }),
+  logging: Object.freeze({ format: "text" as const }),
   plugin: Object.freeze({ enabled: true, isolation: "worker" as const }),
 });
 
@@ -325,5 +336,6 @@ export function isHostConfig(value: unknown): value is HostConfig {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Partial<Record<keyof HostConfig, unknown>>;
   return typeof v.baseDir === "string" && typeof v.pluginsDirectory === "string" &&
-    typeof v.plugins === "object" && typeof v.security === "object" && typeof v.admin === "object";
+    typeof v.plugins === "object" && typeof v.security === "object" && typeof v.admin === "object" &&
+    typeof v.logging === "object";
 }

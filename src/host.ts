@@ -77,6 +77,8 @@ export interface PluginHost extends AsyncDisposable {
   readonly config: HostConfig;
   /** Problems in the configuration that did not stop it loading (unknown keys...). */
   readonly warnings: readonly Diagnostic[];
+  /** Whether `start()` has discovered the plugins and started every enabled one (false again after `stop()`). */
+  readonly started: boolean;
   /** Discovers the plugins and starts every enabled one, dependencies first. One failure never stops others. */
   start(): Promise<void>;
   /** Stops every plugin (dependents first) and ends their workers. */
@@ -180,6 +182,10 @@ class Host implements PluginHost {
 
   get config(): HostConfig {
     return this.#s.config;
+  }
+
+  get started(): boolean {
+    return this.#s.started;
   }
 
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void {

@@ -213,7 +213,10 @@ Deno.test("new scaffolds a plugin whose own test passes at once, and refuses a f
   const plain = await cli("new", "acme.other", "--dir", join(root.dir, "other"));
   assert.equal(plain.code, 0);
   assert.match(plain.stdout, /^created plugin acme\.other in /);
-  assert.match(plain.stdout, /next: deno test --unstable-worker-options --no-prompt -A .*mod_test\.ts/);
+  assert.match(
+    plain.stdout,
+    /next: npx -y deno@2\.9\.6 test --unstable-worker-options --no-prompt -A .*mod_test\.ts/,
+  );
 });
 
 Deno.test("a plugin scaffolded inside the repository points at the schema by a relative path", () => {

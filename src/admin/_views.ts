@@ -107,6 +107,21 @@ export async function describePlugin(p: PluginHandle): Promise<Record<string, un
  * if (hostHealth(host) === "unhealthy") console.error("a plugin failed");
  * ```
  */
+/**
+ * Readiness (`GET /ready`): the host has finished `start()` and every enabled plugin has left `Loading` and
+ * `Starting` (a Failed one is done starting: /health reports it). The ids still starting, or null when ready.
+ */
+export function notReady(
+  host: PluginHost,
+): { readonly starting: readonly string[]; readonly started: boolean } | null {
+  const starting = host.getPlugins()
+    .filter((p) =>
+      pluginConfigFor(host.config, p.id).enabled && (p.state === "Loading" || p.state === "Starting")
+    )
+    .map((p) => p.id);
+  return host.started && starting.length === 0 ? null : { starting, started: host.started };
+}
+
 export function hostHealth(host: PluginHost): "healthy" | "degraded" | "unhealthy" {
   const enabled = host.getPlugins().filter((p) => pluginConfigFor(host.config, p.id).enabled);
   if (enabled.some((p) => p.state === "Failed")) return "unhealthy";

@@ -18,7 +18,7 @@ import type { HostEventMap } from "../events.ts";
 import type { PluginHost } from "../host.ts";
 import type { PluginHandle } from "../plugin.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./_prometheus.ts";
-import { describePlugin, hostHealth, summarize, toJson } from "./_views.ts";
+import { describePlugin, hostHealth, notReady, summarize, toJson } from "./_views.ts";
 import { HealthWatch } from "./_health_watch.ts";
 import { mountOperatorRoutes } from "./_operator_routes.ts";
 
@@ -142,7 +142,9 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
       }
     }
     // The dashboard page (GET /) holds no data; it asks for the token and sends it itself.
-    if (token === null || c.req.path === "/health" || (c.req.path === "/" && c.req.method === "GET")) {
+    // Probes (/health, /ready) need no token: a kubelet or a load balancer asks them with no header.
+    const probe = c.req.path === "/health" || c.req.path === "/ready";
+    if (token === null || probe || (c.req.path === "/" && c.req.method === "GET")) {
       return await next();
     }
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(c.req.header("Authorization") ?? "");
@@ -158,6 +160,10 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
   app.get("/health", (c) => {
     const status = hostHealth(host);
     return c.json({ status }, status === "unhealthy" ? 503 : 200);
+  });
+  app.get("/ready", (c) => {
+    const waiting = notReady(host);
+    return waiting === null ? c.json({ ready: true }) : c.json({ ready: false, ...waiting }, 503);
   });
   app.get("/plugins", (c) => c.json(host.getPlugins().map(summarize)));
   app.get("/plugins/:id", async (c) => c.json(await describePlugin(plugin(c.req.param("id")))));
