@@ -101,3 +101,6 @@ export async function pollUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** `deno run` with the host's flags and every permission: the start of a subprocess host's command line. */
+export const DENO_RUN: readonly string[] = ["run", "--unstable-worker-options", "--no-prompt", "-A"];

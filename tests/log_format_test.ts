@@ -3,7 +3,7 @@
 // subprocess, stopped by SIGTERM once it listens.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writePlugins } from "./_helpers.ts";
+import { DENO_RUN, writePlugins } from "./_helpers.ts";
 
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 const chatty = {
@@ -27,17 +27,7 @@ async function runWith(logging: Record<string, unknown> | undefined, args: strin
       }),
     );
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--unstable-worker-options",
-        "--no-prompt",
-        "-A",
-        CLI,
-        "run",
-        "--config",
-        config,
-        ...args,
-      ],
+      args: [...DENO_RUN, CLI, "run", "--config", config, ...args],
       stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1" },
