@@ -9,6 +9,8 @@ import { isAbsolute, join, relative } from "node:path";
 import type { DiscoveryResult } from "./discovery.ts";
 import { type Diagnostic, formatDiagnostic, ManifestError } from "./errors.ts";
 import { resolveDependencies } from "./resolver.ts";
+import { checkEntry } from "./_entry_check.ts";
+import semver from "./_npm/semver.ts";
 import { inspectPluginFolder, manifestFilesIn } from "./plugin_folder.ts";
 import { locateKey, parseJsonc } from "./_jsonc.ts";
 import { paintStatus, table } from "./_cli_output.ts";
@@ -112,6 +114,13 @@ export async function validateCommand(
     results = await discoverWithProgress(dir);
   }
   const problems = results.flatMap((r) => r.ok ? [] : problemsOf(r));
+  // Each entry loaded as the host loads it (a Worker granted nothing; nothing started), four at a time.
+  const loaded = results.flatMap((r) => r.ok ? [r.plugin] : []);
+  for (let i = 0; i < loaded.length; i += 4) {
+    for (const found of await Promise.all(loaded.slice(i, i + 4).map((p) => checkEntry(p)))) {
+      problems.push(...found);
+    }
+  }
   if (!single) problems.push(...await dependencyProblems(results, dir));
   if (options.json) {
     const list = problems.map((d) => ({ ...d, text: formatDiagnostic(d) }));
@@ -138,20 +147,42 @@ async function dependencyProblems(results: readonly DiscoveryResult[], dir: stri
   const base = await Deno.realPath(dir);
   const found = results.flatMap((r) => r.ok ? [r.plugin] : []);
   const resolution = resolveDependencies(found.map((p) => p.manifest));
+  // What each id or capability is offered at, by every plugin found.
+  const offered = new Map<string, string[]>();
+  for (const { manifest: m } of found) {
+    offered.set(m.id, [...(offered.get(m.id) ?? []), m.version]);
+    for (const [name, version] of Object.entries(m.provides ?? {})) {
+      offered.set(name, [...(offered.get(name) ?? []), version]);
+    }
+  }
   const problems: Diagnostic[] = [];
   for (const p of found) {
+    // Every dependency that no plugin meets, not only the first the resolver stops at; then the resolver's
+    // own verdict (a cycle, a dependency that itself cannot start) when none of those explains it.
+    const reasons = new Map<string, string>();
+    for (const [name, range] of Object.entries(p.manifest.dependencies)) {
+      const versions = offered.get(name) ?? [];
+      if (versions.length === 0) {
+        reasons.set(name, `${p.manifest.id} needs ${name} ${range}, which no plugin in ${dir} provides`);
+      } else if (!versions.some((v) => semver.satisfies(v, range, { includePrerelease: true }))) {
+        reasons.set(name, `${p.manifest.id} needs ${name} ${range}, found ${versions.join(", ")}`);
+      }
+    }
     const failure = resolution.plugins.get(p.manifest.id)?.failure;
-    if (!failure) continue;
+    if (failure && reasons.size === 0) reasons.set(failure.name, failure.reason);
+    if (reasons.size === 0) continue;
     const text = await Deno.readTextFile(p.manifestPath);
     const { root } = parseJsonc(text, p.manifestPath);
     // Named like discovery names its files: under `dir` as given.
     const name = folderName(base, p.manifestPath);
-    problems.push({
-      file: isAbsolute(name) ? name : join(dir, name),
-      ...locateKey(root, ["dependencies"], failure.name, text),
-      field: `dependencies.${failure.name}`,
-      message: failure.reason,
-    });
+    for (const [dep, message] of reasons) {
+      problems.push({
+        file: isAbsolute(name) ? name : join(dir, name),
+        ...locateKey(root, ["dependencies"], dep, text),
+        field: `dependencies.${dep}`,
+        message,
+      });
+    }
   }
   return problems;
 }

@@ -43,6 +43,45 @@ Deno.test("validate reports a bad manifest as file:line:col and exits 1", async 
   assert.match(stdout, /1 problem in 2 plugins/);
 });
 
+Deno.test("validate loads each entry as the host would: a syntax error, no default export and two missing dependencies", async () => {
+  await using root = await tempDir();
+  const plugins = await writePlugins(root.dir, {
+    syntax: { manifest: { id: "v.syntax" }, code: "export default { methods: { x( } };" },
+    noexport: { manifest: { id: "v.noexport" }, code: "export const helper = 1;" },
+    // It would read a file outside its folder at load: the Worker granted nothing refuses it, as in the host.
+    reader: {
+      manifest: { id: "v.reader" },
+      code: 'Deno.readTextFileSync("/etc/hostname");\nexport default {};',
+    },
+    needy: {
+      manifest: { id: "v.needy", dependencies: { "v.gone": "^1.0.0", "v.old": "^2.0.0" } },
+      code: "export default {};",
+    },
+    old: { manifest: { id: "v.old", version: "1.4.0" }, code: "export default {};" },
+  });
+  const { code, stdout } = await cli("validate", plugins);
+  assert.equal(code, 1, stdout);
+  const at = (folder: string, file: string): string => join(plugins, folder, file);
+  assert.ok(
+    stdout.includes(`${at("syntax", "mod.ts")}:1:32: "entry": its module failed to load: SyntaxError: `),
+    stdout,
+  );
+  assert.doesNotMatch(stdout, /TypeError: SyntaxError/);
+  // The code frame keeps its lines.
+  assert.match(stdout, /\n1 \| export default \{ methods: \{ x\( \} \};\n/);
+  assert.ok(stdout.includes(`${at("noexport", "mod.ts")}: "entry": `), stdout);
+  assert.match(stdout, /default export must be an object or a class, got undefined/);
+  assert.match(stdout, /reader[\/]mod\.ts(:\d+:\d+)?: "entry": .*Requires read access to "\/etc\/hostname"/);
+  assert.ok(
+    stdout.includes(
+      `"dependencies.v.gone": v.needy needs v.gone ^1.0.0, which no plugin in ${plugins} provides`,
+    ),
+    stdout,
+  );
+  assert.ok(stdout.includes(`"dependencies.v.old": v.needy needs v.old ^2.0.0, found 1.4.0`), stdout);
+  assert.match(stdout, /5 problems in 5 plugins/);
+});
+
 Deno.test("validate passes the bundled plugins with exit code 0", async () => {
   const { code, stdout } = await cli("validate", "plugins");
   assert.equal(code, 0, stdout);

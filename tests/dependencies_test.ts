@@ -370,7 +370,7 @@ Deno.test("validate reports each dependency problem at its file:line:col, with t
     });
     const cli = new URL("../src/cli.ts", import.meta.url).pathname;
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", "-A", cli, "validate", dir],
+      args: ["run", "--unstable-worker-options", "--no-prompt", "-A", cli, "validate", dir],
       env: { NO_COLOR: "1" },
     }).output();
     const stdout = new TextDecoder().decode(out.stdout);

@@ -151,9 +151,11 @@ export class Inbox {
         });
       case "fatal": {
         const error = deserializeError(m.error, spec.id);
-        const reason = m.phase === "load"
-          ? `its module failed to load: ${error.name}: ${error.message}`
-          : `uncaught ${error.name}: ${error.message}`;
+        // Deno reports a module's syntax error as a TypeError whose message starts "SyntaxError: ": one name.
+        const named = /^[A-Z][A-Za-z]*Error: /.test(error.message)
+          ? error.message
+          : `${error.name}: ${error.message}`;
+        const reason = m.phase === "load" ? `its module failed to load: ${named}` : `uncaught ${named}`;
         return this.#o.die({ kind: m.phase === "load" ? "load-failed" : "crash", reason, error });
       }
       case "cancel":
