@@ -19,7 +19,10 @@ export function reportWhileUnconfigured(on: On, write: FallbackWrite = (l) => co
   let hinted = false;
   const say = (text: string): void => {
     if (getConfig() !== null) return;
-    write(`dotcompute: ${escapeControls(text)}${hinted ? "" : ` (${HINT})`}`);
+    // A code frame keeps its lines; each line after the first is indented, so that no text of a plugin's
+    // (its source is in the frame) can print a line that starts where the host's own lines do.
+    const lines = text.split(/\r?\n/).map((l) => escapeControls(l));
+    write(`dotcompute: ${lines.join("\n    ")}${hinted ? "" : ` (${HINT})`}`);
     hinted = true;
   };
   const offs = [

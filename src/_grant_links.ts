@@ -63,7 +63,16 @@ export async function checkGrantLinks(
       }
     }
   }
-  return { problems, unchecked };
+  return { problems: firstFew(problems), unchecked };
+}
+
+/** How many link problems are named one by one; past it, a count (one grant may hold thousands). */
+export const NAMED_LINKS = 5;
+
+/** The first {@linkcode NAMED_LINKS} problems, and how many more there are. */
+export function firstFew(problems: readonly string[]): string[] {
+  if (problems.length <= NAMED_LINKS) return [...problems];
+  return [...problems.slice(0, NAMED_LINKS), `and ${problems.length - NAMED_LINKS} more like these`];
 }
 
 const hardLinkProblem = (path: string, kind: string, nlink: number): string =>

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { failsOnEveryTry } from "./_failure_kind.ts";
 import type { LogRate } from "./log_rate.ts";
 import { getLogger } from "./_npm/logtape.ts";
 import type { AdminServer } from "./admin/server.ts";
@@ -88,6 +89,14 @@ export class HostState {
     if (!await this.deps.admit(p)) return;
     await p.start().catch((e) => {
       log.error("{message}", { message: e.message });
+      if (failsOnEveryTry(e)) {
+        log.warn(
+          "plugin {id} is not retried: its files fail it the same way each time; it starts again when " +
+            "they change (with hot reload) or on POST /plugins/{id}/start",
+          { id: p.id },
+        );
+        return;
+      }
       this.healer?.onDeath(p.id, e.message);
     });
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { NAMED_LINKS } from "./_grant_links.ts";
 import { basename, join, resolve } from "node:path";
 import { type Diagnostic, ManifestError } from "./errors.ts";
 import { isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "./_symlinks.ts";
@@ -187,7 +188,12 @@ async function scanSymlinks(dir: string, realDir: string, skip: string | undefin
       });
     }
   }
-  return diagnostics;
+  // A folder may hold thousands: the first few by name, then how many more (not a 100 KB message).
+  if (diagnostics.length <= NAMED_LINKS) return diagnostics;
+  return [
+    ...diagnostics.slice(0, NAMED_LINKS),
+    { file: dir, message: `and ${diagnostics.length - NAMED_LINKS} more symlinks or hard links like these` },
+  ];
 }
 
 /**

@@ -80,7 +80,12 @@ console.log(host.getPlugins().map((p) => p.id + " " + p.state).join(","));`,
   );
   const stderr = new TextDecoder().decode(out.stderr);
   assert.ok(out.success, stderr);
-  assert.match(stderr, /^dotcompute: plugin "broken" failed: .*mod\.ts/m);
+  // The code frame keeps its lines, each after the first indented (no plugin text starts a line).
+  assert.match(
+    stderr,
+    /^dotcompute: plugin "broken" failed: its module failed to load: SyntaxError: .*\n {4}/m,
+  );
+  assert.match(stderr, /^ {4,}at file:.*broken\/mod\.ts:1:\d+/m);
   assert.match(stderr, /^dotcompute: .*garbled: .*plugin\.jsonc:1:3/m);
   assert.match(stderr, /LogTape is not configured/);
 });

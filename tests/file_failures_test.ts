@@ -1,0 +1,87 @@
+// Failures that are properties of a plugin's files (issue 18 item 4) go to Failed at once, with their
+// diagnosis, and are not retried by self-healing; a start hook that throws still is. With hot reload, fixing
+// the file starts the plugin. Real Workers, real files.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { HealEvent } from "../mod.ts";
+import { hostWith, nextEvent } from "./_helpers.ts";
+
+const policy = { maxRestarts: 3, baseDelayMs: 20, maxDelayMs: 100, jitter: 0 };
+
+Deno.test("a syntax error or a missing default export fails at once and is never retried; a throwing start hook is", async () => {
+  await using t = await hostWith(
+    {
+      syntax: { manifest: { id: "f.syntax" }, code: "export default { methods: { x( } };" },
+      noexport: { manifest: { id: "f.noexport" }, code: "export const a = 1;" },
+      flaky: {
+        manifest: { id: "f.flaky" },
+        code: `export default { start() { throw new Error("no database"); } };`,
+      },
+    },
+    {},
+    { restartPolicy: policy },
+  );
+  const heals: HealEvent[] = [];
+  t.host.on("heal", (e) => heals.push(e));
+  const quarantined = nextEvent(
+    t.host,
+    "heal" as "state",
+    (e) =>
+      (e as unknown as HealEvent).id === "f.flaky" && (e as unknown as HealEvent).action === "quarantined",
+  );
+  await t.host.start();
+  await quarantined; // the retryable one went through the whole policy meanwhile
+  for (const id of ["f.syntax", "f.noexport"]) {
+    const p = t.host.getPlugin(id)!;
+    assert.equal(p.state, "Failed", id);
+    assert.match(p.lastError?.message ?? "", /its module failed to load/, id);
+    assert.deepEqual(heals.filter((e) => e.id === id), [], `${id} was not retried`);
+  }
+  assert.match(t.host.getPlugin("f.syntax")!.lastError!.message, /SyntaxError: /);
+  assert.doesNotMatch(t.host.getPlugin("f.syntax")!.lastError!.message, /TypeError: SyntaxError/);
+  assert.ok(heals.some((e) => e.id === "f.flaky" && e.action === "scheduled"));
+});
+
+Deno.test("with hot reload, fixing the file of a plugin that failed on it starts it", async () => {
+  await using t = await hostWith(
+    { syntax: { manifest: { id: "f.fixed" }, code: "export default { methods: { x( } };" } },
+    { Plugins: { EnableHotReload: true, ReloadDelay: 50 } },
+    { restartPolicy: policy },
+  );
+  await t.host.start();
+  assert.equal(t.host.getPlugin("f.fixed")!.state, "Failed");
+  const running = nextEvent(t.host, "state", (e) =>
+    (e as { id: string }).id === "f.fixed" &&
+    (e as { to: string }).to === "Running");
+  await Deno.writeTextFile(
+    join(t.root, "plugins", "syntax", "mod.ts"),
+    `export default { methods: { ping: () => "pong" } };`,
+  );
+  await running;
+  assert.equal(await t.host.getPlugin("f.fixed")!.call("ping"), "pong");
+});
+
+Deno.test("many symlinks out of a plugin folder or a granted folder are a count and the first few, not one line each", async () => {
+  const shared = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_shared_" }));
+  try {
+    await using t = await hostWith({
+      linky: { manifest: { id: "f.linky" }, code: "export default {};" },
+      granted: { manifest: { id: "f.granted", permissions: { read: [shared] } }, code: "export default {};" },
+    }, { PluginSecurity: { "f.granted": { AllowFileSystemAccess: true, AllowedPaths: [shared] } } });
+    for (let i = 0; i < 300; i++) {
+      await Deno.symlink("/etc/hostname", join(t.root, "plugins", "linky", `l${i}`));
+      await Deno.symlink("/etc/hostname", join(shared, `s${i}`));
+    }
+    await t.host.start();
+    const folder = t.host.getDiscoveryFailures().find((f) => f.dir.endsWith("linky"));
+    assert.ok(folder, JSON.stringify(t.host.getDiscoveryFailures()));
+    assert.match(folder.message, /and 295 more symlinks or hard links like these/);
+    assert.ok(folder.message.length < 2_000, `${folder.message.length} characters`);
+    const grant = t.host.getPlugin("f.granted")!;
+    assert.equal(grant.state, "Failed");
+    assert.match(grant.lastError!.message, /and 295 more like these/);
+    assert.ok(grant.lastError!.message.length < 2_000, `${grant.lastError!.message.length} characters`);
+  } finally {
+    await Deno.remove(shared, { recursive: true });
+  }
+});
