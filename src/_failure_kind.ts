@@ -9,6 +9,8 @@
 const FILE_FAILURES: readonly RegExp[] = [
   /^its module failed to load: /,
   /^Cannot start plugin "[^"]+": .*(imports npm package|hard link|symlink)/s,
+  // The host's own flags do not let it start the process tier: no retry changes them.
+  /^Cannot start a process for plugin "[^"]+": NotCapable: /,
 ];
 
 /** Whether `error` (or an error it wraps) is a property of the plugin's files, which no retry changes. */

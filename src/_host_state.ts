@@ -91,8 +91,8 @@ export class HostState {
       log.error("{message}", { message: e.message });
       if (failsOnEveryTry(e)) {
         log.warn(
-          "plugin {id} is not retried: its files fail it the same way each time; it starts again when " +
-            "they change (with hot reload) or on POST /plugins/{id}/start",
+          "plugin {id} is not retried: it fails the same way on every try (its files, or the host's own " +
+            "flags); it starts again when its files change (with hot reload) or on POST /plugins/{id}/start",
           { id: p.id },
         );
         return;

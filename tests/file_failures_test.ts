@@ -85,3 +85,55 @@ Deno.test("many symlinks out of a plugin folder or a granted folder are a count 
     await Deno.remove(shared, { recursive: true });
   }
 });
+
+Deno.test("Isolation process under the start task's flags fails at once, naming the --allow-run it needs", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))) as {
+    tasks: Record<string, string>;
+  };
+  // The start task's own flags, word for word, on a config that puts one bundled plugin in the process tier.
+  const flags = config.tasks.start.split(" ").slice(2, config.tasks.start.split(" ").indexOf("src/cli.ts"));
+  const dir = await Deno.makeTempDir({ prefix: "dotcompute_proc_" });
+  try {
+    const file = join(dir, "host.json");
+    const plugins = new URL("../plugins", import.meta.url).pathname;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        Plugins: { PluginsDirectory: plugins, Admin: { Port: 0 }, "hello.world": { Isolation: "process" } },
+      }),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, "src/cli.ts", "validate", "--help"],
+      cwd: new URL("..", import.meta.url),
+    }).output();
+    assert.ok(out.success, "the start task's flags parse");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, "src/cli.ts", "run", "--config", file],
+      cwd: new URL("..", import.meta.url),
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("admin listening on")) {
+      const r = await reader.read();
+      if (r.done) break;
+      text += r.value;
+    }
+    child.kill("SIGTERM");
+    for (;;) if ((await reader.read()).done) break;
+    await child.status;
+    const log = await stderr;
+    assert.match(text, /hello\.world\s+\S+\s+Failed/);
+    assert.match(
+      log,
+      /the host needs --allow-run=ps,\S+ in its deno run flags \(for "npx -y deno@2\.9\.6 task start", in the "start" task of deno\.json\)/,
+    );
+    assert.match(log, /hello\.world is not retried/);
+    assert.doesNotMatch(log, /hello\.world died .*restart 1 in/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -102,8 +102,8 @@ class ProcessConnection implements PluginConnection {
   constructor(spec: SpawnSpec) {
     this.#spec = spec;
     this.exited = new Promise((resolve) => this.#exit = resolve);
+    const command = processCommand(spec.permissions, spec.maxMemoryMB);
     try {
-      const command = processCommand(spec.permissions, spec.maxMemoryMB);
       this.#child = new Deno.Command(command.command, {
         args: [...command.args],
         env: { ...command.env },
@@ -113,10 +113,20 @@ class ProcessConnection implements PluginConnection {
         stderr: "piped",
       }).spawn();
     } catch (e) {
-      throw new PluginHostError("LOAD_FAILED", `Cannot start a process for plugin "${spec.id}": ${e}`, {
-        pluginId: spec.id,
-        cause: e,
-      });
+      // The host may not run Deno itself: say which flag, with the path it needs (through npx, a cache path).
+      const hint = e instanceof Deno.errors.NotCapable
+        ? `; the process tier runs each plugin as "${command.command}", so the host needs ` +
+          `--allow-run=ps,${command.command} in its deno run flags (for "npx -y deno@2.9.6 task start", in the ` +
+          `"start" task of deno.json), or Isolation "worker" for this plugin`
+        : "";
+      throw new PluginHostError(
+        "LOAD_FAILED",
+        `Cannot start a process for plugin "${spec.id}": ${e}${hint}`,
+        {
+          pluginId: spec.id,
+          cause: e,
+        },
+      );
     }
     this.pid = this.#child.pid;
     this.#stdin = this.#child.stdin.getWriter();
