@@ -5,6 +5,7 @@
  * @module
  */
 
+import { hookError } from "./_hook_error.ts";
 import { getLogger, type Logger } from "./_npm/logtape.ts";
 import type { PluginConnection, WireTraffic } from "./isolation/tier.ts";
 import { Lifecycle, type PluginState } from "./lifecycle.ts";
@@ -62,7 +63,9 @@ export class PluginCore {
   }
 
   hook(name: "initialize" | "start" | "stop"): Promise<unknown> {
-    return this.conn!.call("hook", name, [], { timeoutMs: this.o.hookTimeoutMs });
+    return this.conn!.call("hook", name, [], { timeoutMs: this.o.hookTimeoutMs }).catch((e: unknown) => {
+      throw hookError(name, e, this.o.discovered.dir);
+    });
   }
 
   async drain(conn: PluginConnection | undefined = this.conn): Promise<void> {

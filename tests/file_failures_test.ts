@@ -40,6 +40,9 @@ Deno.test("a syntax error or a missing default export fails at once and is never
   assert.match(t.host.getPlugin("f.syntax")!.lastError!.message, /SyntaxError: /);
   assert.doesNotMatch(t.host.getPlugin("f.syntax")!.lastError!.message, /TypeError: SyntaxError/);
   assert.ok(heals.some((e) => e.id === "f.flaky" && e.action === "scheduled"));
+  // A hook that throws is named, with where in the plugin's own file it threw.
+  const flaky = heals.find((e) => e.id === "f.flaky" && e.action === "scheduled")!.reason;
+  assert.match(flaky, /its start hook threw Error: no database \(at .*flaky[\/]mod\.ts:1:\d+\)/);
 });
 
 Deno.test("with hot reload, fixing the file of a plugin that failed on it starts it", async () => {
