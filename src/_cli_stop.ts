@@ -48,20 +48,40 @@ const fromProc: Table = (pids) => {
   return table;
 };
 
+const psCommand = (pids?: readonly number[]): Deno.Command =>
+  new Deno.Command("ps", {
+    args: ["-o", "pid=,ppid=,lstart=", ...(pids ? ["-p", pids.join(",")] : ["-e"])],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  });
+
+function psTable(stdout: Uint8Array): Map<number, readonly [number, string]> {
+  const table = new Map<number, readonly [number, string]>();
+  for (const line of new TextDecoder().decode(stdout).split("\n")) {
+    const [pid, ppid, ...start] = line.trim().split(/\s+/);
+    if (pid && ppid) table.set(Number(pid), [Number(ppid), start.join(" ")]);
+  }
+  return table;
+}
+
+/** Once, at the start (before the host serves anything); the polls use {@linkcode psLater}. */
 const fromPs: Table = (pids) => {
   try {
-    const args = ["-o", "pid=,ppid=,lstart=", ...(pids ? ["-p", pids.join(",")] : ["-e"])];
-    const out = new Deno.Command("ps", { args, stdout: "piped", stderr: "null", stdin: "null" }).outputSync();
-    const table = new Map<number, readonly [number, string]>();
-    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-      const [pid, ppid, ...start] = line.trim().split(/\s+/);
-      if (pid && ppid) table.set(Number(pid), [Number(ppid), start.join(" ")]);
-    }
-    return table;
+    return psTable(psCommand(pids).outputSync().stdout);
   } catch {
     return undefined;
   }
 };
+
+/** `ps` off the event loop: a poll every second must not block the host's calls for its ~5-20 ms. */
+async function psLater(pids: readonly number[]): Promise<Map<number, readonly [number, string]> | undefined> {
+  try {
+    return psTable((await psCommand(pids).output()).stdout);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Every process above this one, nearest first, up to (not including) PID 1 of this namespace. */
 export function ancestors(table: Table = fromProc): Ancestor[] | undefined {
@@ -123,13 +143,17 @@ export function watchForStop(
   const parent = Deno.ppid;
   const pids = above?.map((a) => a.pid);
   const gone = table && above && pids!.length > 0
-    ? (): boolean => {
-      const now = table(pids);
+    ? async (): Promise<boolean> => {
+      const now = table === fromPs ? await psLater(pids!) : table(pids);
       return now !== undefined && above.some((a) => now.get(a.pid)?.[1] !== a.start);
     }
-    : (): boolean => Deno.ppid !== parent;
-  const timer = setInterval(() => {
-    if (first === 0 && gone()) {
+    : (): Promise<boolean> => Promise.resolve(Deno.ppid !== parent);
+  let polling = false;
+  const timer = setInterval(async () => {
+    if (polling) return; // a slow ps never piles up
+    polling = true;
+    const ended = await gone().finally(() => polling = false);
+    if (first === 0 && ended) {
       first = performance.now();
       resolve("parent exited");
     }
