@@ -128,6 +128,12 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
     return p;
   };
   const app = new Hono();
+  /** Whether the request carries the token (always true when there is none). */
+  const authorized = async (header: string | undefined): Promise<boolean> => {
+    if (token === null) return true;
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
+    return match !== null && await timingSafeEqual(match[1], token);
+  };
 
   const allowedHosts = new Set((options.allowedHosts ?? []).map((h) => hostnameOf(h)));
   app.use(async (c, next) => {
@@ -147,8 +153,7 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
     if (token === null || probe || (c.req.path === "/" && c.req.method === "GET")) {
       return await next();
     }
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(c.req.header("Authorization") ?? "");
-    if (!match || !(await timingSafeEqual(match[1], token))) {
+    if (!(await authorized(c.req.header("Authorization")))) {
       throw new HTTPException(401, { message: "This route needs the header 'Authorization: Bearer TOKEN'" });
     }
     await next();
@@ -161,9 +166,13 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
     const status = hostHealth(host);
     return c.json({ status }, status === "unhealthy" ? 503 : 200);
   });
-  app.get("/ready", (c) => {
+  app.get("/ready", async (c) => {
     const waiting = notReady(host);
-    return waiting === null ? c.json({ ready: true }) : c.json({ ready: false, ...waiting }, 503);
+    if (waiting === null) return c.json({ ready: true });
+    // The ids of the plugins still starting only to a caller with the token; a probe gets their count.
+    const named = await authorized(c.req.header("Authorization"));
+    const starting = named ? waiting.starting : waiting.starting.length;
+    return c.json({ ready: false, started: waiting.started, starting }, 503);
   });
   app.get("/plugins", (c) => c.json(host.getPlugins().map(summarize)));
   app.get("/plugins/:id", async (c) => c.json(await describePlugin(plugin(c.req.param("id")))));
