@@ -14,7 +14,7 @@ import {
   type LogRecord,
   type TextFormatterOptions,
 } from "./_npm/logtape.ts";
-import { escapeControls } from "./_log_record.ts";
+import { escapeControls, indentLines } from "./_log_record.ts";
 import { categoryName, jsonLine, type LogFormat, pluginOf, propertySuffix } from "./_log_format.ts";
 
 /** A property's text after a record's message: one line, no colour. */
@@ -69,7 +69,7 @@ export function table(
  * Sends LogTape records of the host and its plugins to stderr, one line each:
  * `2025-01-01 12:00:00.000 INF dotcompute.host: message`, and for a plugin's records
  * `2025-01-01 12:00:00.000 INF plugin [hello.world]: message key=value` (local time; the properties the message
- * does not name follow it), or with `format` "json" one JSON object a line (src/_log_format.ts).
+ * does not name follow it; a message's further lines, a code frame's, indented four spaces), or with `format` "json" one JSON object a line (src/_log_format.ts).
  *
  * @example
  * ```ts ignore
@@ -86,15 +86,18 @@ export async function configureLogging(
     timeZone: null,
     level: "ABBR",
     category: (c) => categoryName(c),
-    // A record is one line and sets no colour, whatever a plugin put in it: every control character of the
-    // message and of each value (newlines, ESC, C1...) is escaped, so no record can print a forged line. The
-    // category is LogTape's to sanitize (and the protocol lets a plugin's parts hold only [A-Za-z0-9_.:-]).
+    // A record sets no colour and starts the only line at column 0, whatever a plugin put in it: the message
+    // is rendered here from its parts, its lines after the first indented and every other control character
+    // (ESC, CR, C1...) escaped (src/_log_record.ts); properties stay on the line. The category is LogTape's to
+    // sanitize (and the protocol lets a plugin's parts hold only [A-Za-z0-9_.:-]).
     sanitize: { sgr: "escape", newlines: "escape" },
-    value: (v, inspect) => escapeControls(typeof v === "string" ? v : inspect(v, { colors: false })),
-    format: ({ timestamp, level, category, message, record }) => {
+    format: ({ timestamp, level, category, record }) => {
       const id = pluginOf(record);
       const tag = id === undefined ? "" : ` [${escapeControls(id)}]`;
-      return `${timestamp} ${level} ${category}${tag}: ${escapeControls(message)}${
+      const message = record.message.map((part, i) =>
+        i % 2 === 0 || typeof part === "string" ? String(part) : Deno.inspect(part, { colors: false })
+      ).join("");
+      return `${timestamp} ${level} ${category}${tag}: ${indentLines(message)}${
         propertySuffix(record, inspectProperty)
       }`;
     },

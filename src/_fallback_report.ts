@@ -5,7 +5,7 @@
 // application configures LogTape, these lines stop and its sinks get the full records.
 import { getConfig } from "./_npm/logtape.ts";
 import type { HostEventMap } from "./events.ts";
-import { escapeControls } from "./_log_record.ts";
+import { indentLines } from "./_log_record.ts";
 
 type On = <K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void) => () => void;
 
@@ -19,10 +19,8 @@ export function reportWhileUnconfigured(on: On, write: FallbackWrite = (l) => co
   let hinted = false;
   const say = (text: string): void => {
     if (getConfig() !== null) return;
-    // A code frame keeps its lines; each line after the first is indented, so that no text of a plugin's
-    // (its source is in the frame) can print a line that starts where the host's own lines do.
-    const lines = text.split(/\r?\n/).map((l) => escapeControls(l));
-    write(`dotcompute: ${lines.join("\n    ")}${hinted ? "" : ` (${HINT})`}`);
+    // A code frame keeps its lines, indented: a plugin's source is in the frame (src/_log_record.ts).
+    write(`dotcompute: ${indentLines(text)}${hinted ? "" : ` (${HINT})`}`);
     hinted = true;
   };
   const offs = [

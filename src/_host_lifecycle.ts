@@ -12,7 +12,7 @@ import { watchPluginFolders } from "./hot_reload.ts";
 import { signatureCheck } from "./_host_trust.ts";
 import { reloadConfig } from "./_host_config.ts";
 import { create } from "./_host_definition.ts";
-import { folderChanged } from "./_host_reload.ts";
+import { failedFolderChanged, folderChanged } from "./_host_reload.ts";
 import type { HostState } from "./_host_state.ts";
 import { PluginHostError } from "./errors.ts";
 
@@ -29,11 +29,18 @@ export async function start(s: HostState): Promise<void> {
       onChange: () => reloadConfig(s).then(() => {}),
     });
   }
-  if (s.config.enableHotReload && !s.pluginWatcher) {
-    s.pluginWatcher = watchPluginFolders(s.dir, {
-      delayMs: () => s.config.reloadDelayMs,
-      onFolder: (folder) => folderChanged(s, folder),
-    });
+  // Watched with hot reload off too: a plugin that failed on its files is tried again once they change.
+  if (!s.pluginWatcher) {
+    try {
+      s.pluginWatcher = watchPluginFolders(s.dir, {
+        delayMs: () => s.config.reloadDelayMs,
+        onFolder: (folder) =>
+          s.config.enableHotReload ? folderChanged(s, folder) : failedFolderChanged(s, folder),
+      });
+    } catch (e) {
+      if (s.config.enableHotReload) throw e;
+      log.debug("plugins folder {dir} is not watched: {error}", { dir: s.dir, error: String(e) });
+    }
   }
   const results = await discoverPlugins(s.dir, { verify: signatureCheck(s.config) });
   s.failures = [];

@@ -84,9 +84,26 @@ async function reloadPlugin(s: HostState, plugin: Plugin, trigger: "watch" | "ap
   }
 }
 
+function knownAt(s: HostState, folder: string): Plugin | undefined {
+  return [...s.plugins.values()].find((p) => p.dir === folder || p.discovered.dir === folder);
+}
+
+/**
+ * Hot reload off: a changed folder matters only when what it holds failed, a plugin in Failed or a folder
+ * discovery refused. Those are tried again (what failed on its files cannot pass before they change); a
+ * running plugin and a new folder wait for the next start, as the operator chose.
+ */
+export async function failedFolderChanged(s: HostState, folder: string): Promise<void> {
+  const known = knownAt(s, folder);
+  const refused = s.failures.some((f) => f.dir === folder);
+  if (known ? known.state !== "Failed" : !refused) return;
+  log.info("folder {folder} changed and what it holds had failed: trying it again", { folder });
+  await folderChanged(s, folder);
+}
+
 /** A plugin folder's files settled after a change: reload, add or remove the plugin. */
 export async function folderChanged(s: HostState, folder: string): Promise<void> {
-  const known = [...s.plugins.values()].find((p) => p.dir === folder || p.discovered.dir === folder);
+  const known = knownAt(s, folder);
   const exists = await Deno.stat(folder).then((st) => st.isDirectory, () => false);
   const t0 = performance.now();
   if (!exists) {
@@ -105,6 +122,8 @@ export async function folderChanged(s: HostState, folder: string): Promise<void>
     return;
   }
   if (known) return void await reloadPlugin(s, known, "watch");
+  // What discovery said of this folder before no longer holds: it is inspected again below.
+  s.failures = s.failures.filter((f) => f.dir !== folder);
   // A new folder: it is refused when another folder claims its id too (src/_host_trust.ts).
   const report = await inspectNewFolder(folder, s.dir, s.config);
   if (!report.ok) {

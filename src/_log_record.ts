@@ -27,3 +27,18 @@ export function escapeControls(text: string): string {
     (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
 }
+
+/**
+ * `text` over several lines where it has them (a code frame, a stack), every other control character escaped,
+ * and each line after the first indented four spaces: a host's records start at column 0, so no text of a
+ * plugin's can print a line that reads as one of them.
+ *
+ * @example
+ * ```ts
+ * import { indentLines } from "./_log_record.ts";
+ * if (indentLines("a\r\nb\x1b[31m") !== "a\n    b\\x1b[31m") throw new Error("not indented");
+ * ```
+ */
+export function indentLines(text: string): string {
+  return text.split(/\r?\n/).map(escapeControls).join("\n    ");
+}

@@ -64,6 +64,53 @@ Deno.test("with hot reload, fixing the file of a plugin that failed on it starts
   assert.equal(await t.host.getPlugin("f.fixed")!.call("ping"), "pong");
 });
 
+Deno.test("without hot reload, a plugin that failed on its files, or a folder discovery refused, is tried again when its files change; a running one is not", async () => {
+  await using t = await hostWith(
+    {
+      syntax: { manifest: { id: "q.syntax" }, code: "export default { methods: { x( } };" },
+      steady: { manifest: { id: "q.steady" }, code: `export default { methods: { v: () => 1 } };` },
+      bad: { manifest: { id: "q.bad" }, code: `export default { methods: { ping: () => "pong" } };` },
+    },
+    { Plugins: { ReloadDelay: 50 } },
+    { restartPolicy: policy },
+  );
+  const bad = join(t.root, "plugins", "bad", "plugin.jsonc");
+  await Deno.writeTextFile(bad, `{ "id": "q.bad", "name": "bad", "version": 1 }`);
+  await t.host.start();
+  assert.equal(t.host.getPlugin("q.syntax")!.state, "Failed");
+  assert.equal(t.host.getPlugin("q.bad"), undefined);
+  assert.match(t.host.getDiscoveryFailures().map((f) => f.message).join("\n"), /version/);
+  const reloads: string[] = [];
+  t.host.on("reload", (e) => reloads.push(`${e.id} ${e.outcome}`));
+  const running = (id: string) =>
+    nextEvent(
+      t.host,
+      "state",
+      (e) => (e as { id: string }).id === id && (e as { to: string }).to === "Running",
+    );
+  const both = Promise.all([running("q.syntax"), running("q.bad")]);
+  // The running plugin's change is written first: its batch is due first, and must be ignored.
+  await Deno.writeTextFile(
+    join(t.root, "plugins", "steady", "mod.ts"),
+    `export default { methods: { v: () => 2 } };`,
+  );
+  await Deno.writeTextFile(
+    join(t.root, "plugins", "syntax", "mod.ts"),
+    `export default { methods: { ping: () => "pong" } };`,
+  );
+  await Deno.writeTextFile(bad, JSON.stringify({ id: "q.bad", name: "bad", version: "1.0.0" }));
+  await both;
+  assert.equal(await t.host.getPlugin("q.syntax")!.call("ping"), "pong");
+  assert.equal(await t.host.getPlugin("q.bad")!.call("ping"), "pong");
+  assert.deepEqual(t.host.getDiscoveryFailures(), [], "the refused folder's old failure is gone");
+  assert.equal(
+    await t.host.getPlugin("q.steady")!.call("v"),
+    1,
+    "hot reload is off: the running one is not reloaded",
+  );
+  assert.ok(!reloads.some((r) => r.startsWith("q.steady")), reloads.join(", "));
+});
+
 Deno.test("many symlinks out of a plugin folder or a granted folder are a count and the first few, not one line each", async () => {
   const shared = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_shared_" }));
   try {

@@ -14,11 +14,13 @@ const chatty = {
   };`,
 };
 
+const broken = { manifest: { id: "broken" }, code: "export default { methods: { x( } };" };
+
 /** Runs `run` on a config holding `logging` until it listens; its stderr lines. */
 async function runWith(logging: Record<string, unknown> | undefined, args: string[] = []): Promise<string[]> {
   const root = await Deno.makeTempDir({ prefix: "dotcompute_logfmt_" });
   try {
-    const plugins = await writePlugins(root, { chatty });
+    const plugins = await writePlugins(root, { chatty, broken });
     const config = join(root, "host.json");
     await Deno.writeTextFile(
       config,
@@ -90,4 +92,19 @@ Deno.test("log format: a bad --log-format or Format is refused, naming it", asyn
   }).output();
   assert.equal(out.code, 2);
   assert.match(new TextDecoder().decode(out.stderr), /--log-format must be text or json, not "xml"/);
+});
+
+Deno.test("log format: text prints a code frame over several lines, indented; json keeps it in one object", async () => {
+  const text = await runWith(undefined);
+  const at = text.findIndex((l) => /ERR .*broken.*its module failed to load: SyntaxError/.test(l));
+  assert.ok(at >= 0, text.join("\n"));
+  assert.doesNotMatch(text[at], /\\n/, "no escaped newline in the line");
+  assert.match(
+    text.slice(at + 1, at + 6).join("\n"),
+    /^ {4,}\| *\n {4,}1 \| export default \{ methods: \{ x\( \} \};/m,
+  );
+  const json = (await runWith({ Format: "json" })).map((l) => JSON.parse(l) as { message: string });
+  const frame = json.find((r) => /broken.*its module failed to load/.test(r.message));
+  assert.ok(frame, JSON.stringify(json));
+  assert.match(frame.message, /\n1 \| export default/);
 });

@@ -448,12 +448,19 @@ Deno.test("cli run: a plugin's log cannot forge a line or colour the host's text
     // deno-lint-ignore no-control-regex
     assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(stderr), "no control character but newlines");
     assert.ok(!stderr.split("\n").some((l) => l.startsWith("2031-01-01")), `no forged line:\n${stderr}`);
-    const line = stderr.split("\n").find((l) => l.includes("[forger]: ok"));
-    assert.ok(line, stderr);
-    assert.ok(line.includes(`ok\\n${forged}\\r\\n\\x1b[31mred\\x1b[0m\\x07\\x85end`), line);
+    // Every line at column 0 is a record of the host's; a message's further lines are indented.
+    for (const l of stderr.split("\n").filter((l) => l !== "" && !l.startsWith("    "))) {
+      assert.match(l, /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [A-Z]{3} |dotcompute: )/, l);
+    }
+    const at = stderr.indexOf("[forger]: ok\n");
+    assert.ok(at >= 0, stderr);
+    assert.ok(
+      stderr.startsWith(`[forger]: ok\n    ${forged}\n    \\x1b[31mred\\x1b[0m\\x07\\x85end`, at),
+      stderr,
+    );
     assert.match(
       stderr,
-      /\[forger\]: value \\nadmin listening on http:\/\/evil\.example:2\\x1b\[2J( v=\\nadmin listening on http:\/\/evil\.example:2\\x1b\[2J)?$/m,
+      /\[forger\]: value \n {4}admin listening on http:\/\/evil\.example:2\\x1b\[2J( v=\\nadmin listening on http:\/\/evil\.example:2\\x1b\[2J)?$/m,
     );
   } finally {
     await Deno.remove(root, { recursive: true });
