@@ -85,6 +85,10 @@ const METER_NAME = "@dotcompute/plugins";
 const STATES = Object.values(PluginState);
 const QUANTILES = [["0.5", "p50"], ["0.95", "p95"], ["0.99", "p99"]] as const;
 
+// Deno's own meter (OTEL_DENO=true) refuses every valueType but DOUBLE ("Only valueType: DOUBLE is supported"),
+// and the type is only advice to an exporter: counts are exported as doubles that hold whole numbers.
+const VALUE_TYPE = ValueType.DOUBLE;
+
 /**
  * Registers observable instruments for every plugin of `host` (calls, errors, in flight, latency quantiles,
  * restarts, uptime, CPU, heap, throttled, state) and for the host (plugins by state, calls, errors, workers,
@@ -118,7 +122,7 @@ export function instrumentHost(host: PluginHost, options: InstrumentHostOptions 
   ): ObservableInstrument => (instruments[name] = meter.createObservableCounter(`${prefix}.${name}`, {
     description,
     unit,
-    valueType: ValueType.INT,
+    valueType: VALUE_TYPE,
   }));
   const upDown = (
     name: string,
@@ -129,18 +133,17 @@ export function instrumentHost(host: PluginHost, options: InstrumentHostOptions 
     {
       description,
       unit,
-      valueType: ValueType.INT,
+      valueType: VALUE_TYPE,
     },
   ));
   const gauge = (
     name: string,
     description: string,
     unit: string,
-    int = false,
   ): ObservableInstrument => (instruments[name] = meter.createObservableGauge(`${prefix}.${name}`, {
     description,
     unit,
-    valueType: int ? ValueType.INT : ValueType.DOUBLE,
+    valueType: VALUE_TYPE,
   }));
 
   const calls = counter("plugin.calls", "Calls made to the plugin's methods.");
@@ -168,18 +171,16 @@ export function instrumentHost(host: PluginHost, options: InstrumentHostOptions 
     "s",
   );
   const cpu = gauge("plugin.cpu", "Percent of one core the plugin used over the last 10 s.", "%");
-  const heap = gauge("plugin.heap_used", "The plugin's used heap, as last sampled.", "By", true);
+  const heap = gauge("plugin.heap_used", "The plugin's used heap, as last sampled.", "By");
   const throttled = gauge(
     "plugin.throttled",
     "1 while calls are refused for being over the CPU budget.",
     "1",
-    true,
   );
   const state = gauge(
     "plugin.state",
     "1 for the state the plugin is in, 0 for every other state.",
     "1",
-    true,
   );
   const hostPlugins = upDown("host.plugins", "Plugins known to the host, by state.", "{plugin}");
   const hostCalls = counter("host.calls", "Calls made to all plugins.");
@@ -189,7 +190,6 @@ export function instrumentHost(host: PluginHost, options: InstrumentHostOptions 
     "host.discovery_failures",
     "Plugin folders that discovery could not use.",
     "{folder}",
-    true,
   );
 
   const callback = (result: ObservationResult): void => {

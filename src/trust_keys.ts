@@ -10,6 +10,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { sha256Hex } from "./_trust_files.ts";
 
 const ED25519 = "Ed25519";
@@ -150,8 +151,8 @@ export async function importPublicKey(pem: string): Promise<CryptoKey> {
 }
 
 /**
- * Generates a key pair and writes `PREFIX.key` (PKCS #8 PEM, mode 0600) and `PREFIX.pub` (SPKI PEM). Refuses
- * to overwrite an existing private key file.
+ * Generates a key pair and writes `PREFIX.key` (PKCS #8 PEM, mode 0600) and `PREFIX.pub` (SPKI PEM), making
+ * PREFIX's folder (mode 0700) when it is missing. Refuses to overwrite an existing private key file.
  *
  * @example
  * ```ts ignore
@@ -164,6 +165,7 @@ export async function writeKeyPair(prefix: string): Promise<KeyPairFiles> {
   const keys = await generateKeyPair();
   const privateKeyFile = `${prefix}.key`;
   const publicKeyFile = `${prefix}.pub`;
+  await Deno.mkdir(dirname(privateKeyFile), { recursive: true, mode: 0o700 });
   await Deno.writeTextFile(privateKeyFile, await exportKeyPem(keys.privateKey), {
     createNew: true,
     mode: 0o600,

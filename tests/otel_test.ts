@@ -246,3 +246,49 @@ Deno.test("instrumentHost observes a real host through the global MeterProvider,
     metrics.disable();
   }
 });
+
+Deno.test("instrumentHost under Deno's own exporter (OTEL_DENO=true): examples/otel.ts ships the host's metrics over OTLP", async () => {
+  // A real OTLP/HTTP receiver on loopback: the first metrics request that names our instruments ends the wait.
+  const { promise: shipped, resolve } = Promise.withResolvers<string>();
+  const seen: string[] = [];
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const body = new TextDecoder("latin1").decode(await req.arrayBuffer());
+    seen.push(new URL(req.url).pathname);
+    if (new URL(req.url).pathname === "/v1/metrics" && body.includes("dotcompute.plugin.calls")) {
+      resolve(body);
+    }
+    return new Response(null, { status: 200 });
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-worker-options", "--no-prompt", "-A", "examples/otel.ts"],
+    cwd: new URL("..", import.meta.url),
+    env: {
+      OTEL_DENO: "true",
+      OTEL_SERVICE_NAME: "plugin-host",
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
+      OTEL_METRIC_EXPORT_INTERVAL: "200",
+      NO_COLOR: "1",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  while (!stdout.includes("until Ctrl-C")) {
+    const r = await reader.read();
+    if (r.done) break;
+    stdout += r.value;
+  }
+  const body = await Promise.race([shipped, child.status.then(() => undefined)]);
+  child.kill("SIGTERM");
+  const status = await child.status;
+  assert.ok(
+    body,
+    `no metrics request named the host's instruments (requests: ${seen.join(", ")})\n${await stderr}`,
+  );
+  assert.equal(status.code, 0, await stderr);
+  assert.match(stdout, /instruments registered for \d+ plugins/);
+  for (let r = await reader.read(); !r.done; r = await reader.read());
+  assert.ok(body.includes("dotcompute.plugin.id") && body.includes("hello.world"));
+});

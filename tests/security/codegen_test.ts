@@ -72,7 +72,7 @@ Deno.test("codegen: without the V8 flag the runtime still takes eval and the Fun
 
 Deno.test("codegen: the host's own tasks never prompt and disallow code from strings", async () => {
   const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(CONFIG)).tasks;
-  // "test" runs two tasks in turn (tests that measure the process's memory run alone): those are checked.
+  // "test" runs two tasks in turn (tests that measure the whole process run alone): those are checked.
   assert.equal(tasks.test, "deno task test:shared && deno task test:alone");
   for (const name of ["start", "test:shared", "test:alone", "cli", "bench"]) {
     assert.match(tasks[name], /--no-prompt/, name);
