@@ -13,15 +13,15 @@
  * @module
  */
 
-export { createPluginHost } from "./src/host.ts";
-export type { HostStatistics, PluginHost, PluginHostOptions } from "./src/host.ts";
-export { discoverPlugins } from "./src/discovery.ts";
-export type { DiscoverOptions, DiscoveryResult } from "./src/discovery.ts";
-export { CAPABILITIES, MANIFEST_FILES, parseManifest } from "./src/manifest.ts";
-export type { Capability, ManifestPermissions, PluginManifest } from "./src/manifest.ts";
-export { loadPluginFolder } from "./src/plugin_folder.ts";
-export type { DiscoveredPlugin } from "./src/plugin_folder.ts";
-export { CONFIG_DEFAULTS, loadConfig, normalizeConfig, parseConfig } from "./src/config.ts";
+export { createPluginHost } from "./src/host/host.ts";
+export type { HostStatistics, PluginHost, PluginHostOptions } from "./src/host/host.ts";
+export { discoverPlugins } from "./src/discovery/discovery.ts";
+export type { DiscoverOptions, DiscoveryResult } from "./src/discovery/discovery.ts";
+export { CAPABILITIES, MANIFEST_FILES, parseManifest } from "./src/manifest/manifest.ts";
+export type { Capability, ManifestPermissions, PluginManifest } from "./src/manifest/manifest.ts";
+export { loadPluginFolder } from "./src/discovery/plugin_folder.ts";
+export type { DiscoveredPlugin } from "./src/discovery/plugin_folder.ts";
+export { CONFIG_DEFAULTS, loadConfig, normalizeConfig, parseConfig } from "./src/config/config.ts";
 export type {
   AdminConfig,
   ConfigDefaults,
@@ -32,8 +32,8 @@ export type {
   PluginConfig,
   ResourceLimits,
   SecurityEntry,
-} from "./src/config.ts";
-export { PluginHostBuilder, usePlugins } from "./src/builder.ts";
+} from "./src/config/config.ts";
+export { PluginHostBuilder, usePlugins } from "./src/host/builder.ts";
 export type {
   AdminOptions,
   Duration,
@@ -42,24 +42,24 @@ export type {
   PluginBlockOptions,
   ResourceLimitOptions,
   SecurityOptions,
-} from "./src/builder.ts";
-export { computePermissions, toDenoFlags, toWorkerPermissions } from "./src/permissions.ts";
+} from "./src/host/builder.ts";
+export { computePermissions, toDenoFlags, toWorkerPermissions } from "./src/permissions/permissions.ts";
 export type {
   DeniedPermission,
   EffectivePermissions,
   NarrowedPermission,
   PermissionInput,
   PermissionKind,
-} from "./src/permissions.ts";
-export { canTransition, Lifecycle, PluginState } from "./src/lifecycle.ts";
-export type { StateChange } from "./src/lifecycle.ts";
-export { Plugin } from "./src/plugin.ts";
-export { DEFAULT_LOG_RATE } from "./src/log_rate.ts";
-export type { LogRate } from "./src/log_rate.ts";
-export type { PluginHandle, PluginOptions } from "./src/plugin.ts";
-export { CallMetrics, LatencyHistogram } from "./src/metrics.ts";
-export type { LatencySummary, PluginMetricsSnapshot, ResourceUsage } from "./src/metrics.ts";
-export { Emitter } from "./src/events.ts";
+} from "./src/permissions/permissions.ts";
+export { canTransition, Lifecycle, PluginState } from "./src/plugin/lifecycle.ts";
+export type { StateChange } from "./src/plugin/lifecycle.ts";
+export { Plugin } from "./src/plugin/plugin.ts";
+export { DEFAULT_LOG_RATE } from "./src/logging/log_rate.ts";
+export type { LogRate } from "./src/logging/log_rate.ts";
+export type { PluginHandle, PluginOptions } from "./src/plugin/plugin.ts";
+export { CallMetrics, LatencyHistogram } from "./src/plugin/metrics.ts";
+export type { LatencySummary, PluginMetricsSnapshot, ResourceUsage } from "./src/plugin/metrics.ts";
+export { Emitter } from "./src/host/events.ts";
 export type {
   ApprovalEvent,
   ConfigChange,
@@ -70,9 +70,9 @@ export type {
   HostEventMap,
   ProtocolErrorEvent,
   ReloadEvent,
-} from "./src/events.ts";
-export { pluginFolderOf } from "./src/hot_reload.ts";
-export { SIGNATURE_FILE, SignatureError, signPlugin, verifyPlugin } from "./src/trust.ts";
+} from "./src/host/events.ts";
+export { pluginFolderOf } from "./src/discovery/watch.ts";
+export { SIGNATURE_FILE, SignatureError, signPlugin, verifyPlugin } from "./src/trust/trust.ts";
 export type {
   FileDigest,
   PluginSignature,
@@ -80,7 +80,7 @@ export type {
   SignatureProblemKind,
   VerifyOptions,
   VerifyResult,
-} from "./src/trust.ts";
+} from "./src/trust/trust.ts";
 export {
   exportKeyPem,
   generateKeyPair,
@@ -90,26 +90,26 @@ export {
   readSigningKeys,
   thumbprint,
   writeKeyPair,
-} from "./src/trust_keys.ts";
-export type { KeyPairFiles, SigningKeys } from "./src/trust_keys.ts";
-export { describePermissions, permissionIncrease } from "./src/approvals.ts";
-export type { PendingApproval } from "./src/approvals.ts";
-export { startOrder } from "./src/graph.ts";
-export { DEFAULT_RESTART_POLICY, RestartTracker } from "./src/restart_policy.ts";
-export type { RestartDecision, RestartPolicy } from "./src/restart_policy.ts";
-export { SelfHealer } from "./src/self_heal.ts";
-export type { HealEvent, HealTarget } from "./src/self_heal.ts";
-export type { GraphNode, StartOrder } from "./src/graph.ts";
-export { resolveDependencies } from "./src/resolver.ts";
+} from "./src/trust/keys.ts";
+export type { KeyPairFiles, SigningKeys } from "./src/trust/keys.ts";
+export { describePermissions, permissionIncrease } from "./src/trust/approvals.ts";
+export type { PendingApproval } from "./src/trust/approvals.ts";
+export { startOrder } from "./src/deps/graph.ts";
+export { DEFAULT_RESTART_POLICY, RestartTracker } from "./src/health/restart_policy.ts";
+export type { RestartDecision, RestartPolicy } from "./src/health/restart_policy.ts";
+export { SelfHealer } from "./src/health/self_heal.ts";
+export type { HealEvent, HealTarget } from "./src/health/self_heal.ts";
+export type { GraphNode, StartOrder } from "./src/deps/graph.ts";
+export { resolveDependencies } from "./src/deps/resolver.ts";
 export type {
   DependencyBinding,
   DependencyFailure,
   Resolution,
   ResolvedPlugin,
   ResolverManifest,
-} from "./src/resolver.ts";
-export type { HostMetricsSnapshot, ServiceHandle } from "./src/services.ts";
-export { HOST_METRICS_SERVICE, HOST_METRICS_VERSION } from "./src/services.ts";
+} from "./src/deps/resolver.ts";
+export type { HostMetricsSnapshot, ServiceHandle } from "./src/deps/services.ts";
+export { HOST_METRICS_SERVICE, HOST_METRICS_VERSION } from "./src/deps/services.ts";
 export { WorkerTier } from "./src/isolation/worker_tier.ts";
 export { ProcessTier } from "./src/isolation/process_tier.ts";
 export type { PluginProcess } from "./src/isolation/process_tier.ts";
@@ -147,9 +147,9 @@ export type {
 } from "./src/otel.ts";
 export type { AdminApp, AdminAppOptions } from "./src/admin/app.ts";
 export type { AdminServer, ServeAdminOptions } from "./src/admin/server.ts";
-export type { Diagnosis, Finding, FindingKind, Severity } from "./src/admin/_diagnosis.ts";
-export type { HealthChangeEvent } from "./src/admin/_health_watch.ts";
-export type { HealthStatus } from "./src/admin/_views.ts";
+export type { Diagnosis, Finding, FindingKind, Severity } from "./src/admin/diagnosis.ts";
+export type { HealthChangeEvent } from "./src/admin/health_events.ts";
+export type { HealthStatus } from "./src/admin/views.ts";
 export { BackendPluginBase, definePlugin } from "./src/plugin_api.ts";
 export type {
   ClassPluginMethods,

@@ -1,6 +1,6 @@
 // Bench plugins on disk: N small plugin folders, each with the module a raw worker would load too.
 import { join } from "node:path";
-import { toFileUrl } from "../src/_paths.ts";
+import { toFileUrl } from "../src/_common/paths.ts";
 
 /** The bench plugin's module: the same small module the raw cold-start workers load. */
 export const PLUGIN_MODULE = `let seen = 0, detached = 0;

@@ -2,8 +2,8 @@
  * Generates the JSON Schemas in `schemas/` from the zod schemas the loaders validate with, so editors can
  * complete and check `plugin.jsonc` and the host configuration:
  *
- * - `plugin.schema.json` from the manifest schema (src/manifest.ts);
- * - `host-config.schema.json` from the host configuration schema (src/_config_schema.ts). That schema
+ * - `plugin.schema.json` from the manifest schema (src/manifest/manifest.ts);
+ * - `host-config.schema.json` from the host configuration schema (src/config/_schema.ts). That schema
  *   validates the configuration after its keys were lowercased, so the keys are renamed here to the seed's
  *   PascalCase spelling, and every other spelling of a key is accepted too, as the loader matches keys without
  *   regard to case.
@@ -18,9 +18,9 @@
 
 import { z } from "zod";
 import denoJson from "../deno.json" with { type: "json" };
-import { CONFIG_DEFAULTS } from "../src/config.ts";
-import { configSchema, OPTIONS } from "../src/_config_schema.ts";
-import { _manifestZod } from "../src/manifest.ts";
+import { CONFIG_DEFAULTS } from "../src/config/config.ts";
+import { configSchema, OPTIONS } from "../src/config/_schema.ts";
+import { _manifestZod } from "../src/manifest/manifest.ts";
 
 /** A JSON Schema (or any JSON object). */
 export type JsonSchema = Record<string, unknown>;

@@ -28,7 +28,7 @@ interface Mutation {
 
 const H = "src/runtime/_harden.ts";
 const N = "src/runtime/_harden_node.ts";
-const P = "src/permissions.ts";
+const P = "src/permissions/permissions.ts";
 const AM = "src/runtime/_ambient.ts";
 const AN = "src/runtime/_ambient_node.ts";
 const edit = (file: string, find: string, replace = ""): Mutation["edits"][number] => ({
@@ -242,7 +242,7 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "a plugin's log records are tagged with its own id, whatever it claims",
     edits: [
       edit(
-        "src/_plugin_connection.ts",
+        "src/plugin/_connection.ts",
         "{ ...boundLogProperties(m.properties), pluginId: c.id }",
         "{ pluginId: c.id, ...boundLogProperties(m.properties) }",
       ),
@@ -259,7 +259,11 @@ const MUTATIONS: readonly Mutation[] = [
     name: "folder-symlinks",
     defence: "plugin folders with a symlink pointing out are refused",
     edits: [
-      edit("src/plugin_folder.ts", "} else if (!isInside(realDir, found.target)) {", "} else if (false) {"),
+      edit(
+        "src/discovery/plugin_folder.ts",
+        "} else if (!isInside(realDir, found.target)) {",
+        "} else if (false) {",
+      ),
     ],
     tests: ["fs_test.ts", "reload_race_test.ts"],
   },
@@ -267,14 +271,14 @@ const MUTATIONS: readonly Mutation[] = [
     name: "buffers-count",
     defence: "ArrayBuffers counted against MaxMemoryMB from the usage reports",
     edits: [
-      edit("src/_plugin_resources.ts", "  if (mib <= cap) return;", "  if (mib <= cap || cap > 0) return;"),
+      edit("src/plugin/_resources.ts", "  if (mib <= cap) return;", "  if (mib <= cap || cap > 0) return;"),
     ],
     tests: ["exhaustion_test.ts"],
   },
   {
     name: "grant-links",
     defence: "a symlink in a granted folder that leads out of the grants refuses the start",
-    edits: [edit("src/_plugin_connection.ts", "  if (links.problems.length > 0) {", "  if (false) {")],
+    edits: [edit("src/plugin/_connection.ts", "  if (links.problems.length > 0) {", "  if (false) {")],
     tests: ["fs_test.ts"],
   },
   {
@@ -357,7 +361,11 @@ const MUTATIONS: readonly Mutation[] = [
     name: "duplicate-id",
     defence: "two plugin folders claiming one id: neither gets it (not the first by folder order)",
     edits: [
-      edit("src/discovery.ts", "    if (all.length === 1) return r;", "    if (all.length >= 1) return r;"),
+      edit(
+        "src/discovery/discovery.ts",
+        "    if (all.length === 1) return r;",
+        "    if (all.length >= 1) return r;",
+      ),
     ],
     tests: ["identity_test.ts"],
   },
@@ -365,20 +373,20 @@ const MUTATIONS: readonly Mutation[] = [
     name: "duplicate-id-hot",
     defence: "a hot-reloaded folder is refused while another folder claims its id too",
     edits: [
-      edit("src/_host_trust.ts", "  if (others.length === 0) return report;", "  if (others) return report;"),
+      edit("src/host/_trust.ts", "  if (others.length === 0) return report;", "  if (others) return report;"),
     ],
     tests: ["identity_test.ts"],
   },
   {
     name: "folder-pin",
     defence: "PluginSecurity.<id>.Folder: a plugin from another folder is refused",
-    edits: [edit("src/_identity_pins.ts", "    if (pinned !== plugin.dir) {", "    if (!pinned) {")],
+    edits: [edit("src/trust/identity_pins.ts", "    if (pinned !== plugin.dir) {", "    if (!pinned) {")],
     tests: ["identity_test.ts"],
   },
   {
     name: "signer-pin",
     defence: "PluginSecurity.<id>.Signer: a plugin without a valid signature by that key is refused",
-    edits: [edit("src/_identity_pins.ts", "  if (!result.ok) {", "  if (!result) {")],
+    edits: [edit("src/trust/identity_pins.ts", "  if (!result.ok) {", "  if (!result) {")],
     tests: ["identity_test.ts"],
   },
   {
@@ -386,7 +394,7 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "a file with more than one hard link in a plugin folder refuses the plugin",
     edits: [
       edit(
-        "src/plugin_folder.ts",
+        "src/discovery/plugin_folder.ts",
         '    } else if (found.kind === "hardlink") {\n      diagnostics.push({',
         '    } else if (found.kind === "hardlink") {\n      if (found) continue;\n      diagnostics.push({',
       ),
@@ -398,12 +406,12 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "a file with more than one hard link in (or as) a granted path refuses the start",
     edits: [
       edit(
-        "src/_grant_links.ts",
+        "src/permissions/grant_links.ts",
         "        if (nlink > 1) problems.push(",
         "        if (!nlink) problems.push(",
       ),
       edit(
-        "src/_grant_links.ts",
+        "src/permissions/grant_links.ts",
         "          problems.push(hardLinkProblem(join(root, found.rel), kind, found.nlink));",
         "          void hardLinkProblem;",
       ),
@@ -413,20 +421,23 @@ const MUTATIONS: readonly Mutation[] = [
   {
     name: "manifest-depth",
     defence: "manifests nested deeper than 64 levels are refused before parsing (no stack overflow)",
-    edits: [edit("src/_jsonc.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
+    edits: [edit("src/_common/jsonc.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
     tests: ["manifest_shapes_test.ts"],
   },
   {
     name: "config-depth",
     defence: "host configurations nested deeper than 64 levels are a located ConfigError",
-    edits: [edit("src/_config_parse.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
+    edits: [edit("src/config/_parse.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
     tests: ["manifest_shapes_test.ts"],
   },
   {
     name: "manifest-proto-keys",
     defence: "keys named like Object.prototype properties refused anywhere in a manifest",
     edits: [
-      edit("src/manifest.ts", "  if (unsafe.length > 0) return { id, idPosition, diagnostics: unsafe };\n"),
+      edit(
+        "src/manifest/manifest.ts",
+        "  if (unsafe.length > 0) return { id, idPosition, diagnostics: unsafe };\n",
+      ),
     ],
     tests: ["manifest_shapes_test.ts"],
   },
@@ -434,7 +445,11 @@ const MUTATIONS: readonly Mutation[] = [
     name: "manifest-proto-id",
     defence: 'a plugin id that is a name of Object.prototype ("constructor") refused',
     edits: [
-      edit("src/manifest.ts", "  .refine((id) => !isPrototypeName(id), {", "  .refine((id) => !!id, {"),
+      edit(
+        "src/manifest/manifest.ts",
+        "  .refine((id) => !isPrototypeName(id), {",
+        "  .refine((id) => !!id, {",
+      ),
     ],
     tests: ["manifest_shapes_test.ts"],
   },
@@ -443,7 +458,7 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "manifest grants must be plain paths (no file: host, no %2F/%2e/%00, no other scheme)",
     edits: [
       edit(
-        "src/_manifest_guards.ts",
+        "src/manifest/_guards.ts",
         "export function grantPathProblem(grant: string): string | undefined {\n",
         "export function grantPathProblem(grant: string): string | undefined {\n  if (grant) return undefined;\n",
       ),
@@ -455,7 +470,7 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "the host scans the plugin's graph and refuses a start over an npm import not allowed",
     edits: [
       edit(
-        "src/_plugin_connection.ts",
+        "src/plugin/_connection.ts",
         "if (imports.problems.length > 0) {",
         "if (imports.problems.length < 0) {",
       ),
@@ -465,7 +480,9 @@ const MUTATIONS: readonly Mutation[] = [
   {
     name: "npm-hook-needed",
     defence: "a graph with an import the scan cannot settle makes the runtime install its import hook",
-    edits: [edit("src/_import_check.ts", "importHook: graph.unsettled.length > 0", "importHook: false")],
+    edits: [
+      edit("src/discovery/import_check.ts", "importHook: graph.unsettled.length > 0", "importHook: false"),
+    ],
     tests: ["npm_test.ts"],
   },
   {
@@ -644,7 +661,7 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "the pool's capacity is the open-file limit less the host's own use and its reserve",
     edits: [
       edit(
-        "src/_host_fd_reserve.ts",
+        "src/isolation/fd_reserve.ts",
         "Atomics.store(p.view, 1, Math.max(0, p.limit - HOST_FD_RESERVE - hostOwn));",
         "Atomics.store(p.view, 1, 2 ** 30);",
       ),
@@ -657,7 +674,7 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "a plugin's log category never becomes a LogTape getChild name (constructor ended the host)",
     edits: [
       edit(
-        "src/_plugin_connection.ts",
+        "src/plugin/_connection.ts",
         "      c.log.emit(record as Parameters<typeof c.log.emit>[0]);",
         "      (m.category.length > 1 ? c.log.getChild(m.category.slice(1) as [string]) : c.log).emit(record as Parameters<typeof c.log.emit>[0]);",
       ),
@@ -687,7 +704,7 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "the host bounds a plugin's log properties (size, depth, keys, binary copied) on receipt",
     edits: [
       edit(
-        "src/_plugin_connection.ts",
+        "src/plugin/_connection.ts",
         "properties: { ...boundLogProperties(m.properties), pluginId: c.id },",
         "properties: { ...m.properties, pluginId: c.id },",
       ),
@@ -698,13 +715,13 @@ const MUTATIONS: readonly Mutation[] = [
     name: "log-text-escape",
     defence: "the CLI's text output escapes every control character of a record's message and values",
     edits: [
-      edit("src/_cli_output.ts", `    sanitize: { sgr: "escape", newlines: "escape" },\n`),
+      edit("src/cli/_output.ts", `    sanitize: { sgr: "escape", newlines: "escape" },\n`),
       edit(
-        "src/_cli_output.ts",
+        "src/cli/_output.ts",
         `    value: (v, inspect) => escapeControls(typeof v === "string" ? v : inspect(v, { colors: false })),`,
         `    value: "bare",`,
       ),
-      edit("src/_cli_output.ts", ": ${escapeControls(message)}`;", ": ${message}`;"),
+      edit("src/cli/_output.ts", ": ${escapeControls(message)}`;", ": ${message}`;"),
     ],
     tests: ["host_input_test.ts"],
   },

@@ -9,7 +9,7 @@
  */
 
 import { metrics, ValueType } from "./_npm/otel.ts";
-import type { PluginHost } from "./host.ts";
+import type { PluginHost } from "./host/host.ts";
 
 /** An instrument made by an {@linkcode ObservableMeter}; an OpenTelemetry `Observable` fits. */
 export type ObservableInstrument = object;
@@ -61,7 +61,7 @@ export interface ObservableMeterProvider {
   /** The meter named `name`. */
   getMeter(name: string): ObservableMeter;
 }
-import { PluginState } from "./lifecycle.ts";
+import { PluginState } from "./plugin/lifecycle.ts";
 
 /** Options of {@linkcode instrumentHost}. */
 export interface InstrumentHostOptions {

@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writePlugins } from "./_helpers.ts";
-import { schemaRef } from "../src/_cli_new.ts";
+import { schemaRef } from "../src/cli/_new.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
-const cliArgs = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli.ts"];
+const cliArgs = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli/cli.ts"];
 const env = { NO_COLOR: "1" };
 // The bundled storage plugin needs its data folder (gitignored); without it, it would fail and be retried.
 const storageGrant = {

@@ -9,7 +9,7 @@ import {
   parseConfig,
   pluginConfigFor,
   securityFor,
-} from "../src/config.ts";
+} from "../src/config/config.ts";
 import { ConfigError, type Diagnostic } from "../src/errors.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");

@@ -368,7 +368,7 @@ Deno.test("validate reports each dependency problem at its file:line:col, with t
       c: plugin("c", { dependencies: { "storage.kv": "^2.0.0" } }),
       ok: plugin("ok", { optionalDependencies: { ghost: "^1.0.0" } }),
     });
-    const cli = new URL("../src/cli.ts", import.meta.url).pathname;
+    const cli = new URL("../src/cli/cli.ts", import.meta.url).pathname;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--unstable-worker-options", "--no-prompt", "-A", cli, "validate", dir],
       env: { NO_COLOR: "1" },

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createAdminApp, createPluginHost } from "../mod.ts";
-import type { Diagnosis, Finding } from "../src/admin/_diagnosis.ts";
+import type { Diagnosis, Finding } from "../src/admin/diagnosis.ts";
 import { classify, permissionAdvice, permissionFailure } from "../src/admin/_diagnosis_advice.ts";
 import { hostWith, nextEvent, type PluginSource, writePlugins } from "./_helpers.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { discoverPlugins, type DiscoveryResult } from "../src/discovery.ts";
+import { discoverPlugins, type DiscoveryResult } from "../src/discovery/discovery.ts";
 import { formatDiagnostic, ManifestError, PluginHostError } from "../src/errors.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {

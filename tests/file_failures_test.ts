@@ -141,7 +141,10 @@ Deno.test("Isolation process under the start task's flags fails at once, naming 
     tasks: Record<string, string>;
   };
   // The start task's own flags, word for word, on a config that puts one bundled plugin in the process tier.
-  const flags = config.tasks.start.split(" ").slice(2, config.tasks.start.split(" ").indexOf("src/cli.ts"));
+  const flags = config.tasks.start.split(" ").slice(
+    2,
+    config.tasks.start.split(" ").indexOf("src/cli/cli.ts"),
+  );
   const dir = await Deno.makeTempDir({ prefix: "dotcompute_proc_" });
   try {
     const file = join(dir, "host.json");
@@ -153,12 +156,12 @@ Deno.test("Isolation process under the start task's flags fails at once, naming 
       }),
     );
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...flags, "src/cli.ts", "validate", "--help"],
+      args: ["run", ...flags, "src/cli/cli.ts", "validate", "--help"],
       cwd: new URL("..", import.meta.url),
     }).output();
     assert.ok(out.success, "the start task's flags parse");
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...flags, "src/cli.ts", "run", "--config", file],
+      args: ["run", ...flags, "src/cli/cli.ts", "run", "--config", file],
       cwd: new URL("..", import.meta.url),
       env: { NO_COLOR: "1" },
       stdout: "piped",

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DENO_RUN, writePlugins } from "./_helpers.ts";
 
-const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../src/cli/cli.ts", import.meta.url).pathname;
 const chatty = {
   manifest: { id: "chatty" },
   code: `export default {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LogBudget } from "../src/log_rate.ts";
+import { LogBudget } from "../src/logging/log_rate.ts";
 
 Deno.test("LogBudget: a burst passes, then the average rate; drops are reported at most once a second", () => {
   const b = new LogBudget({ perSecond: 10, burst: 5 }, 0);

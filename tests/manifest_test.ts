@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Diagnostic, formatDiagnostic, ManifestError } from "../src/errors.ts";
-import { MANIFEST_FILES, parseManifest } from "../src/manifest.ts";
-import { loadPluginFolder } from "../src/plugin_folder.ts";
-import { offsetToLineColumn, parseJsonc } from "../src/_jsonc.ts";
+import { MANIFEST_FILES, parseManifest } from "../src/manifest/manifest.ts";
+import { loadPluginFolder } from "../src/discovery/plugin_folder.ts";
+import { offsetToLineColumn, parseJsonc } from "../src/_common/jsonc.ts";
 
 const FILE = "plugins/x/plugin.jsonc";
 

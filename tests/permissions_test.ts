@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { SecurityEntry } from "../src/config.ts";
-import type { ManifestPermissions } from "../src/manifest.ts";
-import { normalizeConfig, securityFor } from "../src/config.ts";
+import type { SecurityEntry } from "../src/config/config.ts";
+import type { ManifestPermissions } from "../src/manifest/manifest.ts";
+import { normalizeConfig, securityFor } from "../src/config/config.ts";
 import {
   computePermissions,
   type PermissionInput,
   toDenoFlags,
   toWorkerPermissions,
-} from "../src/permissions.ts";
+} from "../src/permissions/permissions.ts";
 
 const PLUGIN = "/srv/plugins/hello";
 const NONE: ManifestPermissions = { read: [], write: [], net: [], env: [] };

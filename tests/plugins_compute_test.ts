@@ -3,7 +3,7 @@
 // path on whatever adapter the Worker finds (the results must match the same reference).
 import assert from "node:assert/strict";
 import type { PluginHandle } from "../mod.ts";
-import { testPlugin } from "../src/testing.ts";
+import { testPlugin } from "../src/testing/testing.ts";
 import type compute from "../plugins/compute/mod.ts";
 
 const dir = new URL("../plugins/compute", import.meta.url);

@@ -3,7 +3,7 @@
 // thresholds (method and warning log), resolves them, and a plugin that did not declare the service is refused.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { testPlugin } from "../src/testing.ts";
+import { testPlugin } from "../src/testing/testing.ts";
 import type monitoring from "../plugins/monitoring/mod.ts";
 
 const dir = new URL("../plugins/monitoring", import.meta.url);

@@ -3,7 +3,7 @@
 // no start at all without the grant.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { testPlugin } from "../src/testing.ts";
+import { testPlugin } from "../src/testing/testing.ts";
 import type storage from "../plugins/storage/mod.ts";
 
 const dir = new URL("../plugins/storage", import.meta.url);

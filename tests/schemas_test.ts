@@ -10,9 +10,9 @@ import { parse as parseJsonc, type ParseError } from "jsonc-parser";
 import { type Schema, Validator } from "npm:@cfworker/json-schema@^4.1.6";
 import type { z } from "zod";
 import { ConfigError } from "../src/errors.ts";
-import { normalizeConfig } from "../src/config.ts";
-import { configSchema, OPTIONS } from "../src/_config_schema.ts";
-import { manifestSchema } from "../src/manifest.ts";
+import { normalizeConfig } from "../src/config/config.ts";
+import { configSchema, OPTIONS } from "../src/config/_schema.ts";
+import { manifestSchema } from "../src/manifest/manifest.ts";
 import { generateSchemas, type JsonSchema, SCHEMA_FILES } from "../scripts/gen_schemas.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -444,7 +444,7 @@ Deno.test("every key the configuration loader knows is in the JSON Schema, and n
   assert.deepEqual(
     [...json].map((p) => p.toLowerCase()).sort(),
     [...loader].sort(),
-    "the JSON Schema and src/_config_schema.ts know different keys: run `deno task schemas`",
+    "the JSON Schema and src/config/_schema.ts know different keys: run `deno task schemas`",
   );
   // The options of Plugins with the loader's own spelling (the one its warnings suggest).
   const options = Object.keys(

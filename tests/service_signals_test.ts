@@ -126,7 +126,7 @@ for (const [name, cmd, args] of routes) {
   }
 }
 
-const DIRECT = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli.ts", "run", "--config"];
+const DIRECT = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli/cli.ts", "run", "--config"];
 
 Deno.test({
   name:

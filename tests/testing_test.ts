@@ -2,7 +2,7 @@
 // permissions as an operator grants them, copies that keep the source tree clean, and a clean dispose.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { testPlugin } from "../src/testing.ts";
+import { testPlugin } from "../src/testing/testing.ts";
 import type hello from "../plugins/hello/mod.ts";
 
 const helloDir = new URL("../plugins/hello", import.meta.url);

@@ -6,7 +6,7 @@ import { hostWith, writePlugins } from "./_helpers.ts";
 import { signedSource } from "./_trust_fixtures.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
-const cliArgs = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli.ts"];
+const cliArgs = ["run", "--unstable-worker-options", "--no-prompt", "-A", "src/cli/cli.ts"];
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -1,13 +1,13 @@
 /**
- * The checks of a diagnosis that read a plugin's failure and its permissions (see `_diagnosis.ts`).
+ * The checks of a diagnosis that read a plugin's failure and its permissions (see `diagnosis.ts`).
  *
  * @module
  */
 
 import { isAbsolute, relative, sep } from "node:path";
-import { pluginConfigFor, securityFor } from "../config.ts";
-import type { PluginHost } from "../host.ts";
-import type { PluginHandle } from "../plugin.ts";
+import { pluginConfigFor, securityFor } from "../config/config.ts";
+import type { PluginHost } from "../host/host.ts";
+import type { PluginHandle } from "../plugin/plugin.ts";
 import {
   classify,
   codeOf,

@@ -1,16 +1,16 @@
 /**
  * The dependency check of a diagnosis: each declared dependency against the plugins present (see
- * `_diagnosis.ts`).
+ * `diagnosis.ts`).
  *
  * @module
  */
 
 import { join } from "node:path";
 import semver from "../_npm/semver.ts";
-import { pluginConfigFor } from "../config.ts";
-import { startOrder } from "../graph.ts";
-import type { PluginHost } from "../host.ts";
-import type { PluginHandle } from "../plugin.ts";
+import { pluginConfigFor } from "../config/config.ts";
+import { startOrder } from "../deps/graph.ts";
+import type { PluginHost } from "../host/host.ts";
+import type { PluginHandle } from "../plugin/plugin.ts";
 import type { Finding, HandleExtras } from "./_diagnosis_advice.ts";
 
 const satisfies = semver.satisfies as (version: string, range: string) => boolean;

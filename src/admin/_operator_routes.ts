@@ -8,9 +8,9 @@
 import type { Hono } from "../_npm/hono.ts";
 import { HTTPException } from "../_npm/hono.ts";
 import { PluginHostError } from "../errors.ts";
-import type { PluginHost } from "../host.ts";
+import type { PluginHost } from "../host/host.ts";
 import { dashboardHeaders, dashboardHtml } from "./dashboard.ts";
-import { diagnosePlugin } from "./_diagnosis.ts";
+import { diagnosePlugin } from "./diagnosis.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 

@@ -2,8 +2,8 @@
 // `Plugins.Admin.TokenFile` names (a secret mounted by Kubernetes or systemd's LoadCredential), then the
 // environment's `DOTCOMPUTE_ADMIN_TOKEN`. The configuration wins over the environment: what an operator wrote
 // for this host is not undone by a variable inherited from a shell. Every source must give 16 bytes or more.
-import { weakToken } from "../_config_schema.ts";
-import type { AdminConfig } from "../config.ts";
+import { weakToken } from "../config/_schema.ts";
+import type { AdminConfig } from "../config/config.ts";
 import { PluginHostError } from "../errors.ts";
 
 /** The environment variable that gives the token when the configuration gives none. */

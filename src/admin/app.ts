@@ -14,12 +14,12 @@ import { type SSEMessage, type SSEStreamingApi, streamSSE } from "../_npm/hono.t
 import { timingSafeEqual } from "../_npm/hono.ts";
 import type { ContentfulStatusCode } from "../_npm/hono.ts";
 import { PluginHostError, type PluginHostErrorCode } from "../errors.ts";
-import type { HostEventMap } from "../events.ts";
-import type { PluginHost } from "../host.ts";
-import type { PluginHandle } from "../plugin.ts";
+import type { HostEventMap } from "../host/events.ts";
+import type { PluginHost } from "../host/host.ts";
+import type { PluginHandle } from "../plugin/plugin.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./_prometheus.ts";
-import { describePlugin, hostHealth, notReady, summarize, toJson } from "./_views.ts";
-import { HealthWatch } from "./_health_watch.ts";
+import { describePlugin, hostHealth, notReady, summarize, toJson } from "./views.ts";
+import { HealthWatch } from "./health_events.ts";
 import { mountOperatorRoutes } from "./_operator_routes.ts";
 
 /**

@@ -5,7 +5,7 @@
  */
 
 import { PluginHostError } from "../errors.ts";
-import type { PluginHost } from "../host.ts";
+import type { PluginHost } from "../host/host.ts";
 import { createAdminApp } from "./app.ts";
 import { isLoopback } from "./_loopback.ts";
 import { adminToken } from "./_token.ts";

@@ -1,7 +1,7 @@
 // What the process tier runs: the `deno run` command line and environment of one plugin's process.
 import { fileURLToPath } from "node:url";
-import { toDenoFlags } from "../permissions.ts";
-import type { EffectivePermissions } from "../permissions.ts";
+import { toDenoFlags } from "../permissions/permissions.ts";
+import type { EffectivePermissions } from "../permissions/permissions.ts";
 import { WRAPPER_READS } from "./_wrapper_reads.ts";
 
 const MAIN = new URL("../runtime/process_main.ts", import.meta.url);
@@ -15,7 +15,7 @@ const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "http
  * @example
  * ```ts
  * import { processCommand, type ProcessCommand } from "./_process_command.ts";
- * import { computePermissions } from "../permissions.ts";
+ * import { computePermissions } from "../permissions/permissions.ts";
  * const none = computePermissions({ manifestPermissions: { read: [], write: [], net: [], env: [] }, pluginDir: "/p" });
  * const command: ProcessCommand = processCommand(none, 64);
  * console.log(command.args.includes("--no-prompt")); // true
@@ -41,7 +41,7 @@ function localConfig(): string | undefined {
  * The flags that decide where modules may come from. From a local checkout the runtime is local, so nothing
  * remote may load at all; from a remote copy of the package (JSR) the runtime itself comes from its origin, so
  * imports are narrowed to that one host instead of Deno's default list. npm only for a plugin allowed some
- * package: the host's scan and the runtime's import hook then judge each one (src/_import_check.ts).
+ * package: the host's scan and the runtime's import hook then judge each one (src/discovery/import_check.ts).
  */
 function moduleFlags(p: EffectivePermissions): string[] {
   const npm = (p.npm?.length ?? 0) > 0 ? [] : ["--no-npm"];
@@ -112,7 +112,7 @@ function childEnv(p: EffectivePermissions): Record<string, string> {
  * @example
  * ```ts
  * import { processCommand } from "./_process_command.ts";
- * import { computePermissions } from "../permissions.ts";
+ * import { computePermissions } from "../permissions/permissions.ts";
  * const none = computePermissions({ manifestPermissions: { read: [], write: [], net: [], env: [] }, pluginDir: "/p" });
  * console.log(processCommand(none, 64).args.find((a) => a.startsWith("--v8-flags")));
  * // "--v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=64"

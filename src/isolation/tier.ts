@@ -6,7 +6,7 @@
 
 import type { CallOptions } from "../rpc/endpoint.ts";
 import type { CallMessage, LoadBudget, LogMessage, MetricsMessage, UsageMessage } from "../rpc/protocol.ts";
-import type { EffectivePermissions } from "../permissions.ts";
+import type { EffectivePermissions } from "../permissions/permissions.ts";
 
 /**
  * Messages that crossed a plugin's channel, counted by its tier: a batch of calls or answers counts once, so

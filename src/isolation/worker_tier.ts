@@ -9,7 +9,7 @@
 
 import { fileURLToPath } from "node:url";
 import { PluginCrashedError, PluginHostError } from "../errors.ts";
-import { toWorkerPermissions } from "../permissions.ts";
+import { toWorkerPermissions } from "../permissions/permissions.ts";
 import { RpcEndpoint } from "../rpc/endpoint.ts";
 import type { CallMessage } from "../rpc/protocol.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";

@@ -1,4 +1,4 @@
-// The runtime's side of the host's descriptor pool (src/_host_fd_reserve.ts): every worker-tier plugin shares
+// The runtime's side of the host's descriptor pool (src/isolation/fd_reserve.ts): every worker-tier plugin shares
 // the host process's open-file limit, so each one charges what it holds to a counter in shared memory that all
 // of them see, and a handle that would take the total into the host's reserve is refused. The plugin never sees
 // the buffers (they live in this module's closure); it can only charge what it really asks for.

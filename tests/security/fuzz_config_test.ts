@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ConfigError } from "../../mod.ts";
-import { normalizeConfig, parseConfig } from "../../src/config.ts";
+import { normalizeConfig, parseConfig } from "../../src/config/config.ts";
 import { fuzz, fuzzText } from "./_fuzz.ts";
 
 const FILE = "/srv/host.jsonc";

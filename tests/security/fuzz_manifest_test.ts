@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ManifestError } from "../../mod.ts";
-import { parseManifest } from "../../src/manifest.ts";
+import { parseManifest } from "../../src/manifest/manifest.ts";
 import { fuzz, fuzzText } from "./_fuzz.ts";
 
 const FILE = "/plugins/fuzz/plugin.jsonc";

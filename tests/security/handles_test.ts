@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { attackHost, CONFIG, MOD } from "./_attack.ts";
 import { type PluginSource, pollUntil } from "../_helpers.ts";
-import { HOST_FD_RESERVE } from "../../src/_host_fd_reserve.ts";
+import { HOST_FD_RESERVE } from "../../src/isolation/fd_reserve.ts";
 
 const BUDGET = /Plugin budget exhausted: .*ResourceLimits\.MaxHandles raises it/;
 const TIMERS = /Plugin budget exhausted: setTimeout: .*ResourceLimits\.MaxTimers raises it/;

@@ -417,7 +417,7 @@ Deno.test("cli run: a plugin's log cannot forge a line or colour the host's text
         "-A",
         "--config",
         CONFIG,
-        new URL("../../src/cli.ts", import.meta.url).pathname,
+        new URL("../../src/cli/cli.ts", import.meta.url).pathname,
         "run",
         "--config",
         config,

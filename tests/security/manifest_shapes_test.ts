@@ -121,7 +121,7 @@ Deno.test("manifest shapes: discoverPlugins() and `discover DIR --json` report e
     const results = await discoverPlugins(root);
     assert.equal(results.length, Object.keys(HOSTILE).length);
     assertLocated(root, results.map((r) => ({ dir: r.dir, message: r.ok ? "ok" : r.error.message })));
-    const cli = new URL("../../src/cli.ts", import.meta.url).pathname;
+    const cli = new URL("../../src/cli/cli.ts", import.meta.url).pathname;
     const out = await denoRun([
       "run",
       "-A",

@@ -1,0 +1,234 @@
+/**
+ * Services: finding the Running plugin that offers a name (a plugin id or a capability from `provides`) in the
+ * highest version a range accepts, and the one gate every call between plugins goes through.
+ *
+ * A plugin may call plugin `x` when it declared `x` in `dependencies` or `optionalDependencies`, or when it
+ * declared a capability that `x` provides in a version its range accepts. It may look up a service only by a
+ * name it declared. A lookup from a plugin travels as a call to the reserved target {@linkcode SERVICE_TARGET},
+ * which no plugin id can be (src/rpc/protocol.ts).
+ *
+ * @module
+ */
+
+import semver from "../_npm/semver.ts";
+import { PluginHostError } from "../errors.ts";
+import type { PluginManifest } from "../manifest/manifest.ts";
+import type { PluginHandle } from "../plugin/plugin.ts";
+import type { MethodArgs, MethodName, MethodResult, UntypedMethods } from "../plugin_api.ts";
+import type { CallOptions } from "../rpc/endpoint.ts";
+import { SERVICE_TARGET } from "../rpc/protocol.ts";
+import { byVersionDesc, satisfiesRange } from "../_common/semver.ts";
+
+const validRange = semver.validRange as (range: string) => string | null;
+
+/** A handle on the Running plugin that offers a service; `M` types its calls (see `host.getService<P>`). */
+export interface ServiceHandle<M = UntypedMethods> {
+  /** The name looked up: a capability id or a plugin id. */
+  readonly name: string;
+  /** The id of the plugin that offers it. */
+  readonly id: string;
+  /** The version of `name` it offers. */
+  readonly version: string;
+  /** The provider's plugin handle. */
+  readonly plugin: PluginHandle<M>;
+  /** Calls a method of the provider. */
+  call<K extends MethodName<M>>(method: K, ...args: MethodArgs<M, K>): Promise<MethodResult<M, K>>;
+  /** Calls a method of the provider with options (timeout, signal, transfer). */
+  request<K extends MethodName<M>>(
+    method: K,
+    args: Readonly<MethodArgs<M, K>>,
+    options?: CallOptions,
+  ): Promise<MethodResult<M, K>>;
+}
+
+/**
+ * The version of `name` that plugin `p` offers: its own version when `name` is its id, else what its
+ * `provides` says; undefined when it offers nothing by that name.
+ *
+ * @example
+ * ```ts ignore
+ * import { offeredVersion } from "./services.ts";
+ * offeredVersion(host.getPlugin("kv.memory")!, "storage.kv"); // "2.1.0"
+ * ```
+ */
+export function offeredVersion(
+  p: Pick<PluginHandle, "id" | "version" | "manifest">,
+  name: string,
+): string | undefined {
+  if (p.id === name) return p.version;
+  return Object.hasOwn(p.manifest.provides, name) ? p.manifest.provides[name] : undefined;
+}
+
+/**
+ * The range under which `manifest` declared `name` (required first, then optional); undefined when it did not.
+ *
+ * @example
+ * ```ts ignore
+ * import { declaredRange } from "./services.ts";
+ * declaredRange(plugin.manifest, "storage.kv"); // "^2.0.0"
+ * ```
+ */
+export function declaredRange(manifest: PluginManifest, name: string): string | undefined {
+  if (Object.hasOwn(manifest.dependencies, name)) return manifest.dependencies[name];
+  const optional = manifest.optionalDependencies ?? {};
+  return Object.hasOwn(optional, name) ? optional[name] : undefined;
+}
+
+/**
+ * The Running plugin that offers `name` in the highest version accepted by every range given (ties go to the
+ * lower id); undefined when none does.
+ *
+ * @throws {PluginHostError} `INVALID_RANGE` when a range is not a semver range.
+ * @example
+ * ```ts ignore
+ * import { findService } from "./services.ts";
+ * const kv = findService(host.getPlugins(), "storage.kv", "^2.0.0");
+ * await kv?.call("get", "key");
+ * ```
+ */
+export function findService(
+  plugins: Iterable<PluginHandle>,
+  name: string,
+  ...ranges: readonly string[]
+): ServiceHandle | undefined {
+  for (const range of ranges) {
+    if (typeof range !== "string" || validRange(range) === null) {
+      throw new PluginHostError("INVALID_RANGE", `${JSON.stringify(range)} is not a semver range`);
+    }
+  }
+  let best: { plugin: PluginHandle; version: string } | undefined;
+  for (const plugin of plugins) {
+    if (plugin.state !== "Running") continue;
+    const version = offeredVersion(plugin, name);
+    if (version === undefined || !ranges.every((r) => satisfiesRange(version, r))) continue;
+    const order = best ? byVersionDesc(version, best.version) : -1;
+    if (order < 0 || (order === 0 && plugin.id < best!.plugin.id)) best = { plugin, version };
+  }
+  if (!best) return undefined;
+  const { plugin, version } = best;
+  return {
+    name,
+    id: plugin.id,
+    version,
+    plugin,
+    call: (method, ...args) => plugin.call(method, ...args),
+    request: (method, args, options) => plugin.request(method, args, options),
+  };
+}
+
+/** Whether `caller` may call plugin `target` (see the module documentation). */
+function mayCall(caller: PluginHandle, target: PluginHandle | undefined, targetId: string): boolean {
+  if (declaredRange(caller.manifest, targetId) !== undefined) return true;
+  if (!target) return false;
+  return Object.entries(target.manifest.provides).some(([name, version]) => {
+    const range = declaredRange(caller.manifest, name);
+    return range !== undefined && satisfiesRange(version, range);
+  });
+}
+
+/** The name of the host's read-only metrics service (see {@linkcode HostMetricsSnapshot}). */
+export const HOST_METRICS_SERVICE = "host.metrics";
+/** The version of it the host offers. */
+export const HOST_METRICS_VERSION = "1.0.0";
+
+/**
+ * What `ctx.plugins.call("host.metrics", "snapshot")` answers: every plugin's state and metrics. A plugin
+ * may read it only when its manifest declares `"host.metrics"` (under `optionalDependencies`, as no plugin
+ * provides it) with a range that accepts {@linkcode HOST_METRICS_VERSION}. Read-only: nothing a plugin sends
+ * reaches another plugin or changes the host.
+ *
+ * @example
+ * ```ts ignore
+ * // In a plugin whose manifest has "optionalDependencies": { "host.metrics": "^1.0.0" }:
+ * const snap = await ctx.plugins.call("host.metrics", "snapshot") as HostMetricsSnapshot;
+ * for (const p of snap.plugins) if (p.state === "Failed") ctx.log.warn("{id} failed", { id: p.id });
+ * ```
+ */
+export interface HostMetricsSnapshot {
+  /** When it was taken (ms since the epoch). */
+  readonly at: number;
+  /** Every plugin the host knows, by id. */
+  readonly plugins: readonly {
+    readonly id: string;
+    readonly version: string;
+    readonly state: string;
+    /** The last health report's status, if there was a check. */
+    readonly health?: string;
+    readonly metrics: ReturnType<PluginHandle["getMetrics"]>;
+  }[];
+}
+
+function hostMetrics(plugins: ReadonlyMap<string, PluginHandle>, method: string): HostMetricsSnapshot {
+  if (method !== "snapshot") {
+    throw new PluginHostError(
+      "METHOD_NOT_FOUND",
+      `Service "${HOST_METRICS_SERVICE}" has no method "${method}" (methods: snapshot)`,
+    );
+  }
+  return {
+    at: Date.now(),
+    plugins: [...plugins.values()].map((p) => ({
+      id: p.id,
+      version: p.version,
+      state: p.state,
+      ...(p.healthHistory.length ? { health: p.healthHistory[p.healthHistory.length - 1].status } : {}),
+      metrics: p.getMetrics(),
+    })),
+  };
+}
+
+const denied = (from: string, what: string): PluginHostError =>
+  new PluginHostError(
+    "PERMISSION_DENIED",
+    `Plugin "${from}" may not ${what}: it is not among its dependencies`,
+    { pluginId: from },
+  );
+
+/**
+ * Carries one call from plugin `from` to `target` (or a service lookup), after the permission check.
+ * Arguments and results move with their buffers transferred, never copied.
+ *
+ * @example
+ * ```ts ignore
+ * import { routePluginCall } from "./services.ts";
+ * await routePluginCall(plugins, "app", "storage.kv", "get", ["key"], signal);
+ * ```
+ */
+export async function routePluginCall(
+  plugins: ReadonlyMap<string, PluginHandle>,
+  from: string,
+  target: string,
+  method: string,
+  args: readonly unknown[],
+  signal: AbortSignal,
+): Promise<unknown> {
+  const caller = plugins.get(from);
+  if (!caller) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${from}"`, { pluginId: from });
+  if (target === SERVICE_TARGET) {
+    const [name, range] = args;
+    if (method !== "lookup" || typeof name !== "string" || (range !== null && typeof range !== "string")) {
+      throw new PluginHostError("PROTOCOL_ERROR", "A service lookup takes a name and a range or null");
+    }
+    const declared = declaredRange(caller.manifest, name);
+    if (declared === undefined) throw denied(from, `use service "${name}"`);
+    if (name === HOST_METRICS_SERVICE) {
+      const ok = [declared, ...(range === null ? [] : [range])].every((r) =>
+        satisfiesRange(HOST_METRICS_VERSION, r)
+      );
+      return ok ? { name, id: name, version: HOST_METRICS_VERSION } : null;
+    }
+    const found = findService(plugins.values(), name, declared, ...(range === null ? [] : [range]));
+    return found ? { name, id: found.id, version: found.version } : null;
+  }
+  if (target === HOST_METRICS_SERVICE) {
+    const declared = declaredRange(caller.manifest, target);
+    if (declared === undefined || !satisfiesRange(HOST_METRICS_VERSION, declared)) {
+      throw denied(from, `read "${HOST_METRICS_SERVICE}" ${HOST_METRICS_VERSION}`);
+    }
+    return hostMetrics(plugins, method);
+  }
+  const callee = plugins.get(target);
+  if (!mayCall(caller, callee, target)) throw denied(from, `call "${target}"`);
+  if (!callee) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${target}"`, { pluginId: target });
+  return await callee.request(method, args, { signal });
+}

@@ -1,0 +1,59 @@
+/**
+ * Hot reload of plugins: watch the plugins folder recursively and report, per plugin folder, when its files
+ * have settled. What a change means (swap, restart, add, remove) is the host's business.
+ *
+ * @module
+ */
+
+import { basename, extname, isAbsolute, join, relative, sep } from "node:path";
+import { type DebouncedWatcher, watchDebounced } from "../_common/watch.ts";
+
+/** Files whose change reloads a plugin: modules and manifests. Data files a plugin writes do not. */
+const WATCHED = new Set([".ts", ".tsx", ".mts", ".js", ".jsx", ".mjs", ".json", ".jsonc"]);
+/** Folders inside a plugin that never trigger a reload. */
+const IGNORED = new Set([".git", "node_modules", "data"]);
+
+/**
+ * The plugin folder a changed path belongs to, or undefined when the change cannot matter: hidden files
+ * (editor swap files), backups (`~`), `data/`, `node_modules/`, `.git/`, and files that are neither modules
+ * nor manifests.
+ *
+ * @example
+ * ```ts
+ * import { pluginFolderOf } from "@dotcompute/plugins";
+ * pluginFolderOf("/srv/plugins", "/srv/plugins/hello/mod.ts"); // "/srv/plugins/hello"
+ * pluginFolderOf("/srv/plugins", "/srv/plugins/hello/.mod.ts.swp"); // undefined
+ * ```
+ */
+export function pluginFolderOf(dir: string, path: string): string | undefined {
+  const rel = relative(dir, path);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return undefined;
+  const parts = rel.split(sep);
+  if (parts.some((p) => p.startsWith(".") || IGNORED.has(p))) return undefined;
+  const name = basename(path);
+  if (name.endsWith("~")) return undefined;
+  // A change to the folder itself (created, removed, renamed) always counts.
+  if (parts.length > 1 && !WATCHED.has(extname(name))) return undefined;
+  return join(dir, parts[0]);
+}
+
+/**
+ * Watches `dir` recursively and calls `onFolder` once per plugin folder whose files have been quiet for
+ * `delayMs` (debounced per folder by collecting events, never dropping them).
+ *
+ * @example
+ * ```ts ignore
+ * await using w = watchPluginFolders("./plugins", { delayMs: () => 500, onFolder: (f) => console.log(f) });
+ * ```
+ */
+export function watchPluginFolders(
+  dir: string,
+  options: { readonly delayMs: () => number; readonly onFolder: (folder: string) => Promise<void> },
+): DebouncedWatcher {
+  return watchDebounced([dir], {
+    recursive: true,
+    delayMs: options.delayMs,
+    keyOf: (path) => pluginFolderOf(dir, path),
+    onBatch: (batch) => options.onFolder(batch.key),
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Internal: how a host turns a discovered plugin folder and its configuration into a {@linkcode Plugin}: merged
+ * settings, effective permissions, isolation tier, timeouts and resource limits.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { type HostConfig, pluginConfigFor, securityFor } from "../config/config.ts";
+import { PluginHostError } from "../errors.ts";
+import type { IsolationTier } from "../isolation/tier.ts";
+import type { DiscoveredPlugin } from "../discovery/plugin_folder.ts";
+import { computePermissions } from "../permissions/permissions.ts";
+import { Plugin, type PluginOptions } from "../plugin/plugin.ts";
+import { routePluginCall } from "../deps/services.ts";
+import { mergeSettings } from "../config/settings.ts";
+import type { HostState } from "./_state.ts";
+
+const API_PATH = (() => {
+  const url = new URL("../plugin_api.ts", import.meta.url);
+  return url.protocol === "file:" ? fileURLToPath(url) : undefined;
+})();
+
+/** What the plugin in `d` runs with under `config` (default: the one in force). */
+export function definition(
+  s: HostState,
+  d: DiscoveredPlugin,
+  config: HostConfig = s.config,
+): Omit<PluginOptions, "events" | "onPluginCall"> {
+  const id = d.manifest.id;
+  const cfg = pluginConfigFor(config, id);
+  return {
+    discovered: d,
+    settings: mergeSettings(d.manifest.settings, cfg.settings),
+    permissions: computePermissions({
+      manifestPermissions: d.manifest.permissions,
+      pluginDir: d.dir,
+      security: securityFor(config, id),
+      // SharedModules and ProbingPaths are readable by every plugin (still only what the host holds).
+      implicitRead: [
+        d.dir,
+        ...(API_PATH ? [API_PATH] : []),
+        ...config.sharedModules,
+        ...config.probingPaths,
+      ],
+    }),
+    tier: s.tiers[cfg.isolation] ?? unavailableTier(cfg.isolation),
+    callTimeoutMs: config.callTimeoutMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    hookTimeoutMs: config.callTimeoutMs,
+    ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
+    ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
+    ...budgets(cfg.resourceLimits, config.resourceLimits),
+    enableMetrics: config.enableMetrics,
+    ...(s.logRate === undefined ? {} : { logRate: s.logRate }),
+  };
+}
+
+/** A new plugin for `d` (marked disabled when its configuration says so); its calls to others are routed. */
+export function create(s: HostState, d: DiscoveredPlugin): Plugin {
+  if (!pluginConfigFor(s.config, d.manifest.id).enabled) s.disabled.add(d.manifest.id);
+  return new Plugin({
+    ...definition(s, d),
+    events: s.events,
+    onPluginCall: (from, target, method, args, signal) =>
+      routePluginCall(s.plugins, from, target, method, args, signal),
+  });
+}
+
+function maxMemory(mb: number | undefined): { maxMemoryMB?: number } {
+  return mb ? { maxMemoryMB: mb } : {};
+}
+
+function maxCpu(percent: number | undefined): { maxCpuPercent?: number } {
+  return percent ? { maxCpuPercent: percent } : {};
+}
+
+/** MaxHandles / MaxTimers: the plugin block's value, else the host-wide one (never turns on guarding). */
+function budgets(
+  own: HostConfig["resourceLimits"],
+  all: HostConfig["resourceLimits"],
+): { maxHandles?: number; maxTimers?: number } {
+  const handles = own.maxHandles ?? all.maxHandles, timers = own.maxTimers ?? all.maxTimers;
+  return { ...(handles ? { maxHandles: handles } : {}), ...(timers ? { maxTimers: timers } : {}) };
+}
+
+function unavailableTier(kind: string): IsolationTier {
+  return {
+    kind,
+    spawn: () =>
+      Promise.reject(new PluginHostError("LOAD_FAILED", `Isolation "${kind}" is not available in this host`)),
+  };
+}

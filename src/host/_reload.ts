@@ -1,0 +1,163 @@
+/**
+ * Internal: reloading plugins from their folders, on request or when hot reload sees a folder change: blue/green
+ * swap, restart, rollback, held for approval; and plugin folders added or removed while the host runs.
+ *
+ * @module
+ */
+
+import { getLogger } from "../_npm/logtape.ts";
+import { PluginHostError } from "../errors.ts";
+import type { ReloadEvent } from "./events.ts";
+import type { Plugin, PluginHandle } from "../plugin/plugin.ts";
+import { inspectNewFolder, inspectVerified } from "./_trust.ts";
+import { duplicateIdError } from "../discovery/discovery.ts";
+import { create, definition } from "./_definition.ts";
+import type { HostState } from "./_state.ts";
+
+const log = getLogger(["dotcompute", "host"]);
+
+/** `PluginHost.reload`: rejects when the new version is held or fails. */
+export async function reload(s: HostState, id: string): Promise<PluginHandle> {
+  const plugin = s.get(id);
+  const event = await reloadPlugin(s, plugin, "api");
+  if (event.outcome === "held") throw s.approvals.heldError(id);
+  if (event.error !== undefined) {
+    throw new PluginHostError("RELOAD_FAILED", `Cannot reload plugin "${id}": ${event.error}`, {
+      pluginId: id,
+    });
+  }
+  return plugin;
+}
+
+/** Reloads one plugin from its folder: blue/green when it runs and is HotReloadable, else stop and start. */
+async function reloadPlugin(s: HostState, plugin: Plugin, trigger: "watch" | "api"): Promise<ReloadEvent> {
+  const t0 = performance.now();
+  const fromVersion = plugin.version;
+  const emit = (outcome: ReloadEvent["outcome"], extra: Partial<ReloadEvent> = {}): ReloadEvent => {
+    const event: ReloadEvent = {
+      id: plugin.id,
+      outcome,
+      fromVersion,
+      durationMs: performance.now() - t0,
+      trigger,
+      at: Date.now(),
+      ...extra,
+    };
+    const level = event.error === undefined ? "info" : "error";
+    log[level]("reload {id}: {outcome} {fromVersion} → {toVersion}{detail}", {
+      ...event,
+      toVersion: event.toVersion ?? "?",
+      detail: event.error === undefined ? "" : `: ${event.error}`,
+    });
+    plugin.lastReload = event;
+    s.events.emit("reload", event);
+    return event;
+  };
+  const report = await inspectVerified(plugin.dir, s.config);
+  if (!report.ok) return emit("rolled-back", { error: report.error.message });
+  const found = report.plugin;
+  const toVersion = found.manifest.version;
+  if (found.manifest.id !== plugin.id) {
+    return emit("rolled-back", { toVersion, error: `the folder now holds plugin "${found.manifest.id}"` });
+  }
+  if (s.approvals.check(plugin, found.manifest)) return emit("held", { toVersion });
+  const hot = plugin.manifest.capabilities.includes("HotReloadable");
+  if (plugin.state === "Running" && !hot && trigger === "watch") {
+    log.warn("plugin {id} changed but is not HotReloadable: restart it to load the new version", {
+      id: plugin.id,
+    });
+    return emit("restart-required", { toVersion });
+  }
+  const target = definition(s, found);
+  try {
+    if (plugin.state === "Running" && hot) {
+      await plugin.swap(target);
+      return emit("swapped", { toVersion });
+    }
+    await plugin.unload();
+    plugin.redefine(target);
+    if (!s.disabled.has(plugin.id)) await plugin.start();
+    return emit("restarted", { toVersion });
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    return emit(plugin.state === "Running" ? "rolled-back" : "restarted", { toVersion, error });
+  }
+}
+
+function knownAt(s: HostState, folder: string): Plugin | undefined {
+  return [...s.plugins.values()].find((p) => p.dir === folder || p.discovered.dir === folder);
+}
+
+/**
+ * Hot reload off: a changed folder matters only when what it holds failed, a plugin in Failed or a folder
+ * discovery refused. Those are tried again (what failed on its files cannot pass before they change); a
+ * running plugin and a new folder wait for the next start, as the operator chose.
+ */
+export async function failedFolderChanged(s: HostState, folder: string): Promise<void> {
+  const known = knownAt(s, folder);
+  const refused = s.failures.some((f) => f.dir === folder);
+  if (known ? known.state !== "Failed" : !refused) return;
+  log.info("folder {folder} changed and what it holds had failed: trying it again", { folder });
+  await folderChanged(s, folder);
+}
+
+/** A plugin folder's files settled after a change: reload, add or remove the plugin. */
+export async function folderChanged(s: HostState, folder: string): Promise<void> {
+  const known = knownAt(s, folder);
+  const exists = await Deno.stat(folder).then((st) => st.isDirectory, () => false);
+  const t0 = performance.now();
+  if (!exists) {
+    if (!known) return;
+    await known.unload();
+    s.plugins.delete(known.id);
+    const event: ReloadEvent = {
+      id: known.id,
+      outcome: "removed",
+      fromVersion: known.version,
+      durationMs: performance.now() - t0,
+      trigger: "watch",
+      at: Date.now(),
+    };
+    s.events.emit("reload", event);
+    return;
+  }
+  if (known) return void await reloadPlugin(s, known, "watch");
+  // What discovery said of this folder before no longer holds: it is inspected again below.
+  s.failures = s.failures.filter((f) => f.dir !== folder);
+  // A new folder: it is refused when another folder claims its id too (src/host/_trust.ts).
+  const report = await inspectNewFolder(folder, s.dir, s.config);
+  if (!report.ok) {
+    const failure = {
+      dir: folder,
+      message: report.error.message,
+      at: Date.now(),
+      ...(report.id ? { id: report.id } : {}),
+    };
+    s.failures.push(failure);
+    log.error("discovery: {message}", { message: failure.message });
+    s.events.emit("discoveryFailure", failure);
+    return;
+  }
+  const id = report.plugin.manifest.id;
+  if (s.plugins.has(id)) {
+    const running = s.plugins.get(id)!.discovered;
+    const message = duplicateIdError(report.plugin, [running], "where it runs: this folder is refused")
+      .message;
+    const failure = { dir: folder, id, message, at: Date.now() };
+    s.failures.push(failure);
+    s.events.emit("discoveryFailure", failure);
+    return;
+  }
+  const plugin = create(s, report.plugin);
+  s.plugins.set(id, plugin);
+  await s.startIfEnabled(plugin);
+  s.events.emit("reload", {
+    id,
+    outcome: "added",
+    toVersion: plugin.version,
+    durationMs: performance.now() - t0,
+    trigger: "watch",
+    at: Date.now(),
+    ...(plugin.lastError ? { error: plugin.lastError.message } : {}),
+  });
+}

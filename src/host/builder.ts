@@ -1,0 +1,562 @@
+/**
+ * The seed's fluent builder (`UsePlugins(builder => builder.SetPluginsDirectory(...)...)`) as sugar over the
+ * host configuration: a {@linkcode PluginHostBuilder} only writes the object a JSONC file holds, with the
+ * seed's PascalCase keys, so `createPluginHost(builder.build())` and a config file mean exactly the same.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { CONFIG_DEFAULTS, normalizeConfig } from "../config/config.ts";
+import { OPTIONS } from "../config/_schema.ts";
+import { isPluginId } from "../config/_values.ts";
+
+/** A duration: milliseconds as a number, or a .NET time span string such as `"00:01:00"`. */
+export type Duration = number | string;
+
+/** Resource limits as the builder takes them (`Plugins.ResourceLimits` or a plugin block's). */
+export interface ResourceLimitOptions {
+  /** Heap limit of a plugin, in MiB (`MaxMemoryMB`). */
+  readonly maxMemoryMB?: number;
+  /** CPU share of a plugin, in percent (`MaxCpuPercent`). */
+  readonly maxCpuPercent?: number;
+  /** Handles a plugin may hold at once (`MaxHandles`). */
+  readonly maxHandles?: number;
+  /** Timers a plugin may have pending at once (`MaxTimers`). */
+  readonly maxTimers?: number;
+}
+
+/** What {@linkcode PluginHostBuilder.configureLoader} lets its callback change (the seed's loader options). */
+export interface LoaderOptions {
+  /** `Plugins.EnableHotReload`. */
+  enableHotReload: boolean;
+  /** `Plugins.ReloadDelay`: the debounce before a hot reload. */
+  reloadDelay: Duration;
+}
+
+/** What {@linkcode PluginHostBuilder.configureManager} lets its callback change (the seed's manager options). */
+export interface ManagerOptions {
+  /** `Plugins.ValidateSignatures`: require signed plugins. */
+  validateSignatures: boolean;
+  /** `Plugins.TrustedCertificateThumbprints`; `push` works like the seed's `.Add`. */
+  trustedCertificateThumbprints: string[];
+  /** `Plugins.CallTimeout`: timeout of a call or hook. */
+  callTimeout: Duration;
+  /** `Plugins.HealthCheckInterval`. */
+  healthCheckInterval: Duration;
+  /** `Plugins.DrainTimeout`: how long a stopping plugin may finish pending calls. */
+  drainTimeout: Duration;
+}
+
+/** A plugin block (`Plugins.<id>`) as {@linkcode PluginHostBuilder.configurePlugin} takes it. */
+export interface PluginBlockOptions {
+  /** `Enabled`: whether the host loads the plugin. */
+  readonly enabled?: boolean;
+  /** `Isolation`: `"worker"` (default) or `"process"`. */
+  readonly isolation?: "worker" | "process";
+  /** `ResourceLimits` of this plugin; merged key by key with earlier calls. */
+  readonly resourceLimits?: ResourceLimitOptions;
+  /** `Settings` handed to the plugin; merged key by key with earlier calls. */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
+/** A `PluginSecurity.<id>` entry as {@linkcode PluginHostBuilder.configureSecurity} takes it. */
+export interface SecurityOptions {
+  /** `AllowFileSystemAccess`. */
+  readonly allowFileSystemAccess?: boolean;
+  /** `AllowedPaths`: paths or `file:` URL objects. */
+  readonly allowedPaths?: readonly (string | URL)[];
+  /** `AllowNetworkAccess`. */
+  readonly allowNetworkAccess?: boolean;
+  /** `AllowedNetworkEndpoints`: URLs or `"host:port"`. */
+  readonly allowedNetworkEndpoints?: readonly string[];
+  /** `AllowedEnvironmentVariables`: names, or prefixes ending in `*`. */
+  readonly allowedEnvironmentVariables?: readonly string[];
+  /** `AllowGpu`: whether the plugin may see WebGPU (`navigator.gpu`). */
+  readonly allowGpu?: boolean;
+  /** `AllowedNpmPackages`: npm package names the plugin may import. */
+  readonly allowedNpmPackages?: readonly string[];
+  /** `Folder`: the only plugin folder that may claim this id (a path or a `file:` URL object). */
+  readonly folder?: string | URL;
+  /** `Signer`: the only key thumbprint whose signature may claim this id. */
+  readonly signer?: string;
+}
+
+/** `Plugins.Admin` as {@linkcode PluginHostBuilder.setAdmin} takes it. */
+export interface AdminOptions {
+  /** `Hostname` to listen on. */
+  readonly hostname?: string;
+  /** `Port`; 0 picks a free one. */
+  readonly port?: number;
+  /** `Token` every route but `/health` requires (16 bytes or more); `null` removes it. */
+  readonly token?: string | null;
+  /** `TokenFile`: a file whose content is the token (relative paths resolve against the config's folder). */
+  readonly tokenFile?: string;
+}
+
+interface Limits {
+  MaxMemoryMB?: number;
+  MaxCpuPercent?: number;
+  MaxHandles?: number;
+  MaxTimers?: number;
+}
+
+// The `Plugins` options, as a file spells them.
+interface Section {
+  PluginsDirectory?: string;
+  EnableHotReload?: boolean;
+  ReloadDelay?: Duration;
+  HealthCheckInterval?: Duration;
+  EnableMetrics?: boolean;
+  CallTimeout?: Duration;
+  DrainTimeout?: Duration;
+  ResourceLimits?: Limits;
+  ValidateSignatures?: boolean;
+  TrustedCertificateThumbprints?: string[];
+  SharedModules?: string[];
+  ProbingPaths?: string[];
+  Admin?: { Hostname?: string; Port?: number; Token?: string | null; TokenFile?: string };
+}
+
+interface Block {
+  Enabled?: boolean;
+  Isolation?: "worker" | "process";
+  ResourceLimits?: Limits;
+  Settings?: Record<string, unknown>;
+}
+
+interface Security {
+  AllowFileSystemAccess?: boolean;
+  AllowedPaths?: string[];
+  AllowNetworkAccess?: boolean;
+  AllowedNetworkEndpoints?: string[];
+  AllowedEnvironmentVariables?: string[];
+  AllowGpu?: boolean;
+  AllowedNpmPackages?: string[];
+  Folder?: string;
+  Signer?: string;
+}
+
+/** Copies the defined values only, so that an option left out never overwrites an earlier one. */
+function defined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const limits = (l: ResourceLimitOptions): Limits =>
+  defined({
+    MaxMemoryMB: l.maxMemoryMB,
+    MaxCpuPercent: l.maxCpuPercent,
+    MaxHandles: l.maxHandles,
+    MaxTimers: l.maxTimers,
+  });
+
+function toPath(path: string | URL, method: string): string {
+  if (typeof path === "string") return path;
+  if (path instanceof URL && path.protocol === "file:") return fileURLToPath(path);
+  throw new TypeError(`${method}: ${String(path)} is not a path or a file: URL`);
+}
+
+function pluginKey(id: string, method: string): string {
+  const key = typeof id === "string" ? id.toLowerCase() : "";
+  if (!isPluginId(key)) {
+    throw new TypeError(
+      `${method}: no plugin can have the id ${JSON.stringify(id)} (lowercase letters, digits, "." and "-")`,
+    );
+  }
+  return key;
+}
+
+/**
+ * Runs a configure callback on a sealed copy of the current values, and returns the values it changed. A
+ * sealed object makes a misspelt option (`options.ReloadDelay = ...`, the seed's casing) throw.
+ */
+function edit<T extends object>(current: T, configure: (options: T) => unknown, method: string): Partial<T> {
+  const options = Object.seal(structuredClone(current));
+  const result = configure(options);
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+    throw new TypeError(`${method}: the callback must be synchronous; its changes are read when it returns`);
+  }
+  const changed: Partial<T> = {};
+  for (const key of Object.keys(current) as (keyof T)[]) {
+    if (JSON.stringify(options[key]) !== JSON.stringify(current[key])) changed[key] = options[key];
+  }
+  return changed;
+}
+
+/**
+ * The seed's plugin builder. Each method writes keys of the host configuration object (with the seed's
+ * PascalCase names) and returns the builder; {@linkcode PluginHostBuilder.build} returns that object. The
+ * builder grants nothing a config file could not: plugins stay deny-by-default unless
+ * {@linkcode PluginHostBuilder.configureSecurity} gives them an entry.
+ *
+ * Relative paths are kept as written; like those of a config object, they resolve against the current
+ * directory when the object reaches `createPluginHost` (or against `baseDir` in `normalizeConfig`).
+ *
+ * @example
+ * ```ts
+ * import { PluginHostBuilder } from "./builder.ts";
+ * const config = new PluginHostBuilder()
+ *   .setPluginsDirectory("./plugins")
+ *   .enableHotReload()
+ *   .setHealthCheckInterval("00:01:00")
+ *   .enableMetrics()
+ *   .build();
+ * console.log(config);
+ * // { Plugins: { PluginsDirectory: "./plugins", EnableHotReload: true, HealthCheckInterval: "00:01:00",
+ * //   EnableMetrics: true } }
+ * ```
+ */
+export class PluginHostBuilder {
+  #options: Section = {};
+  readonly #blocks = new Map<string, Block>();
+  readonly #security = new Map<string, Security>();
+
+  /**
+   * Sets `Plugins.PluginsDirectory` (the seed's `SetPluginsDirectory`): the folder plugins are discovered in.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().setPluginsDirectory("./plugins");
+   * ```
+   */
+  setPluginsDirectory(path: string | URL): this {
+    this.#options.PluginsDirectory = toPath(path, "setPluginsDirectory");
+    return this;
+  }
+
+  /**
+   * Sets `Plugins.EnableHotReload` (the seed's `EnableHotReload`): reload plugins when their files change.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().enableHotReload(); // or .enableHotReload(false)
+   * ```
+   */
+  enableHotReload(enabled = true): this {
+    this.#options.EnableHotReload = enabled;
+    return this;
+  }
+
+  /**
+   * Sets `Plugins.HealthCheckInterval` (the seed's `SetHealthCheckInterval`): milliseconds, or a time span.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().setHealthCheckInterval("00:01:00"); // the same as .setHealthCheckInterval(60_000)
+   * ```
+   */
+  setHealthCheckInterval(interval: Duration): this {
+    this.#options.HealthCheckInterval = interval;
+    return this;
+  }
+
+  /**
+   * Sets `Plugins.EnableMetrics` (the seed's `EnableMetrics`).
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().enableMetrics();
+   * ```
+   */
+  enableMetrics(enabled = true): this {
+    this.#options.EnableMetrics = enabled;
+    return this;
+  }
+
+  /**
+   * Sets `Plugins.ResourceLimits`, the host-wide default limits of each plugin (the seed's
+   * `SetResourceLimits(maxMemoryMB:, maxCpuPercent:)`). Limits left out keep their earlier value.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().setResourceLimits({ maxMemoryMB: 512, maxCpuPercent: 50 });
+   * ```
+   */
+  setResourceLimits(limitsOptions: ResourceLimitOptions): this {
+    this.#options.ResourceLimits = { ...this.#options.ResourceLimits, ...limits(limitsOptions) };
+    return this;
+  }
+
+  /**
+   * Adds to `Plugins.SharedModules` (the seed's `AddSharedAssemblies`): module files or folders every plugin may
+   * import, by relative path or `file:` URL. Every plugin may read them, with no `PluginSecurity` entry, so
+   * they must hold nothing secret.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().addSharedModules("./shared/math.ts", new URL("./lib/", import.meta.url));
+   * ```
+   */
+  addSharedModules(...paths: (string | URL)[]): this {
+    this.#options.SharedModules = this.#append(this.#options.SharedModules, paths, "addSharedModules");
+    return this;
+  }
+
+  /**
+   * Adds to `Plugins.ProbingPaths` (the seed's `AddProbingPaths`): folders every plugin may read and load
+   * modules from. Like shared modules, they are readable by every plugin.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().addProbingPaths("./lib", "./dependencies");
+   * ```
+   */
+  addProbingPaths(...paths: (string | URL)[]): this {
+    this.#options.ProbingPaths = this.#append(this.#options.ProbingPaths, paths, "addProbingPaths");
+    return this;
+  }
+
+  /**
+   * The seed's `EnableSandboxing`, kept so that ported code reads the same; it sets nothing. In Deno every
+   * plugin is always sandboxed: it runs in its own Worker with deny-by-default permissions (no file, network,
+   * environment, subprocess, FFI or system access without a `PluginSecurity` entry), and that cannot be turned
+   * off. Grant access with {@linkcode PluginHostBuilder.configureSecurity}; require signed plugins with
+   * {@linkcode PluginHostBuilder.configureManager}.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * const config = new PluginHostBuilder()
+   *   .enableSandboxing()
+   *   .configureManager((options) => {
+   *     options.validateSignatures = true;
+   *     options.trustedCertificateThumbprints.push("ab".repeat(32));
+   *   })
+   *   .build();
+   * console.log(config); // { Plugins: { ValidateSignatures: true, TrustedCertificateThumbprints: ["abab…"] } }
+   * ```
+   */
+  enableSandboxing(): this {
+    return this;
+  }
+
+  /**
+   * The seed's `ConfigureLoader(options => ...)`: the callback gets the current loader options (or their
+   * defaults) and may change them; what it changes is written to `Plugins.EnableHotReload` and
+   * `Plugins.ReloadDelay`. The callback must be synchronous; a misspelt option throws.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().enableHotReload().configureLoader((options) => {
+   *   options.enableHotReload = true;
+   *   options.reloadDelay = 500; // or "00:00:00.500"
+   * });
+   * ```
+   */
+  configureLoader(configure: (options: LoaderOptions) => void): this {
+    const o = this.#options;
+    const changed = edit<LoaderOptions>(
+      {
+        enableHotReload: o.EnableHotReload ?? CONFIG_DEFAULTS.enableHotReload,
+        reloadDelay: o.ReloadDelay ?? CONFIG_DEFAULTS.reloadDelayMs,
+      },
+      configure,
+      "configureLoader",
+    );
+    this.#set({ EnableHotReload: changed.enableHotReload, ReloadDelay: changed.reloadDelay });
+    return this;
+  }
+
+  /**
+   * The seed's `ConfigureManager(options => ...)`: the callback gets the current manager options (or their
+   * defaults) and may change them; what it changes is written to `Plugins.ValidateSignatures`,
+   * `TrustedCertificateThumbprints`, `CallTimeout`, `HealthCheckInterval` and `DrainTimeout`. The callback
+   * must be synchronous; a misspelt option throws.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().configureManager((options) => {
+   *   options.validateSignatures = true;
+   *   options.trustedCertificateThumbprints.push("ab".repeat(32));
+   *   options.callTimeout = "00:00:10";
+   * });
+   * ```
+   */
+  configureManager(configure: (options: ManagerOptions) => void): this {
+    const o = this.#options;
+    const changed = edit<ManagerOptions>(
+      {
+        validateSignatures: o.ValidateSignatures ?? CONFIG_DEFAULTS.validateSignatures,
+        trustedCertificateThumbprints: [...(o.TrustedCertificateThumbprints ?? [])],
+        callTimeout: o.CallTimeout ?? CONFIG_DEFAULTS.callTimeoutMs,
+        healthCheckInterval: o.HealthCheckInterval ?? CONFIG_DEFAULTS.healthCheckIntervalMs,
+        drainTimeout: o.DrainTimeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
+      },
+      configure,
+      "configureManager",
+    );
+    this.#set({
+      ValidateSignatures: changed.validateSignatures,
+      TrustedCertificateThumbprints: changed.trustedCertificateThumbprints,
+      CallTimeout: changed.callTimeout,
+      HealthCheckInterval: changed.healthCheckInterval,
+      DrainTimeout: changed.drainTimeout,
+    });
+    return this;
+  }
+
+  /**
+   * Writes the plugin block `Plugins.<id>` (the seed's per-plugin configuration section). Repeated calls
+   * for one plugin (whatever the case of `id`) merge: each option given replaces the earlier one, and
+   * `resourceLimits` and `settings` merge key by key. Throws a `TypeError` for an id no plugin can have, or
+   * one that is the name of a `Plugins` option (such as `"admin"`), which a file cannot give a block either.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().configurePlugin("my.plugin", {
+   *   enabled: true,
+   *   resourceLimits: { maxMemoryMB: 128 },
+   *   settings: { CustomOption: "value" },
+   * });
+   * ```
+   */
+  configurePlugin(id: string, options: PluginBlockOptions): this {
+    const key = pluginKey(id, "configurePlugin");
+    if (Object.hasOwn(OPTIONS, key)) {
+      throw new TypeError(
+        `configurePlugin: "${id}" is the Plugins option "${OPTIONS[key]}", so no block can be written for it`,
+      );
+    }
+    const block = this.#blocks.get(key) ?? {};
+    Object.assign(block, defined({ Enabled: options.enabled, Isolation: options.isolation }));
+    if (options.resourceLimits !== undefined) {
+      block.ResourceLimits = { ...block.ResourceLimits, ...limits(options.resourceLimits) };
+    }
+    if (options.settings !== undefined) {
+      block.Settings = { ...block.Settings, ...structuredClone(options.settings) };
+    }
+    this.#blocks.set(key, block);
+    return this;
+  }
+
+  /**
+   * Writes the plugin's `PluginSecurity.<id>` entry: the most it may be granted (what its manifest asks for,
+   * narrowed by this). Repeated calls for one plugin merge; each option given replaces the earlier one.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().configureSecurity("my.plugin", {
+   *   allowNetworkAccess: true,
+   *   allowedNetworkEndpoints: ["https://api.example.com"],
+   * });
+   * ```
+   */
+  configureSecurity(id: string, options: SecurityOptions): this {
+    const key = pluginKey(id, "configureSecurity");
+    const entry = this.#security.get(key) ?? {};
+    const list = <T>(values: readonly T[] | undefined): T[] | undefined =>
+      values === undefined ? undefined : [...values];
+    Object.assign(
+      entry,
+      defined({
+        AllowFileSystemAccess: options.allowFileSystemAccess,
+        AllowedPaths: options.allowedPaths?.map((p) => toPath(p, "configureSecurity")),
+        AllowNetworkAccess: options.allowNetworkAccess,
+        AllowedNetworkEndpoints: list(options.allowedNetworkEndpoints),
+        AllowedEnvironmentVariables: list(options.allowedEnvironmentVariables),
+        AllowGpu: options.allowGpu,
+        AllowedNpmPackages: list(options.allowedNpmPackages),
+        Folder: options.folder === undefined ? undefined : toPath(options.folder, "configureSecurity"),
+        Signer: options.signer,
+      }),
+    );
+    this.#security.set(key, entry);
+    return this;
+  }
+
+  /**
+   * Sets `Plugins.Admin`: where the admin API listens and the token it requires. Options left out keep their
+   * earlier value; `token: null` removes the token.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * new PluginHostBuilder().setAdmin({ hostname: "127.0.0.1", port: 0, token: "s3cret-token-0123" });
+   * ```
+   */
+  setAdmin(options: AdminOptions): this {
+    this.#options.Admin = {
+      ...this.#options.Admin,
+      ...defined({
+        Hostname: options.hostname,
+        Port: options.port,
+        Token: options.token,
+        TokenFile: options.tokenFile,
+      }),
+    };
+    return this;
+  }
+
+  /**
+   * The configuration object, in a config file's shape: `{ Plugins: {...}, PluginSecurity?: {...} }`. Each
+   * call returns a fresh deep copy. Throws a `ConfigError` naming every invalid value (a bad time span, an
+   * endpoint without a port...) with the same messages a config file gets.
+   *
+   * @example
+   * ```ts
+   * import { PluginHostBuilder } from "./builder.ts";
+   * const builder = new PluginHostBuilder().setPluginsDirectory("./plugins");
+   * const config = builder.build(); // hand it to createPluginHost(config)
+   * console.log(config !== builder.build()); // true
+   * ```
+   */
+  build(): Record<string, unknown> {
+    const config: Record<string, unknown> = {
+      Plugins: { ...this.#options, ...Object.fromEntries(this.#blocks) },
+    };
+    if (this.#security.size > 0) config.PluginSecurity = Object.fromEntries(this.#security);
+    const copy = structuredClone(config);
+    normalizeConfig(structuredClone(copy), { file: "PluginHostBuilder" }); // throws a ConfigError if invalid
+    return copy;
+  }
+
+  #set(values: Section): void {
+    this.#options = { ...this.#options, ...defined(values) };
+  }
+
+  #append(list: readonly string[] | undefined, paths: readonly (string | URL)[], method: string): string[] {
+    return [...new Set([...(list ?? []), ...paths.map((p) => toPath(p, method))])];
+  }
+}
+
+/**
+ * The seed's `.UsePlugins(builder => builder...)`: configures a fresh {@linkcode PluginHostBuilder} and returns
+ * the configuration object it builds, ready for `createPluginHost`. The callback may return the builder (as an
+ * arrow chain does) or nothing.
+ *
+ * @example
+ * ```ts
+ * import { usePlugins } from "./builder.ts";
+ * const config = usePlugins((builder) =>
+ *   builder
+ *     .setPluginsDirectory("./plugins")
+ *     .enableHotReload()
+ *     .setHealthCheckInterval("00:01:00")
+ *     .enableMetrics()
+ * );
+ * console.log(config.Plugins); // { PluginsDirectory: "./plugins", EnableHotReload: true, ... }
+ * ```
+ */
+export function usePlugins(
+  configure: (builder: PluginHostBuilder) => PluginHostBuilder | void,
+): Record<string, unknown> {
+  const builder = new PluginHostBuilder();
+  const result: unknown = configure(builder);
+  if (result !== undefined && !(result instanceof PluginHostBuilder)) {
+    throw new TypeError(
+      "usePlugins: the callback must return the builder or nothing (and must be synchronous)",
+    );
+  }
+  return ((result as PluginHostBuilder | undefined) ?? builder).build();
+}

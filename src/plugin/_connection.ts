@@ -1,0 +1,149 @@
+/**
+ * Internal: a plugin's connection in its isolation tier. Spawning one (wiring its logs, metrics, protocol errors
+ * and calls to other plugins back to the host) and adopting it as the one calls go to.
+ *
+ * @module
+ */
+
+import type { LogLevel } from "../_npm/logtape.ts";
+import { CallTimeoutError, PluginHostError } from "../errors.ts";
+import { checkGrantLinks } from "../permissions/grant_links.ts";
+import { checkImports } from "../discovery/import_check.ts";
+import type { PluginConnection } from "../isolation/tier.ts";
+import type { PluginOptions } from "./plugin.ts";
+import { boundLogProperties } from "../rpc/_log_bounds.ts";
+import { toFileUrl } from "../_common/paths.ts";
+import { probe } from "./_health.ts";
+import { overMemory, usage, watchCpu } from "./_resources.ts";
+import { poolShare } from "../isolation/fd_reserve.ts";
+import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_TIMERS } from "../runtime/_budget.ts";
+import type { PluginCore } from "./_core.ts";
+
+/** Spawns the plugin's connection, adopts it, and initialises the plugin (Loading → Initialized). */
+export async function load(c: PluginCore): Promise<void> {
+  c.life.moveTo("Loading");
+  const conn = await spawn(c, c.o);
+  adopt(c, conn);
+  c.life.moveTo("Loaded");
+  c.life.moveTo("Initializing");
+  await c.hook("initialize");
+  c.life.moveTo("Initialized");
+}
+
+/** Makes `conn` the one calls go to, and turns its unasked death into a crash of the plugin. */
+export function adopt(c: PluginCore, conn: PluginConnection): void {
+  c.conn = conn;
+  watchCpu(c, conn);
+  conn.exited.then((info) => {
+    if (c.conn !== conn || info.kind === "terminated") return;
+    c.lastExit = { kind: info.kind, reason: info.reason, at: Date.now() };
+    c.o.events.emit("crash", { id: c.id, reason: info.reason, at: Date.now() });
+    void c.fail(info.error ?? new Error(info.reason));
+  });
+}
+
+/** Says (at most once a second) how many of the plugin's log records were dropped over its budget. */
+function droppedLogs(c: PluginCore): void {
+  const dropped = c.logs?.report() ?? 0;
+  if (dropped === 0) return;
+  c.log.warn("plugin {id} logged faster than its budget ({perSecond}/s): {dropped} records dropped", {
+    id: c.id,
+    perSecond: c.logs!.rate.perSecond,
+    dropped,
+  });
+}
+
+/** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
+export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConnection> {
+  const d = o.discovered;
+  const links = await checkGrantLinks(o.permissions, [d.dir]);
+  for (const folder of links.unchecked) {
+    c.log.warn("plugin {id}: granted folder {folder} is too big to check for symlinks to the end", {
+      id: c.id,
+      folder,
+    });
+  }
+  if (links.problems.length > 0) {
+    throw new PluginHostError("LOAD_FAILED", `Cannot start plugin "${c.id}": ${links.problems.join("; ")}`, {
+      pluginId: c.id,
+    });
+  }
+  // npm packages load whatever the plugin's permissions say: refused here, before anything is fetched.
+  const imports = checkImports(c.id, toFileUrl(d.entryPath), d.dir, o.permissions);
+  if (imports.problems.length > 0) {
+    throw new PluginHostError(
+      "LOAD_FAILED",
+      `Cannot start plugin "${c.id}": ${imports.problems.join("; ")}`,
+      {
+        pluginId: c.id,
+      },
+    );
+  }
+  let conn: PluginConnection | undefined;
+  // Worker-tier plugins share the host's descriptor table: they also draw on its pool (src/isolation/fd_reserve.ts).
+  const share = o.tier.kind === "worker" ? poolShare() : undefined;
+  const spawning = o.tier.spawn({
+    id: c.id,
+    name: d.manifest.name,
+    version: d.manifest.version,
+    entryUrl: toFileUrl(d.entryPath),
+    settings: o.settings,
+    dependencies: Object.keys(d.manifest.dependencies),
+    permissions: o.permissions,
+    ...(imports.importHook ? { importHook: true } : {}),
+    callTimeoutMs: o.callTimeoutMs,
+    loadTimeoutMs: o.hookTimeoutMs,
+    traffic: c.traffic,
+    onMethodEnd: (startedAt, error) => methodEnded(c, conn, startedAt, error),
+    ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
+    ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
+    budget: {
+      maxHandles: o.maxHandles ?? DEFAULT_MAX_HANDLES,
+      maxTimers: o.maxTimers ?? DEFAULT_MAX_TIMERS,
+      ...(share ? { pool: share.pool, slot: share.slot } : {}),
+    },
+    onUsage: (m) => {
+      usage(c, m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100);
+      overMemory(c, conn, m.heapUsed, m.external ?? 0);
+      droppedLogs(c); // once a second: a flood that stopped is still reported
+    },
+    onLog: (m) => {
+      if (c.logs && !c.logs.take()) {
+        c.metrics.logsDropped(1);
+        return void droppedLogs(c);
+      }
+      droppedLogs(c);
+      // Emitted by the plugin's own logger with the full category on the record: a plugin-chosen part never
+      // becomes a key in LogTape's logger tree (getChild("constructor") threw, "__proto__" rewired it).
+      const record = {
+        category: [...c.log.category, ...m.category.slice(1)],
+        level: m.level as LogLevel,
+        message: [m.message],
+        rawMessage: m.message,
+        properties: { ...boundLogProperties(m.properties), pluginId: c.id },
+        timestamp: Date.now(),
+      };
+      c.log.emit(record as Parameters<typeof c.log.emit>[0]);
+    },
+    onMetrics: (m) => c.metrics.setCustom({ counters: m.counters, histograms: m.histograms }),
+    onProtocolError: (reason) => {
+      c.metrics.protocolError();
+      c.log.warn("dropped a malformed message from the plugin: {reason}", { reason });
+      c.o.events.emit("protocolError", { id: c.id, reason, at: Date.now() });
+    },
+    onPluginCall: (target, method, args, signal) => c.o.onPluginCall(c.id, target, method, args, signal),
+  });
+  spawning.then((spawned) => void spawned.exited.then(() => share?.reclaim()), () => share?.reclaim());
+  return await spawning.then((spawned) => conn = spawned);
+}
+
+/** A method call ended (told by the connection, once per call): metrics, and a probe after a timeout. */
+function methodEnded(
+  c: PluginCore,
+  conn: PluginConnection | undefined,
+  startedAt: number,
+  error: unknown,
+): void {
+  if (c.o.enableMetrics !== false) c.metrics.finish(startedAt, error);
+  if (conn && error instanceof CallTimeoutError) void probe(c, conn);
+}
