@@ -13,7 +13,7 @@
  * @module
  */
 
-export { createPluginHost } from "./src/host/host.ts";
+export { createPluginHost } from "./src/create.ts";
 export type { HostStatistics, PluginHost, PluginHostOptions } from "./src/host/host.ts";
 export { discoverPlugins } from "./src/discovery/discovery.ts";
 export type { DiscoverOptions, DiscoveryResult } from "./src/discovery/discovery.ts";
@@ -51,15 +51,15 @@ export type {
   PermissionInput,
   PermissionKind,
 } from "./src/permissions/permissions.ts";
-export { canTransition, Lifecycle, PluginState } from "./src/plugin/lifecycle.ts";
-export type { StateChange } from "./src/plugin/lifecycle.ts";
+export { canTransition, Lifecycle, PluginState } from "./src/lifecycle/lifecycle.ts";
+export type { StateChange } from "./src/lifecycle/lifecycle.ts";
 export { Plugin } from "./src/plugin/plugin.ts";
 export { DEFAULT_LOG_RATE } from "./src/logging/log_rate.ts";
 export type { LogRate } from "./src/logging/log_rate.ts";
 export type { PluginHandle, PluginOptions } from "./src/plugin/plugin.ts";
 export { CallMetrics, LatencyHistogram } from "./src/plugin/metrics.ts";
 export type { LatencySummary, PluginMetricsSnapshot, ResourceUsage } from "./src/plugin/metrics.ts";
-export { Emitter } from "./src/host/events.ts";
+export { Emitter } from "./src/events/events.ts";
 export type {
   ApprovalEvent,
   ConfigChange,
@@ -70,7 +70,7 @@ export type {
   HostEventMap,
   ProtocolErrorEvent,
   ReloadEvent,
-} from "./src/host/events.ts";
+} from "./src/events/events.ts";
 export { pluginFolderOf } from "./src/discovery/watch.ts";
 export { SIGNATURE_FILE, SignatureError, signPlugin, verifyPlugin } from "./src/trust/trust.ts";
 export type {
@@ -92,8 +92,8 @@ export {
   writeKeyPair,
 } from "./src/trust/keys.ts";
 export type { KeyPairFiles, SigningKeys } from "./src/trust/keys.ts";
-export { describePermissions, permissionIncrease } from "./src/trust/approvals.ts";
-export type { PendingApproval } from "./src/trust/approvals.ts";
+export { describePermissions, permissionIncrease } from "./src/host/approvals.ts";
+export type { PendingApproval } from "./src/host/approvals.ts";
 export { startOrder } from "./src/deps/graph.ts";
 export { DEFAULT_RESTART_POLICY, RestartTracker } from "./src/health/restart_policy.ts";
 export type { RestartDecision, RestartPolicy } from "./src/health/restart_policy.ts";

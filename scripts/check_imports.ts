@@ -6,15 +6,24 @@ import { relative } from "node:path";
 
 /** src/'s folders (and root files), bottom layer first; one layer may hold several that do not meet. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["_npm", "_common", "errors.ts"],
+  ["_npm"],
+  ["errors.ts"],
+  ["_common"],
   ["plugin_api.ts", "rpc"],
   ["runtime"],
-  ["logging", "manifest"],
-  ["config", "permissions", "trust"],
-  ["discovery", "deps", "isolation"],
-  ["plugin", "health"],
+  ["manifest", "lifecycle", "logging"],
+  ["config"],
+  ["permissions"],
+  ["isolation"],
+  ["discovery"],
+  ["trust", "health"],
+  ["events"],
+  ["plugin"],
+  ["deps"],
   ["host"],
-  ["admin", "testing", "otel.ts"],
+  ["admin"],
+  ["create.ts"],
+  ["testing", "otel.ts"],
   ["cli"],
 ];
 
@@ -43,7 +52,10 @@ async function srcFiles(dir = src): Promise<string[]> {
 }
 
 interface Info {
-  modules: { specifier: string; dependencies?: { code?: { specifier: string }; type?: { specifier: string } }[] }[];
+  modules: {
+    specifier: string;
+    dependencies?: { specifier: string; code?: { specifier: string }; type?: { specifier: string } }[];
+  }[];
 }
 
 /** Every import edge between src/ files, code and type, from one `deno info` over a module that imports all. */
@@ -62,6 +74,9 @@ async function edges(files: string[]): Promise<Map<string, Set<string>>> {
       const from = m.specifier.startsWith("file://") ? decodeURIComponent(new URL(m.specifier).pathname) : "";
       if (!graph.has(from)) continue;
       for (const d of m.dependencies ?? []) {
+        // deno.json sends plugins' node:* to their wrappers in src/runtime/; that edge is the import map's, not
+        // the file's (src/runtime/ itself is scoped back to Node's own).
+        if (d.specifier.startsWith("node:")) continue;
         for (const to of [d.code?.specifier, d.type?.specifier]) {
           const path = to?.startsWith("file://") ? decodeURIComponent(new URL(to).pathname) : "";
           if (graph.has(path) && path !== from) graph.get(from)!.add(path);
@@ -87,7 +102,7 @@ export function cycles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[
     }
     if (low.get(v) !== idx.get(v)) return;
     const scc: string[] = [];
-    for (let w = stack.pop()!; ; w = stack.pop()!) {
+    for (let w = stack.pop()!;; w = stack.pop()!) {
       on.delete(w), scc.push(w);
       if (w === v) break;
     }
@@ -107,7 +122,11 @@ export function upward(graph: ReadonlyMap<string, ReadonlySet<string>>): string[
       const b = roomOf(to);
       if (a === b) continue;
       const la = layer.get(a), lb = layer.get(b);
-      const why = la === undefined ? `${a} is in no layer` : lb === undefined ? `${b} is in no layer` : lb >= la
+      const why = la === undefined
+        ? `${a} is in no layer`
+        : lb === undefined
+        ? `${b} is in no layer`
+        : lb >= la
         ? `${b} is not below ${a}`
         : ONLY[a] && !ONLY[a].includes(b)
         ? `${a} may import only ${ONLY[a].join(", ")}`

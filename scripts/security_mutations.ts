@@ -4,6 +4,7 @@
  * reports whether they fail, as they must. /work/main itself is never touched.
  *
  *   deno run -A scripts/security_mutations.ts [--only NAME[,NAME…]] [--markdown]
+ *   deno run -A scripts/security_mutations.ts --check   (only: does every edit still find its text once?)
  *
  * Exit 1 when a mutation survives (its tests still pass) or a mutation no longer applies (the defence's text
  * moved: update the table below).
@@ -212,8 +213,8 @@ const MUTATIONS: readonly Mutation[] = [
     edits: [
       edit(
         "deno.json",
-        `"start": "deno run --unstable-worker-options --no-prompt `,
-        `"start": "deno run --unstable-worker-options `,
+        `"start": "deno run --quiet --unstable-worker-options --no-prompt `,
+        `"start": "deno run --quiet --unstable-worker-options `,
       ),
     ],
     tests: ["codegen_test.ts"],
@@ -713,15 +714,11 @@ const MUTATIONS: readonly Mutation[] = [
   },
   {
     name: "log-text-escape",
-    defence: "the CLI's text output escapes every control character of a record's message and values",
+    defence:
+      "the CLI's text output indents a message's further lines and escapes every other control character",
     edits: [
       edit("src/cli/_output.ts", `    sanitize: { sgr: "escape", newlines: "escape" },\n`),
-      edit(
-        "src/cli/_output.ts",
-        `    value: (v, inspect) => escapeControls(typeof v === "string" ? v : inspect(v, { colors: false })),`,
-        `    value: "bare",`,
-      ),
-      edit("src/cli/_output.ts", ": ${escapeControls(message)}`;", ": ${message}`;"),
+      edit("src/cli/_output.ts", ": ${indentLines(message)}${", ": ${message}${"),
     ],
     tests: ["host_input_test.ts"],
   },
@@ -853,6 +850,26 @@ async function run(m: Mutation): Promise<Result> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Each mutation's edits still find their text exactly once in this tree (what `--check` prints). */
+export async function staleEdits(): Promise<string[]> {
+  const problems: string[] = [];
+  for (const m of MUTATIONS) {
+    for (const e of m.edits) {
+      const text = await Deno.readTextFile(join(REPO, e.file)).catch(() => "");
+      const n = text.split(e.find).length - 1;
+      if (n !== 1) problems.push(`${m.name}: ${e.file}: its text found ${n} times`);
+    }
+  }
+  return problems;
+}
+
+if (import.meta.main && Deno.args.includes("--check")) {
+  const problems = await staleEdits();
+  for (const p of problems) console.error(p);
+  console.log(`${MUTATIONS.length} mutations, ${problems.length} stale edits`);
+  Deno.exit(problems.length === 0 ? 0 : 1);
 }
 
 if (import.meta.main) {

@@ -61,7 +61,7 @@ export interface ObservableMeterProvider {
   /** The meter named `name`. */
   getMeter(name: string): ObservableMeter;
 }
-import { PluginState } from "./plugin/lifecycle.ts";
+import { PluginState } from "./lifecycle/lifecycle.ts";
 
 /** Options of {@linkcode instrumentHost}. */
 export interface InstrumentHostOptions {

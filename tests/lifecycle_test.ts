@@ -17,7 +17,7 @@ const ALL: readonly PluginState[] = [
   "Failed",
 ];
 
-// The expected table, written out independently of src/plugin/lifecycle.ts: every legal `from → to`, nothing else.
+// The expected table, written out independently of src/lifecycle/lifecycle.ts: every legal `from → to`, nothing else.
 const LEGAL: Readonly<Record<PluginState, readonly PluginState[]>> = {
   Unknown: ["Loading", "Failed"],
   Loading: ["Loaded", "Failed"],

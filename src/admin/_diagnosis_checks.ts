@@ -6,8 +6,8 @@
 
 import { isAbsolute, relative, sep } from "node:path";
 import { pluginConfigFor, securityFor } from "../config/config.ts";
-import type { PluginHost } from "../host/host.ts";
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { PluginHost } from "../host/types.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 import {
   classify,
   codeOf,

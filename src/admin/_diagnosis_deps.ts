@@ -9,8 +9,8 @@ import { join } from "node:path";
 import semver from "../_npm/semver.ts";
 import { pluginConfigFor } from "../config/config.ts";
 import { startOrder } from "../deps/graph.ts";
-import type { PluginHost } from "../host/host.ts";
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { PluginHost } from "../host/types.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 import type { Finding, HandleExtras } from "./_diagnosis_advice.ts";
 
 const satisfies = semver.satisfies as (version: string, range: string) => boolean;

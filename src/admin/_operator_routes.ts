@@ -8,7 +8,7 @@
 import type { Hono } from "../_npm/hono.ts";
 import { HTTPException } from "../_npm/hono.ts";
 import { PluginHostError } from "../errors.ts";
-import type { PluginHost } from "../host/host.ts";
+import type { PluginHost } from "../host/types.ts";
 import { dashboardHeaders, dashboardHtml } from "./dashboard.ts";
 import { diagnosePlugin } from "./diagnosis.ts";
 

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { PluginHost } from "../host/host.ts";
-import { PluginState } from "../plugin/lifecycle.ts";
+import type { PluginHost } from "../host/types.ts";
+import { PluginState } from "../lifecycle/lifecycle.ts";
 
 /** The `Content-Type` of {@linkcode renderPrometheus}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

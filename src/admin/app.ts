@@ -14,9 +14,9 @@ import { type SSEMessage, type SSEStreamingApi, streamSSE } from "../_npm/hono.t
 import { timingSafeEqual } from "../_npm/hono.ts";
 import type { ContentfulStatusCode } from "../_npm/hono.ts";
 import { PluginHostError, type PluginHostErrorCode } from "../errors.ts";
-import type { HostEventMap } from "../host/events.ts";
-import type { PluginHost } from "../host/host.ts";
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { HostEventMap } from "../events/events.ts";
+import type { PluginHost } from "../host/types.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./_prometheus.ts";
 import { describePlugin, hostHealth, notReady, summarize, toJson } from "./views.ts";
 import { HealthWatch } from "./health_events.ts";

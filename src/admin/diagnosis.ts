@@ -8,9 +8,9 @@
  */
 
 import { pluginConfigFor } from "../config/config.ts";
-import type { DiscoveryFailureEvent } from "../host/events.ts";
-import type { PluginHost } from "../host/host.ts";
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { DiscoveryFailureEvent } from "../events/events.ts";
+import type { PluginHost } from "../host/types.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 import { classify, type Finding, type HandleExtras, humanDuration, iso } from "./_diagnosis_advice.ts";
 import { failureFindings, permissionFindings } from "./_diagnosis_checks.ts";
 import { dependencyFindings } from "./_diagnosis_deps.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { PluginHost } from "../host/host.ts";
-import type { StateChange } from "../plugin/lifecycle.ts";
+import type { PluginHost } from "../host/types.ts";
+import type { StateChange } from "../lifecycle/lifecycle.ts";
 import type { HealthStatus } from "./views.ts";
 
 /** A plugin's health changed; sent on `/events` as `event: health`. */

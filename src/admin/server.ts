@@ -5,43 +5,14 @@
  */
 
 import { PluginHostError } from "../errors.ts";
-import type { PluginHost } from "../host/host.ts";
+import type { PluginHost } from "../host/types.ts";
 import { createAdminApp } from "./app.ts";
 import { isLoopback } from "./_loopback.ts";
 import { adminToken } from "./_token.ts";
+import type { AdminServer, ServeAdminOptions } from "../host/types.ts";
+export type { AdminServer, ServeAdminOptions } from "../host/types.ts";
 
 export { isLoopback };
-
-/** Options of `host.serveAdmin()`; every one defaults to the host's `Plugins.Admin` configuration. */
-export interface ServeAdminOptions {
-  /** Interface to listen on; default `Plugins.Admin.Hostname` (`127.0.0.1`). */
-  readonly hostname?: string;
-  /** Port; default `Plugins.Admin.Port` (8080); 0 picks a free one. */
-  readonly port?: number;
-  /**
-   * Bearer token (16 bytes or more); default `Plugins.Admin.Token`, `Plugins.Admin.TokenFile`'s content or the
-   * environment's `DOTCOMPUTE_ADMIN_TOKEN`, in that order; `null` or `""` for none (loopback only).
-   */
-  readonly token?: string | null;
-  /** Shuts the server down when aborted. */
-  readonly signal?: AbortSignal;
-  /** Names besides loopback ones a request's `Host` may carry when there is no token (see `AdminAppOptions`). */
-  readonly allowedHosts?: readonly string[];
-  /** Called once the server listens, with the address it really got. Default: prints nothing. */
-  onListen?(addr: { hostname: string; port: number }): void;
-}
-
-/** A running admin server. Dispose it (`await using`) or call {@linkcode AdminServer.shutdown}. */
-export interface AdminServer extends AsyncDisposable {
-  /** `http://HOST:PORT`, with an IPv6 host in brackets. */
-  readonly url: string;
-  /** The address it listens on. */
-  readonly addr: { readonly hostname: string; readonly port: number };
-  /** Settles once the server has stopped. */
-  readonly finished: Promise<void>;
-  /** Ends every event stream, lets pending requests finish and stops listening. Safe to call twice. */
-  shutdown(): Promise<void>;
-}
 
 /**
  * Serves `host`'s admin API (what `host.serveAdmin()` does). Throws a `PluginHostError` with code

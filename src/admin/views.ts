@@ -5,8 +5,8 @@
  */
 
 import { pluginConfigFor } from "../config/config.ts";
-import type { PluginHost } from "../host/host.ts";
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { PluginHost } from "../host/types.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 
 /** A health status: the plugin's own report, or, where none was asked for, what its state implies. */
 export type HealthStatus = "healthy" | "degraded" | "unhealthy" | "unknown";

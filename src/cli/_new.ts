@@ -29,7 +29,7 @@ const SCHEMA_URL = new URL("../../schemas/plugin.schema.json", import.meta.url);
  */
 export function schemaRef(dir: string): string {
   if (SCHEMA_URL.protocol !== "file:") return SCHEMA_URL.href;
-  const root = fileURLToPath(new URL("../", import.meta.url));
+  const root = fileURLToPath(new URL("../../", import.meta.url));
   const inside = relative(root, dir);
   if (inside === "" || inside.startsWith("..") || isAbsolute(inside)) return schema.$id;
   return relative(dir, fileURLToPath(SCHEMA_URL)).split(sep).join("/");

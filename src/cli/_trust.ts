@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { describePermissions, type PendingApproval } from "../trust/approvals.ts";
+import { describePermissions, type PendingApproval } from "../host/approvals.ts";
 import { paintStatus } from "./_output.ts";
 import { UsageError } from "./_usage.ts";
 import { signPlugin, verifyPlugin } from "../trust/trust.ts";

@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "../_npm/zod.ts";
-import type { ConfigDefaults, HostConfig, PluginConfig, ResourceLimits, SecurityEntry } from "./config.ts";
+import type { ConfigDefaults, HostConfig, PluginConfig, ResourceLimits, SecurityEntry } from "./types.ts";
 import type { Segment } from "./_parse.ts";
 import { isPluginId, normalizeEndpoint, type Parsed, parseDuration, suggest } from "./_values.ts";
 

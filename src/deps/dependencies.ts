@@ -15,8 +15,8 @@
 
 import { getLogger } from "../_npm/logtape.ts";
 import { PluginHostError } from "../errors.ts";
-import type { Emitter, HostEventMap, ReloadEvent } from "../host/events.ts";
-import type { StateChange } from "../plugin/lifecycle.ts";
+import type { Emitter, HostEventMap, ReloadEvent } from "../events/events.ts";
+import type { StateChange } from "../lifecycle/lifecycle.ts";
 import type { PluginManifest } from "../manifest/manifest.ts";
 import type { Plugin } from "../plugin/plugin.ts";
 import type { DependencyChange } from "../plugin_api.ts";

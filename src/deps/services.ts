@@ -13,7 +13,7 @@
 import semver from "../_npm/semver.ts";
 import { PluginHostError } from "../errors.ts";
 import type { PluginManifest } from "../manifest/manifest.ts";
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 import type { MethodArgs, MethodName, MethodResult, UntypedMethods } from "../plugin_api.ts";
 import type { CallOptions } from "../rpc/endpoint.ts";
 import { SERVICE_TARGET } from "../rpc/protocol.ts";

@@ -8,9 +8,9 @@
 
 import { getLogger } from "../_npm/logtape.ts";
 import { type HostConfig, isHostConfig, loadConfig, normalizeConfig } from "../config/config.ts";
-import { planPluginChange } from "../config/watch.ts";
+import { planPluginChange } from "./config_watch.ts";
 import { ConfigError, formatDiagnostic, PluginHostError } from "../errors.ts";
-import type { ConfigChange, ConfigEvent } from "./events.ts";
+import type { ConfigChange, ConfigEvent } from "../events/events.ts";
 import { disable } from "./_control.ts";
 import { definition } from "./_definition.ts";
 import type { HostState } from "./_state.ts";

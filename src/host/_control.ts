@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 import type { HostState } from "./_state.ts";
 
 /** `PluginHost.startPlugin`. */

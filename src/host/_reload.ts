@@ -7,7 +7,7 @@
 
 import { getLogger } from "../_npm/logtape.ts";
 import { PluginHostError } from "../errors.ts";
-import type { ReloadEvent } from "./events.ts";
+import type { ReloadEvent } from "../events/events.ts";
 import type { Plugin, PluginHandle } from "../plugin/plugin.ts";
 import { inspectNewFolder, inspectVerified } from "./_trust.ts";
 import { duplicateIdError } from "../discovery/discovery.ts";

@@ -6,7 +6,7 @@
  */
 
 import { getLogger } from "../_npm/logtape.ts";
-import { watchConfigFile } from "../config/watch.ts";
+import { watchConfigFile } from "./config_watch.ts";
 import { discoverPlugins } from "../discovery/discovery.ts";
 import { watchPluginFolders } from "../discovery/watch.ts";
 import { signatureCheck } from "./_trust.ts";

@@ -1,5 +1,5 @@
 /**
- * Internal: the state of a plugin host, shared by the `_host_*` modules that do its work, and the primitives they
+ * Internal: the state of a plugin host, shared by the `_` modules of host/ that do its work, and the primitives they
  * all use (finding a plugin, starting one unless disabled).
  *
  * @module
@@ -8,18 +8,18 @@
 import { failsOnEveryTry } from "../plugin/failure_kind.ts";
 import type { LogRate } from "../logging/log_rate.ts";
 import { getLogger } from "../_npm/logtape.ts";
-import type { AdminServer } from "../admin/server.ts";
+import type { AdminServer } from "./types.ts";
 import type { HostConfig } from "../config/config.ts";
 import type { DebouncedWatcher } from "../_common/watch.ts";
 import { PluginHostError } from "../errors.ts";
-import { type DiscoveryFailureEvent, Emitter, type HostEventMap } from "./events.ts";
+import { type DiscoveryFailureEvent, Emitter, type HostEventMap } from "../events/events.ts";
 import { Dependencies } from "../deps/dependencies.ts";
 import type { IsolationTier } from "../isolation/tier.ts";
 import { WorkerTier } from "../isolation/worker_tier.ts";
 import { ProcessTier } from "../isolation/process_tier.ts";
-import { ApprovalGate } from "../trust/approvals.ts";
+import { ApprovalGate } from "./approvals.ts";
 import { SelfHealer } from "../health/self_heal.ts";
-import type { PluginHostOptions } from "./host.ts";
+import type { PluginHostOptions } from "./types.ts";
 import type { Plugin } from "../plugin/plugin.ts";
 
 const log = getLogger(["dotcompute", "host"]);

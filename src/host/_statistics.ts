@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { PluginState } from "../plugin/lifecycle.ts";
-import type { HostStatistics } from "./host.ts";
+import type { PluginState } from "../lifecycle/lifecycle.ts";
+import type { HostStatistics } from "./types.ts";
 import type { HostState } from "./_state.ts";
 
 /** `PluginHost.getStatistics`. */

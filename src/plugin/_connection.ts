@@ -10,7 +10,7 @@ import { CallTimeoutError, PluginHostError } from "../errors.ts";
 import { checkGrantLinks } from "../permissions/grant_links.ts";
 import { checkImports } from "../discovery/import_check.ts";
 import type { PluginConnection } from "../isolation/tier.ts";
-import type { PluginOptions } from "./plugin.ts";
+import type { PluginOptions } from "./types.ts";
 import { boundLogProperties } from "../rpc/_log_bounds.ts";
 import { toFileUrl } from "../_common/paths.ts";
 import { probe } from "./_health.ts";

@@ -1,6 +1,6 @@
 /**
  * Internal: the state of one `Plugin` and the primitives every part of it uses (one operation at a
- * time, lifecycle hooks, draining, failing). The other `_plugin_*` modules work on this state.
+ * time, lifecycle hooks, draining, failing). The other `_` modules of plugin/ work on this state.
  *
  * @module
  */
@@ -8,10 +8,10 @@
 import { hookError } from "./_hook_error.ts";
 import { getLogger, type Logger } from "../_npm/logtape.ts";
 import type { PluginConnection, WireTraffic } from "../isolation/tier.ts";
-import { Lifecycle, type PluginState } from "./lifecycle.ts";
+import { Lifecycle, type PluginState } from "../lifecycle/lifecycle.ts";
 import { CallMetrics } from "./metrics.ts";
 import type { HealthReport } from "../plugin_api.ts";
-import type { PluginHandle, PluginOptions } from "./plugin.ts";
+import type { PluginHandle, PluginOptions } from "./types.ts";
 import { CpuBudget } from "../permissions/cpu_budget.ts";
 import { DEFAULT_LOG_RATE, LogBudget } from "../logging/log_rate.ts";
 

@@ -7,7 +7,7 @@
 
 import { PluginHostError } from "../errors.ts";
 import type { PluginConnection } from "../isolation/tier.ts";
-import type { PluginOptions } from "./plugin.ts";
+import type { PluginOptions } from "./types.ts";
 import { adopt, spawn } from "./_connection.ts";
 import { parseHealth } from "./_health.ts";
 import type { PluginCore } from "./_core.ts";

@@ -6,7 +6,7 @@
  */
 
 import { PluginHostError } from "../errors.ts";
-import type { PluginOptions } from "./plugin.ts";
+import type { PluginOptions } from "./types.ts";
 import { load } from "./_connection.ts";
 import type { PluginCore } from "./_core.ts";
 

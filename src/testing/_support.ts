@@ -1,7 +1,7 @@
 // Helpers of the test kit (src/testing/testing.ts): log capture shared by every live kit, folder copies, grants.
 import { configure, getConfig, type LogRecord, reset } from "../_npm/logtape.ts";
 import { isAbsolute, join, resolve } from "node:path";
-import type { TestPermissions } from "./testing.ts";
+import type { TestPermissions } from "./types.ts";
 
 /** One log record as the test kit keeps it: the message rendered, the properties as logged. */
 export interface CapturedLog {

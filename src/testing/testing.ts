@@ -23,29 +23,18 @@
 
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPluginHost, type PluginHost, type PluginHostOptions } from "../host/host.ts";
-import type { PluginState } from "../plugin/lifecycle.ts";
+import { createPluginHost } from "../create.ts";
+import type { PluginHost, PluginHostOptions } from "../host/types.ts";
+import type { PluginState } from "../lifecycle/lifecycle.ts";
 import type { PluginMetricsSnapshot } from "../plugin/metrics.ts";
-import type { PluginHandle } from "../plugin/plugin.ts";
+import type { PluginHandle } from "../plugin/types.ts";
 import type { PluginMethods } from "../plugin_api.ts";
 import { loadPluginFolder } from "../discovery/plugin_folder.ts";
 import { type CapturedLog, captureHostLogs, copyPluginFolder, securityEntry } from "./_support.ts";
+import type { TestPermissions } from "./types.ts";
+export type { TestPermissions } from "./types.ts";
 
 export type { CapturedLog } from "./_support.ts";
-
-/** What the plugin under test is granted, like an operator's `PluginSecurity` entry for it. */
-export interface TestPermissions {
-  /** Paths it may read; relative ones resolve against the folder it runs from. Default none. */
-  readonly read?: readonly string[];
-  /** Paths it may write; relative ones resolve against the folder it runs from. Default none. */
-  readonly write?: readonly string[];
-  /** Endpoints (`host:port` or URLs) it may reach. Default none. */
-  readonly net?: readonly string[];
-  /** Environment variables it may read (`PREFIX_*` allowed). Default none. */
-  readonly env?: readonly string[];
-  /** Whether it may use WebGPU (`PluginSecurity` `AllowGpu`). Default false. */
-  readonly gpu?: boolean;
-}
 
 /** Options of {@linkcode testPlugin}; every one is optional. */
 export interface TestPluginOptions {

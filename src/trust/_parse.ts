@@ -6,7 +6,7 @@
  */
 
 import type { FileDigest } from "./_files.ts";
-import type { PluginSignature } from "./trust.ts";
+import type { PluginSignature } from "./types.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

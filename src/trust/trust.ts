@@ -17,29 +17,13 @@ import { manifestFilesIn } from "../discovery/plugin_folder.ts";
 import { type FileDigest, hashFiles, listFolder, sha256Hex } from "./_files.ts";
 import { rawPublicKey, type SigningKeys, thumbprint } from "./keys.ts";
 import { parseSignatureFile } from "./_parse.ts";
+import type { PluginSignature } from "./types.ts";
+export type { PluginSignature } from "./types.ts";
 
 export type { FileDigest } from "./_files.ts";
 
 /** The signature file's name, at the top of the plugin folder. */
 export const SIGNATURE_FILE = "plugin.sig.json";
-
-/** The contents of `plugin.sig.json`. */
-export interface PluginSignature {
-  /** The format's version: 1. */
-  readonly format: 1;
-  /** Always `"Ed25519"`. */
-  readonly algorithm: "Ed25519";
-  /** The signer's raw 32-byte public key, base64. */
-  readonly publicKey: string;
-  /** SHA-256 of the raw public key, lowercase hex. */
-  readonly thumbprint: string;
-  /** The manifest file and its digest (it is among `files` too). */
-  readonly manifest: FileDigest;
-  /** Every file but the signature file, sorted by path. */
-  readonly files: readonly FileDigest[];
-  /** The Ed25519 signature of the canonical bytes (see the module doc), base64. */
-  readonly signature: string;
-}
 
 /** What is wrong with a signed folder. */
 export type SignatureProblemKind =

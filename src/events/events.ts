@@ -4,8 +4,9 @@
  * @module
  */
 
-import type { StateChange } from "../plugin/lifecycle.ts";
-import type { PendingApproval } from "../trust/approvals.ts";
+import type { ManifestPermissions } from "../manifest/manifest.ts";
+
+import type { StateChange } from "../lifecycle/lifecycle.ts";
 import type { DependencyChange } from "../plugin_api.ts";
 import type { HealEvent } from "../health/self_heal.ts";
 
@@ -181,3 +182,21 @@ export class Emitter<M extends object> {
 }
 
 export type { HealEvent };
+
+/** A new version of a plugin held because it asks for more permissions than the running one. */
+export interface PendingApproval {
+  /** The plugin. */
+  readonly id: string;
+  /** The running version. */
+  readonly fromVersion: string;
+  /** The held version. */
+  readonly toVersion: string;
+  /** The plugin folder. */
+  readonly dir: string;
+  /** What the held version asks for beyond the running one, as its manifest writes it. */
+  readonly added: ManifestPermissions;
+  /** Everything the held version's manifest asks for. */
+  readonly requested: ManifestPermissions;
+  /** When it was held (epoch ms). */
+  readonly at: number;
+}

@@ -14,27 +14,11 @@ import { getLogger } from "../_npm/logtape.ts";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PluginHostError } from "../errors.ts";
-import type { Emitter, HostEventMap } from "../host/events.ts";
+import type { Emitter, HostEventMap } from "../events/events.ts";
 import type { ManifestPermissions, PluginManifest } from "../manifest/manifest.ts";
 import { parseHostPort } from "../config/_values.ts";
-
-/** A new version of a plugin held because it asks for more permissions than the running one. */
-export interface PendingApproval {
-  /** The plugin. */
-  readonly id: string;
-  /** The running version. */
-  readonly fromVersion: string;
-  /** The held version. */
-  readonly toVersion: string;
-  /** The plugin folder. */
-  readonly dir: string;
-  /** What the held version asks for beyond the running one, as its manifest writes it. */
-  readonly added: ManifestPermissions;
-  /** Everything the held version's manifest asks for. */
-  readonly requested: ManifestPermissions;
-  /** When it was held (epoch ms). */
-  readonly at: number;
-}
+import type { PendingApproval } from "../events/events.ts";
+export type { PendingApproval } from "../events/events.ts";
 
 const KINDS = ["read", "write", "net", "env"] as const;
 const log = getLogger(["dotcompute", "host", "approvals"]);

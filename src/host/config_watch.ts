@@ -6,8 +6,8 @@
  */
 
 import { basename, dirname } from "node:path";
-import { type HostConfig, pluginConfigFor } from "./config.ts";
-import type { ConfigChange } from "../host/events.ts";
+import { type HostConfig, pluginConfigFor } from "../config/config.ts";
+import type { ConfigChange } from "../events/events.ts";
 import type { EffectivePermissions } from "../permissions/permissions.ts";
 import { type DebouncedWatcher, watchDebounced } from "../_common/watch.ts";
 

@@ -4,8 +4,8 @@
 // each (a failed or quarantined plugin, a plugin folder that failed discovery, a crash); the moment the
 // application configures LogTape, these lines stop and its sinks get the full records.
 import { getConfig } from "../_npm/logtape.ts";
-import type { HostEventMap } from "../host/events.ts";
-import { indentLines } from "./record.ts";
+import type { HostEventMap } from "../events/events.ts";
+import { indentLines } from "../logging/record.ts";
 
 type On = <K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void) => () => void;
 

@@ -1,0 +1,148 @@
+/**
+ * The shapes of the host configuration, declared once: what config.ts loads and _schema.ts builds.
+ *
+ * @module
+ */
+
+/** Resource limits for the host's plugins or one plugin. Absent means unlimited. */
+export interface ResourceLimits {
+  /** Heap limit of a plugin, in MiB. */
+  readonly maxMemoryMB?: number;
+  /** CPU share of a plugin, in percent (0 < x <= 100). */
+  readonly maxCpuPercent?: number;
+  /**
+   * Handles a plugin may hold at once (key `MaxHandles`): open files, sockets, listeners, watchers, child
+   * processes and operations in flight that hold one. Absent: the host's default budget.
+   */
+  readonly maxHandles?: number;
+  /** Timers a plugin may have pending at once (key `MaxTimers`). Absent: the host's default budget. */
+  readonly maxTimers?: number;
+}
+
+/** The host's settings for one plugin (a block under `Plugins` keyed by the plugin id). */
+export interface PluginConfig {
+  /** Whether the host loads the plugin; default true. */
+  readonly enabled: boolean;
+  /** How the plugin is isolated; default `"worker"`. */
+  readonly isolation: "worker" | "process";
+  /** The plugin's own limits (they override the host-wide ones). */
+  readonly resourceLimits: ResourceLimits;
+  /** Settings handed to the plugin, overriding its manifest's; keys keep their case. Default `{}`. */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** A plugin's `PluginSecurity` entry: the most it may be granted. Everything defaults to false / empty. */
+export interface SecurityEntry {
+  /** Whether any file access may be granted. */
+  readonly allowFileSystemAccess: boolean;
+  /** Absolute paths (resolved against the config's folder) file access is confined to. */
+  readonly allowedPaths: readonly string[];
+  /** Whether any network access may be granted. */
+  readonly allowNetworkAccess: boolean;
+  /** Endpoints as `"host:port"` (URLs are converted: `https://a.com` is `a.com:443`). */
+  readonly allowedNetworkEndpoints: readonly string[];
+  /** Variable names; a trailing `*` makes an entry a prefix (`MY_*`). */
+  readonly allowedEnvironmentVariables: readonly string[];
+  /** Whether the plugin may see WebGPU (`navigator.gpu`), which Deno grants without a permission; default false. */
+  readonly allowGpu?: boolean;
+  /** npm packages (names) the plugin may import (default none); any other `npm:` import is refused. */
+  readonly allowedNpmPackages?: readonly string[];
+  /** The only folder (absolute) that may claim this id (key `Folder`). */
+  readonly folder?: string;
+  /** The only signer (lowercase hex SHA-256 key thumbprint) whose signature may claim this id (key `Signer`). */
+  readonly signer?: string;
+}
+
+/** The normalized host configuration. Durations are in milliseconds, paths absolute. */
+export interface HostConfig {
+  /** The absolute path of the file it was read from, if any. */
+  readonly configFile?: string;
+  /** The folder relative paths were resolved against. */
+  readonly baseDir: string;
+  /** Absolute folder plugins are discovered in; default `./plugins`. */
+  readonly pluginsDirectory: string;
+  /** Reload plugins when their files change; default false. */
+  readonly enableHotReload: boolean;
+  /** Debounce before a hot reload; default 500. */
+  readonly reloadDelayMs: number;
+  /** Interval between health checks; default 60000. */
+  readonly healthCheckIntervalMs: number;
+  /** Collect metrics; default true. */
+  readonly enableMetrics: boolean;
+  /** Timeout of a call or hook; default 30000. */
+  readonly callTimeoutMs: number;
+  /** How long a stopping plugin may finish pending calls (key `DrainTimeout`); default 5000. */
+  readonly drainTimeoutMs: number;
+  /** Host-wide default limits. */
+  readonly resourceLimits: ResourceLimits;
+  /** Require signed plugins; default false. */
+  readonly validateSignatures: boolean;
+  /** Lowercase hex SHA-256 fingerprints of trusted Ed25519 public keys. */
+  readonly trustedCertificateThumbprints: readonly string[];
+  /**
+   * Absolute paths of modules (files or folders) every plugin may import (key `SharedModules`; the seed's
+   * `AddSharedAssemblies`). Every plugin may read them; default `[]`.
+   */
+  readonly sharedModules: readonly string[];
+  /**
+   * Absolute folders every plugin may read and load modules from (key `ProbingPaths`; the seed's
+   * `AddProbingPaths`); default `[]`.
+   */
+  readonly probingPaths: readonly string[];
+  /** The admin API. */
+  readonly admin: AdminConfig;
+  /** How `run` writes its log records; `--log-format` overrides it. */
+  readonly logging: LoggingConfig;
+  /** Plugin blocks by lowercased plugin id; look up with {@linkcode pluginConfigFor}. */
+  readonly plugins: Readonly<Record<string, PluginConfig>>;
+  /** `PluginSecurity` entries by lowercased plugin id; look up with {@linkcode securityFor}. */
+  readonly security: Readonly<Record<string, SecurityEntry>>;
+}
+
+/** The shape of {@linkcode CONFIG_DEFAULTS}. */
+export interface ConfigDefaults {
+  /** `"./plugins"`, relative to the config's folder. */
+  readonly pluginsDirectory: string;
+  /** false */
+  readonly enableHotReload: boolean;
+  /** 500 */
+  readonly reloadDelayMs: number;
+  /** 60000 */
+  readonly healthCheckIntervalMs: number;
+  /** true */
+  readonly enableMetrics: boolean;
+  /** 30000 */
+  readonly callTimeoutMs: number;
+  /** 5000 */
+  readonly drainTimeoutMs: number;
+  /** false */
+  readonly validateSignatures: boolean;
+  /** `127.0.0.1:8080`, no token. */
+  readonly admin: AdminConfig;
+  /** Text. */
+  readonly logging: LoggingConfig;
+  /** A plugin block's defaults: enabled, in a worker. */
+  readonly plugin: Pick<PluginConfig, "enabled" | "isolation">;
+}
+
+/** Where the admin API listens and the token it requires. */
+export interface AdminConfig {
+  /** Interface to listen on; default `"127.0.0.1"`. */
+  readonly hostname: string;
+  /** Port; default 8080; 0 picks a free one. */
+  readonly port: number;
+  /** Bearer token every route but `/health` requires; `null` (default) means none. */
+  readonly token: string | null;
+  /**
+   * `TokenFile`: an absolute path whose content (less a trailing newline) is the token, read when the admin
+   * API starts (`token` wins when both are set); where neither is set, the environment's
+   * `DOTCOMPUTE_ADMIN_TOKEN` is used.
+   */
+  readonly tokenFile?: string;
+}
+
+/** How the command line writes log records (`Plugins.Logging`). */
+export interface LoggingConfig {
+  /** `"text"` (default): one readable line a record; `"json"`: one JSON object a line. */
+  readonly format: "text" | "json";
+}
