@@ -1,6 +1,6 @@
 /**
  * Private helpers shared by the manifest and host-configuration loaders: JSONC parsing that keeps the syntax
- * tree (so that schema errors can be mapped back to a line and column), and "did you mean" hints.
+ * tree (so that schema errors can be mapped back to a line and column).
  *
  * @module
  */
@@ -244,39 +244,4 @@ export function duplicateKeys(
   };
   if (root !== undefined) walk(root, []);
   return found;
-}
-
-/**
- * The candidate closest to `word` (ignoring case) when it is close enough to be a likely typo.
- *
- * @example
- * ```ts
- * import { didYouMean } from "./jsonc.ts";
- * didYouMean("dependecies", ["dependencies", "provides"]); // "dependencies"
- * ```
- */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  const w = word.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(w.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = distance(w, candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-// Levenshtein distance with a single rolling row.
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
 }

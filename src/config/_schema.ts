@@ -1,5 +1,5 @@
 /**
- * The shape of the host configuration after its keys were lowercased: the known keys (for "did you mean"
+ * The shape of the host configuration after its keys were lowercased: the known keys (for the "did you mean"
  * warnings), the zod schema, and the step from validated data to a frozen {@linkcode HostConfig}.
  *
  * @module
@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { z } from "../_npm/zod.ts";
 import type { ConfigDefaults, HostConfig, PluginConfig, ResourceLimits, SecurityEntry } from "./types.ts";
 import type { Segment } from "./_parse.ts";
-import { isPluginId, normalizeEndpoint, type Parsed, parseDuration, suggest } from "./_values.ts";
+import { isPluginId, normalizeEndpoint, type Parsed, parseDuration } from "./_values.ts";
+import { suggest } from "../_common/suggest.ts";
 
 type Names = Readonly<Record<string, string>>;
 const TOP: Names = { plugins: "Plugins", pluginsecurity: "PluginSecurity" };

@@ -1,7 +1,7 @@
 /**
- * Value parsers shared by the configuration loader and the permission calculator: .NET time spans, network
- * endpoints and "did you mean" hints. Each parser returns either the value or a reason, never throws, so the
- * caller can attach the reason to a position.
+ * Value parsers shared by the configuration loader and the permission calculator: .NET time spans and
+ * network endpoints. Each parser returns either the value or a reason, never throws, so the caller can attach
+ * the reason to a position.
  *
  * @module
  */
@@ -129,31 +129,6 @@ export function normalizeEndpoint(input: string): Parsed<string> {
     );
   }
   return ok(`${parsed.value.host}:${parsed.value.port}`);
-}
-
-/** Edit distance between two strings (insertions, deletions, substitutions). */
-export function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-/** The candidate closest to `name` (case-insensitively), if it is close enough to be a likely typo. */
-export function suggest(name: string, candidates: readonly string[]): string | undefined {
-  const key = name.toLowerCase().replace(/[_-]/g, "");
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = levenshtein(key, candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 /** Whether `id` can be a plugin id (the manifest rule: lowercase letters, digits, '.', '-'; at most 128). */

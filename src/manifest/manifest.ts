@@ -9,16 +9,9 @@ import { z } from "../_npm/zod.ts";
 import semver from "../_npm/semver.ts";
 import { basename, dirname, resolve } from "node:path";
 import { type Diagnostic, ManifestError } from "../errors.ts";
-import {
-  didYouMean,
-  duplicateKeys,
-  locate,
-  locateKey,
-  type Node,
-  parseJsonc,
-  type Position,
-} from "../_common/jsonc.ts";
+import { duplicateKeys, locate, locateKey, type Node, parseJsonc, type Position } from "../_common/jsonc.ts";
 import { grantPathProblem, isPrototypeName, prototypeKeys } from "./_guards.ts";
+import { suggest } from "../_common/suggest.ts";
 
 /** A capability a plugin can declare: the seed's set. */
 export type Capability =
@@ -160,7 +153,7 @@ const pluginId = z.string()
   });
 const capability = z.enum(CAPABILITY_NAMES, {
   error: (i) => {
-    const hint = typeof i.input === "string" ? didYouMean(i.input, CAPABILITY_NAMES) : undefined;
+    const hint = typeof i.input === "string" ? suggest(i.input, CAPABILITY_NAMES) : undefined;
     return `${show(i.input)} is not a capability` +
       (hint ? `; did you mean "${hint}"?` : ` (one of ${CAPABILITY_NAMES.join(", ")})`);
   },
@@ -269,7 +262,7 @@ function toDiagnostics(issue: z.core.$ZodIssue, src: Source): Diagnostic[] {
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
-        const hint = didYouMean(key, path.length === 0 ? TOP_LEVEL_KEYS : PERMISSION_KEYS);
+        const hint = suggest(key, path.length === 0 ? TOP_LEVEL_KEYS : PERMISSION_KEYS);
         const message = `unknown key "${key}"` + (hint ? `; did you mean "${hint}"?` : "");
         return at([...path, key], locateKey(src.root, path, key, src.text), message);
       });

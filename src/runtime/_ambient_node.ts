@@ -12,6 +12,7 @@
 
 import { budgetNodeFs } from "./_budget_node.ts";
 import { settleLazy } from "./_lazy.ts";
+import { set } from "./_define.ts";
 
 type Refuse = (what: string) => never;
 
@@ -27,16 +28,6 @@ const { apply } = Reflect;
 const { defineProperty, getPrototypeOf, freeze } = Object;
 const started = performance.now.bind(performance);
 const startedAt = started();
-
-function set(target: object, key: string, value: unknown): void {
-  try {
-    defineProperty(
-      target,
-      key,
-      { __proto__: null, value, writable: true, configurable: true } as PropertyDescriptor,
-    );
-  } catch { /* not configurable */ }
-}
 
 function getter(target: object, key: string, get: () => unknown): void {
   try {

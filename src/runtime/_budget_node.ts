@@ -9,6 +9,7 @@
 // default imports, and Node's own streams, which open and close through the module object); the named ES
 // exports come from node_fs.ts and node_fs_promises.ts (the import map), which take the patched functions.
 import { admit, budgeting, hold, release } from "./_budget.ts";
+import { lock } from "./_define.ts";
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Obj = Record<string, unknown>;
@@ -43,16 +44,6 @@ function untrack(fd: unknown): void {
   if (n > 1) apply(mapSet, open, [fd, n - 1]);
   else apply(mapDelete, open, [fd]);
   release();
-}
-
-function lock(target: object, key: PropertyKey, value: unknown): void {
-  try {
-    defineProperty(
-      target,
-      key,
-      { __proto__: null, value, writable: false, configurable: false } as PropertyDescriptor,
-    );
-  } catch { /* already locked */ }
 }
 
 /** Whether `target` is wrapped already (and marks it); false outside a plugin, where nothing is wrapped. */

@@ -18,6 +18,7 @@
 import { closeNodeAmbient, type NodeBuiltins } from "./_ambient_node.ts";
 import { placeholdersDuring } from "./_ambient.ts";
 import { closeNodeCode } from "./_import_hook.ts";
+import { lock } from "./_define.ts";
 
 type Refuse = (what: string) => never;
 type Post = (message: unknown) => void;
@@ -37,16 +38,6 @@ let hardenNow: () => boolean = () => true;
 /** Hardens node:process now if it is loaded (node_process.ts calls it as it loads); a no-op outside plugins. */
 export function guardNode(): void {
   hardenNow();
-}
-
-function lock(target: object, key: string, value: unknown): void {
-  try {
-    defineProperty(
-      target,
-      key,
-      { __proto__: null, value, writable: false, configurable: false } as PropertyDescriptor,
-    );
-  } catch { /* already locked */ }
 }
 
 /** A descriptor without a prototype, so that no inherited `get` or `value` can slip into it. */

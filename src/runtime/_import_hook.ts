@@ -16,6 +16,7 @@
 import { npmPackage, resolveSpecifier, scanGraph } from "./_import_graph.ts";
 import { original } from "./_lazy.ts";
 import { NODE_WRAPPERS } from "./_node_wrappers.ts";
+import { lock } from "./_define.ts";
 
 type Refuse = (what: string) => never;
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -115,16 +116,6 @@ function install(): void {
       return next(specifier, context);
     },
   });
-}
-
-function lock(target: object, key: string, value: unknown): void {
-  try {
-    defineProperty(
-      target,
-      key,
-      { __proto__: null, value, writable: false, configurable: false } as PropertyDescriptor,
-    );
-  } catch { /* already locked */ }
 }
 
 const VM_COMPILERS = [
