@@ -237,7 +237,8 @@ Deno.test("JSONC syntax errors carry file:line:col; comments and trailing commas
       file: path,
       line: 4,
       column: 5,
-      message: "syntax error: comma expected",
+      // The same wording as a manifest's (one JSONC reader: src/_common/jsonc.ts).
+      message: "syntax error: expected ',' (CommaExpected)",
     });
     return true;
   });

@@ -6,24 +6,14 @@
  * @module
  */
 
-import {
-  getNodeValue,
-  type Node,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-} from "../_npm/jsonc_parser.ts";
-import { ConfigError, type Diagnostic } from "../errors.ts";
-import { MAX_NESTING, tooDeepAt } from "../_common/jsonc.ts";
+import type { Node } from "../_npm/jsonc_parser.ts";
+import { ConfigError } from "../errors.ts";
+import { offsetToLineColumn, parseJsonc as readJsonc, type Position } from "../_common/jsonc.ts";
+
+export type { Position };
 
 /** One step of a path into a JSON value. */
 export type Segment = string | number;
-
-/** A 1-based line and column. */
-export interface Position {
-  readonly line: number;
-  readonly column: number;
-}
 
 /** Finds where the value (or its key) at a path as written sits in the source text. */
 export type Locator = (path: readonly Segment[], at: "key" | "value") => Position | undefined;
@@ -33,21 +23,6 @@ export interface ParsedJsonc {
   readonly value: unknown;
   readonly locate: Locator;
 }
-
-function positionOf(lineStarts: readonly number[], offset: number): Position {
-  let lo = 0;
-  let hi = lineStarts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (lineStarts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - lineStarts[lo] + 1 };
-}
-
-// "CloseBraceExpected" -> "close brace expected"
-const describe = (e: ParseError): string =>
-  printParseErrorCode(e.error).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
 
 /** Like jsonc-parser's findNodeAtLocation, but the last of repeated keys wins, as it does in the value. */
 function nodeAt(root: Node, path: readonly Segment[]): Node | undefined {
@@ -66,38 +41,21 @@ function nodeAt(root: Node, path: readonly Segment[]): Node | undefined {
 }
 
 /**
- * Parses JSONC text (comments and trailing commas allowed). Throws a {@linkcode ConfigError} listing every
- * syntax error with its line and column.
+ * Parses JSONC text as every reader of the host does (src/_common/jsonc.ts: one wording, one rule for a
+ * byte-order mark and for depth). Throws a {@linkcode ConfigError} listing every syntax error with its line
+ * and column.
  */
 export function parseJsonc(text: string, file: string): ParsedJsonc {
-  const lineStarts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineStarts.push(i + 1);
-  // The parser recurses per level: a deep text would overflow the stack (see src/_common/jsonc.ts).
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) {
-    const message = `nested deeper than ${MAX_NESTING} levels of objects and arrays`;
-    throw new ConfigError([{ file, ...positionOf(lineStarts, deep), message }]);
-  }
-  const errors: ParseError[] = [];
-  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
-  if (errors.length > 0 || tree === undefined) {
-    const diagnostics: Diagnostic[] = errors.map((e) => ({
-      file,
-      ...positionOf(lineStarts, e.offset),
-      message: `syntax error: ${describe(e)}`,
-    }));
-    if (diagnostics.length === 0) {
-      diagnostics.push({ file, line: 1, column: 1, message: "the file is empty" });
-    }
-    throw new ConfigError(diagnostics);
-  }
+  const { value, root, diagnostics } = readJsonc(text, file);
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+  if (root === undefined) throw new ConfigError([{ file, line: 1, column: 1, message: "the file is empty" }]);
   const locate: Locator = (path, at) => {
-    const node = nodeAt(tree, path);
+    const node = nodeAt(root, path);
     if (node === undefined) return undefined;
     const keyNode = at === "key" && node.parent?.type === "property" ? node.parent.children?.[0] : undefined;
-    return positionOf(lineStarts, (keyNode ?? node).offset);
+    return offsetToLineColumn(text, (keyNode ?? node).offset);
   };
-  return { value: getNodeValue(tree), locate };
+  return { value, locate };
 }
 
 /** A value whose keys were lowercased, with the way back to the keys as written. */
