@@ -2,12 +2,24 @@
  * DotCompute Plugins for Deno: a plugin host in which every plugin runs in its own Deno Worker holding only the
  * permissions it was granted.
  *
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { createPluginHost } from "@dotcompute/plugins";
  *
- * await using host = await createPluginHost("./host.jsonc");
- * await host.start();
- * console.log(await host.getPlugin("hello.world")?.call("greet", "Ada"));
+ * // A host configuration, and a plugins folder holding one plugin.
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/host.jsonc`, '{ "Plugins": { "PluginsDirectory": "./plugins" } }');
+ * const plugin = `${dir}/plugins/hello`;
+ * await Deno.mkdir(plugin, { recursive: true });
+ * await Deno.writeTextFile(`${plugin}/plugin.jsonc`, '{ "id": "hello.world", "name": "Hello", "version": "1.0.0" }');
+ * await Deno.writeTextFile(`${plugin}/mod.ts`, 'export default { methods: { greet: (n: string) => "hello " + n } };');
+ *
+ * {
+ *   await using host = await createPluginHost(`${dir}/host.jsonc`);
+ *   await host.start();
+ *   assert.equal(await host.getPlugin("hello.world")?.call("greet", "Ada"), "hello Ada");
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

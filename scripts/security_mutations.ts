@@ -262,7 +262,7 @@ const MUTATIONS: readonly Mutation[] = [
     edits: [
       edit(
         "src/discovery/plugin_folder.ts",
-        "} else if (!isInside(realDir, found.target)) {",
+        "} else if (!within(found.target, realDir)) {",
         "} else if (false) {",
       ),
     ],
@@ -421,14 +421,9 @@ const MUTATIONS: readonly Mutation[] = [
   },
   {
     name: "manifest-depth",
-    defence: "manifests nested deeper than 64 levels are refused before parsing (no stack overflow)",
+    defence:
+      "manifests and host configurations nested deeper than 64 levels are refused before parsing (one reader)",
     edits: [edit("src/_common/jsonc.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
-    tests: ["manifest_shapes_test.ts"],
-  },
-  {
-    name: "config-depth",
-    defence: "host configurations nested deeper than 64 levels are a located ConfigError",
-    edits: [edit("src/config/_parse.ts", "  if (deep !== undefined) {", "  if (!deep) {")],
     tests: ["manifest_shapes_test.ts"],
   },
   {

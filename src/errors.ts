@@ -48,12 +48,12 @@ export interface PluginHostErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginHostError } from "@dotcompute/plugins";
- * try {
- *   throw new PluginHostError("PLUGIN_NOT_FOUND", 'No plugin "x"');
- * } catch (e) {
- *   if (e instanceof PluginHostError && e.code === "PLUGIN_NOT_FOUND") console.log("missing");
- * }
+ * const e = new PluginHostError("PLUGIN_NOT_FOUND", 'No plugin "x"', { pluginId: "x" });
+ * assert.ok(e instanceof Error);
+ * assert.equal(e.code, "PLUGIN_NOT_FOUND"); // branch on the code, not on the message
+ * assert.equal(e.pluginId, "x");
  * ```
  */
 export class PluginHostError extends Error {
@@ -86,13 +86,17 @@ export interface Diagnostic {
 }
 
 /**
- * Formats a diagnostic as `file:line:col: field: message`.
+ * Formats a diagnostic as `file:line:col: "field": message` (without the parts it does not have).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDiagnostic } from "@dotcompute/plugins";
- * formatDiagnostic({ file: "plugin.jsonc", line: 3, column: 9, field: "version", message: "not semver" });
- * // "plugin.jsonc:3:9: version: not semver"
+ * assert.equal(
+ *   formatDiagnostic({ file: "plugin.jsonc", line: 3, column: 9, field: "version", message: "not semver" }),
+ *   'plugin.jsonc:3:9: "version": not semver',
+ * );
+ * assert.equal(formatDiagnostic({ file: "plugins/x", message: "not a folder" }), "plugins/x: not a folder");
  * ```
  */
 export function formatDiagnostic(d: Diagnostic): string {
@@ -105,9 +109,12 @@ export function formatDiagnostic(d: Diagnostic): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManifestError } from "@dotcompute/plugins";
  * const e = new ManifestError("hello", [{ file: "plugin.jsonc", line: 1, column: 1, message: 'has no "name"' }]);
- * console.log(e.message);
+ * assert.equal(e.code, "MANIFEST_INVALID");
+ * assert.equal(e.message, 'Cannot load plugin "hello": plugin.jsonc:1:1: has no "name"');
+ * assert.equal(e.diagnostics.length, 1);
  * ```
  */
 export class ManifestError extends PluginHostError {
@@ -129,9 +136,13 @@ export class ManifestError extends PluginHostError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigError } from "@dotcompute/plugins";
- * const e = new ConfigError([{ file: "host.jsonc", line: 2, column: 5, field: "Plugins.CallTimeout", message: "not a duration" }]);
- * console.log(e.message);
+ * const e = new ConfigError([
+ *   { file: "host.jsonc", line: 2, column: 5, field: "Plugins.CallTimeout", message: "not a duration" },
+ * ]);
+ * assert.equal(e.code, "CONFIG_INVALID");
+ * assert.equal(e.message, 'Invalid host configuration: host.jsonc:2:5: "Plugins.CallTimeout": not a duration');
  * ```
  */
 export class ConfigError extends PluginHostError {
@@ -150,9 +161,12 @@ export class ConfigError extends PluginHostError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CallTimeoutError } from "@dotcompute/plugins";
  * const e = new CallTimeoutError("hello.world", "greet", 30_000);
- * console.log(e.code); // "CALL_TIMEOUT"
+ * assert.equal(e.code, "CALL_TIMEOUT");
+ * assert.equal(e.pluginId, "hello.world");
+ * assert.equal(e.message, 'Call "greet" to plugin "hello.world" timed out after 30000 ms');
  * ```
  */
 export class CallTimeoutError extends PluginHostError {
@@ -170,9 +184,11 @@ export class CallTimeoutError extends PluginHostError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginCrashedError } from "@dotcompute/plugins";
  * const e = new PluginCrashedError("hello.world", "exited with code 1");
- * console.log(e.code); // "PLUGIN_CRASHED"
+ * assert.equal(e.code, "PLUGIN_CRASHED");
+ * assert.equal(e.message, 'Plugin "hello.world" crashed: exited with code 1');
  * ```
  */
 export class PluginCrashedError extends PluginHostError {

@@ -103,11 +103,36 @@ const VALUE_TYPE = ValueType.DOUBLE;
  * `host.calls`, `host.errors`, `host.workers`, `host.discovery_failures`.
  *
  * @example
- * ```ts ignore
- * import { createPluginHost, instrumentHost } from "@dotcompute/plugins";
- * await using host = await createPluginHost("./host.jsonc");
- * await host.start();
- * using _otel = instrumentHost(host); // OTEL_DENO=true deno run ... exports them
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { instrumentHost, type ObservableMeter, type ObservationResult } from "@dotcompute/plugins";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
+ * await using hello = await testPlugin("plugins/hello");
+ * await hello.call("greet", "Ada");
+ * // Without `meter`, the global one is used: OTEL_DENO=true deno run ... exports them over OTLP. This one
+ * // collects when asked.
+ * let collect: ((result: ObservationResult) => void | Promise<void>) | undefined;
+ * const meter: ObservableMeter = {
+ *   createObservableCounter: (name) => ({ name }),
+ *   createObservableUpDownCounter: (name) => ({ name }),
+ *   createObservableGauge: (name) => ({ name }),
+ *   addBatchObservableCallback: (callback) => (collect = callback),
+ *   removeBatchObservableCallback: () => (collect = undefined),
+ * };
+ * const seen = new Map<string, number>();
+ * {
+ *   using otel = instrumentHost(hello.host, { meter });
+ *   assert.ok("plugin.calls" in otel.instruments);
+ *   await collect?.({
+ *     observe: (instrument, value, attributes) => {
+ *       if (attributes?.["dotcompute.plugin.id"] === "hello.world") {
+ *         seen.set((instrument as { name: string }).name, value);
+ *       }
+ *     },
+ *   });
+ * } // disposed: nothing more is observed
+ * assert.equal(seen.get("dotcompute.plugin.calls"), 1);
+ * assert.equal(collect, undefined);
  * ```
  */
 export function instrumentHost(host: PluginHost, options: InstrumentHostOptions = {}): HostInstrumentation {

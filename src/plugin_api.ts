@@ -4,12 +4,16 @@
  * nothing but a read grant on this one file.
  *
  * ```ts
+ * import assert from "node:assert/strict";
  * import { definePlugin } from "@dotcompute/plugins/plugin";
  *
- * export default definePlugin({
+ * const plugin = definePlugin({
  *   start(ctx) { ctx.log.info("started"); },
  *   methods: { greet: (name: string) => `hello ${name}` },
  * });
+ * export default plugin;
+ *
+ * assert.equal(plugin.methods.greet("Ada"), "hello Ada");
  * ```
  *
  * @module
@@ -76,8 +80,10 @@ export interface PluginMetrics {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { UntypedMethods } from "@dotcompute/plugins/plugin";
  * const table: UntypedMethods = { echo: (...args: unknown[]) => args };
+ * assert.deepEqual(table.echo("any", 2), ["any", 2]);
  * ```
  */
 export type UntypedMethods = Record<string, (...args: unknown[]) => unknown>;
@@ -87,8 +93,12 @@ export type UntypedMethods = Record<string, (...args: unknown[]) => unknown>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MethodName } from "@dotcompute/plugins/plugin";
  * const name: MethodName<{ greet(name: string): string }> = "greet";
+ * assert.equal(name, "greet");
+ * // @ts-expect-error: not a method of the table
+ * const wrong: MethodName<{ greet(name: string): string }> = "wave";
  * ```
  */
 export type MethodName<M> = Extract<keyof M, string>;
@@ -98,8 +108,11 @@ export type MethodName<M> = Extract<keyof M, string>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MethodArgs } from "@dotcompute/plugins/plugin";
- * const args: MethodArgs<{ greet(name: string): string }, "greet"> = ["Ada"];
+ * const greet = (name: string): string => `hello ${name}`;
+ * const args: MethodArgs<{ greet: typeof greet }, "greet"> = ["Ada"];
+ * assert.equal(greet(...args), "hello Ada");
  * ```
  */
 export type MethodArgs<M, K extends keyof M> = M[K] extends (...args: infer A) => unknown ? A : never;
@@ -109,8 +122,10 @@ export type MethodArgs<M, K extends keyof M> = M[K] extends (...args: infer A) =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MethodResult } from "@dotcompute/plugins/plugin";
  * const n: MethodResult<{ sum(xs: number[]): Promise<number> }, "sum"> = 6;
+ * assert.equal(n + 1, 7); // a number, not a Promise
  * ```
  */
 export type MethodResult<M, K extends keyof M> = M[K] extends (...args: never[]) => infer R ? Awaited<R>
@@ -122,13 +137,17 @@ export type MethodResult<M, K extends keyof M> = M[K] extends (...args: never[])
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BackendPluginBase, type ClassPluginMethods } from "@dotcompute/plugins/plugin";
  * class Adder extends BackendPluginBase {
  *   add(a: number, b: number): number {
  *     return a + b;
  *   }
  * }
- * const names: (keyof ClassPluginMethods<Adder>)[] = ["add"];
+ * const methods: ClassPluginMethods<Adder> = new Adder();
+ * assert.equal(methods.add(2, 3), 5);
+ * // @ts-expect-error: the base class's hooks are not among them
+ * const hook: keyof ClassPluginMethods<Adder> = "initialize";
  * ```
  */
 export type ClassPluginMethods<I> = {
@@ -144,8 +163,10 @@ export type ClassPluginMethods<I> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PluginMethod } from "@dotcompute/plugins/plugin";
  * const greet: PluginMethod = (name: string): string => `hello ${name}`;
+ * assert.equal(greet("Ada"), "hello Ada");
  * ```
  */
 // deno-lint-ignore no-explicit-any -- the widest function type, so that every method signature matches it
@@ -158,10 +179,12 @@ export type PluginMethod = (...args: any[]) => unknown;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { definePlugin, type PluginMethods } from "@dotcompute/plugins/plugin";
  * const plugin = definePlugin({ methods: { greet: (name: string): string => `hello ${name}` } });
  * type Methods = PluginMethods<typeof plugin>; // { greet: (name: string) => string }
  * const greet: Methods["greet"] = plugin.methods.greet;
+ * assert.equal(greet("Ada"), "hello Ada");
  * ```
  */
 export type PluginMethods<P> = unknown extends P ? UntypedMethods
@@ -274,8 +297,13 @@ export interface PluginDefinition<S extends Record<string, unknown> = Record<str
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { definePlugin } from "@dotcompute/plugins/plugin";
- * export default definePlugin({ methods: { sum: (xs: number[]) => xs.reduce((a, b) => a + b, 0) } });
+ * const methods = { sum: (xs: number[]) => xs.reduce((a, b) => a + b, 0) };
+ * const plugin = definePlugin({ methods });
+ * export default plugin;
+ * assert.equal(plugin.methods, methods); // unchanged
+ * assert.equal(plugin.methods.sum([1, 2, 3]), 6);
  * ```
  */
 export function definePlugin<S extends Record<string, unknown>, P extends PluginDefinition<S>>(plugin: P): P {
@@ -291,7 +319,8 @@ const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
  *
  * @example
  * ```ts
- * import { BackendPluginBase } from "@dotcompute/plugins/plugin";
+ * import assert from "node:assert/strict";
+ * import { BackendPluginBase, type PluginContext } from "@dotcompute/plugins/plugin";
  *
  * export default class MyPlugin extends BackendPluginBase {
  *   protected override onInitialize(): void {
@@ -302,6 +331,18 @@ const BASE = Symbol.for("dotcompute.plugins.BackendPluginBase");
  *     return a + b;
  *   }
  * }
+ *
+ * // The runtime hands the plugin its context; a stand-in with what MyPlugin uses is enough to try it.
+ * const seen: string[] = [];
+ * const ctx = {
+ *   signal: new AbortController().signal,
+ *   log: { info: (message: string) => seen.push(message) },
+ *   metrics: { counter: (name: string) => ({ add: () => seen.push(`${name} + 1`) }) },
+ * } as unknown as PluginContext;
+ * const plugin = new MyPlugin();
+ * await plugin.initialize(ctx);
+ * assert.equal(plugin.add(2, 3), 5);
+ * assert.deepEqual(seen, ["Initializing My Plugin", "adds + 1"]);
  * ```
  */
 export abstract class BackendPluginBase<S extends Record<string, unknown> = Record<string, unknown>> {

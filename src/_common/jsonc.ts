@@ -61,8 +61,9 @@ const MESSAGES: Record<string, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { offsetToLineColumn } from "./jsonc.ts";
- * offsetToLineColumn("{\n  \"a\": 1\n}", 4); // { line: 2, column: 3 }
+ * assert.deepEqual(offsetToLineColumn("{\n  \"a\": 1\n}", 4), { line: 2, column: 3 });
  * ```
  */
 export function offsetToLineColumn(text: string, offset: number): Position {
@@ -85,9 +86,11 @@ export function offsetToLineColumn(text: string, offset: number): Position {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseJsonc } from "./jsonc.ts";
  * const { value, diagnostics } = parseJsonc('{ "a": 1, // note\n}', "x.jsonc");
- * // value: { a: 1 }, diagnostics: []
+ * assert.deepEqual([value, diagnostics], [{ a: 1 }, []]);
+ * assert.match(parseJsonc("{ 1 }", "x.jsonc").diagnostics[0].message, /syntax error: expected a property name/);
  * ```
  */
 export function parseJsonc(text: string, file: string): JsoncResult {
@@ -123,9 +126,10 @@ export const MAX_NESTING = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tooDeepAt } from "./jsonc.ts";
- * tooDeepAt("[[[1]]]", 2); // 2
- * tooDeepAt('{"a": "[[[["}', 2); // undefined
+ * assert.equal(tooDeepAt("[[[1]]]", 2), 2);
+ * assert.equal(tooDeepAt('{"a": "[[[["}', 2), undefined);
  * ```
  */
 export function tooDeepAt(text: string, max: number = MAX_NESTING): number | undefined {
@@ -160,11 +164,12 @@ function plain(value: unknown): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { locate, parseJsonc } from "./jsonc.ts";
  * const text = '{\n  "a": { "b": 1 }\n}';
  * const { root } = parseJsonc(text, "x.jsonc");
- * locate(root, ["a", "b"], text); // { line: 2, column: 15 }
- * locate(root, ["a", "c"], text); // { line: 2, column: 8 } (the object "a")
+ * assert.deepEqual(locate(root, ["a", "b"], text), { line: 2, column: 15 });
+ * assert.deepEqual(locate(root, ["a", "c"], text), { line: 2, column: 8 }); // the object "a"
  * ```
  */
 export function locate(
@@ -187,10 +192,11 @@ export function locate(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { locateKey, parseJsonc } from "./jsonc.ts";
  * const text = '{ "a": 1, "bb": 2 }';
  * const { root } = parseJsonc(text, "x.jsonc");
- * locateKey(root, [], "bb", text); // { line: 1, column: 11 }
+ * assert.deepEqual(locateKey(root, [], "bb", text), { line: 1, column: 11 });
  * ```
  */
 export function locateKey(
@@ -214,9 +220,10 @@ export function locateKey(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { duplicateKeys, parseJsonc } from "./jsonc.ts";
  * const text = '{ "a": 1, "a": 2 }';
- * duplicateKeys(parseJsonc(text, "x.jsonc").root, text); // [{ path: ["a"], line: 1, column: 11 }]
+ * assert.deepEqual(duplicateKeys(parseJsonc(text, "x.jsonc").root, text), [{ path: ["a"], line: 1, column: 11 }]);
  * ```
  */
 export function duplicateKeys(

@@ -21,9 +21,10 @@ const Range = semver.Range as new (range: string) => RangeLike;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SemverCache } from "./semver.ts";
  * const cache = new SemverCache();
- * cache.range("^2.0.0")!.test(cache.version("2.1.0")!); // true
+ * assert.equal(cache.range("^2.0.0")!.test(cache.version("2.1.0")!), true);
  * ```
  */
 export class SemverCache {
@@ -57,8 +58,9 @@ function attempt<T>(make: () => T): T | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { satisfiesRange } from "./semver.ts";
- * satisfiesRange("2.1.0", "^2.0.0"); // true
+ * assert.equal(satisfiesRange("2.1.0", "^2.0.0"), true);
  * ```
  */
 export function satisfiesRange(version: string, range: string): boolean {
@@ -71,7 +73,8 @@ export function satisfiesRange(version: string, range: string): boolean {
  * @example
  * ```ts
  * import { byVersionDesc } from "./semver.ts";
- * ["1.0.0", "2.0.0"].sort(byVersionDesc); // ["2.0.0", "1.0.0"]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(["1.0.0", "2.0.0"].sort(byVersionDesc), ["2.0.0", "1.0.0"]);
  * ```
  */
 export function byVersionDesc(a: string, b: string): number {

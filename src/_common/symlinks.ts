@@ -4,7 +4,7 @@
 // the plugin folder check (src/discovery/plugin_folder.ts) and the granted-folder check (src/permissions/grant_links.ts) walk folders with
 // this. A hard link cannot be told from the file's other names (none is the "real" one), so any regular file
 // with more than one is reported.
-import { isAbsolute, join, relative, sep } from "node:path";
+import { join } from "node:path";
 
 /** How many files and folders one walk looks at, at most. */
 export const MAX_SCANNED_ENTRIES = 10_000;
@@ -18,12 +18,6 @@ export type SymlinkFinding =
   | { readonly kind: "hardlink"; readonly rel: string; readonly nlink: number }
   | { readonly kind: "too-many" }
   | { readonly kind: "error"; readonly rel: string; readonly message: string };
-
-/** Whether `path` is `dir` or inside it (both real, absolute paths). */
-export function isInside(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-}
 
 /** Walks `realDir` (a real path) depth-first; stops after {@linkcode MAX_SCANNED_ENTRIES} entries. */
 export async function* symlinksUnder(realDir: string): AsyncGenerator<SymlinkFinding> {

@@ -37,9 +37,12 @@ const security = (id: string, key: string): string => `PluginSecurity.${id}.${ke
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { permissionAdvice } from "./_diagnosis_advice.ts";
- * permissionAdvice("my.plugin", { kind: "read", value: "/data", reason: "not inside AllowedPaths" });
- * // 'add "/data" to PluginSecurity.my.plugin.AllowedPaths'
+ * assert.equal(
+ *   permissionAdvice("my.plugin", { kind: "read", value: "/data", reason: "not inside AllowedPaths" }),
+ *   'add "/data" to PluginSecurity.my.plugin.AllowedPaths',
+ * );
  * ```
  */
 export function permissionAdvice(
@@ -90,9 +93,13 @@ export interface PermissionFailure {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { permissionFailure } from "./_diagnosis_advice.ts";
- * permissionFailure('Requires read access to "/data", run again with the --allow-read flag');
- * // { kind: "read", value: "/data" }
+ * assert.deepEqual(
+ *   permissionFailure('Requires read access to "/data", run again with the --allow-read flag'),
+ *   { kind: "read", value: "/data" },
+ * );
+ * assert.equal(permissionFailure("division by zero"), undefined);
  * ```
  */
 export function permissionFailure(message: string): PermissionFailure | undefined {
@@ -105,8 +112,10 @@ export function permissionFailure(message: string): PermissionFailure | undefine
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { codeOf } from "./_diagnosis_advice.ts";
- * codeOf(Object.assign(new Error("x"), { code: "CALL_TIMEOUT" })); // "CALL_TIMEOUT"
+ * assert.equal(codeOf(Object.assign(new Error("x"), { code: "CALL_TIMEOUT" })), "CALL_TIMEOUT");
+ * assert.equal(codeOf(new Error("x")), undefined);
  * ```
  */
 export const codeOf = (e: unknown): string | undefined => {
@@ -128,8 +137,10 @@ const PATTERNS: readonly (readonly [FindingKind, RegExp])[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classify } from "./_diagnosis_advice.ts";
- * classify("Plugin \"a\" failed signature verification: unsigned", "SIGNATURE_INVALID"); // "signature"
+ * assert.equal(classify("failed signature verification: unsigned", "SIGNATURE_INVALID"), "signature");
+ * assert.equal(classify('Requires net access to "example.com:443"'), "permission");
  * ```
  */
 export function classify(message: string, code?: string, exitKind?: string): FindingKind {
@@ -147,8 +158,11 @@ export function classify(message: string, code?: string, exitKind?: string): Fin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { humanDuration } from "./_diagnosis_advice.ts";
- * humanDuration(300); // "300 ms"
+ * assert.equal(humanDuration(300), "300 ms");
+ * assert.equal(humanDuration(3200), "3.2 s");
+ * assert.equal(humanDuration(240_000), "4 min");
  * ```
  */
 export function humanDuration(ms: number): string {
@@ -163,8 +177,9 @@ export function humanDuration(ms: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { q } from "./_diagnosis_advice.ts";
- * q("/data"); // '"/data"'
+ * assert.equal(q("/data"), '"/data"');
  * ```
  */
 export const q = (s: string): string => JSON.stringify(s);
@@ -174,8 +189,9 @@ export const q = (s: string): string => JSON.stringify(s);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { iso } from "./_diagnosis_advice.ts";
- * iso(0); // "1970-01-01T00:00:00.000Z"
+ * assert.equal(iso(0), "1970-01-01T00:00:00.000Z");
  * ```
  */
 export const iso = (at: number): string => new Date(at).toISOString();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isAbsolute, relative, sep } from "node:path";
+import { within } from "../_common/paths.ts";
 import { pluginConfigFor, securityFor } from "../config/config.ts";
 import type { PluginHost } from "../host/types.ts";
 import type { PluginHandle } from "../plugin/types.ts";
@@ -28,9 +28,32 @@ type ApprovalsView = {
  * Why it failed: the last error, read as a permission, limit, signature, dependency, config or crash problem.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPluginHost } from "@dotcompute/plugins";
  * import { failureFindings } from "./_diagnosis_checks.ts";
- * failureFindings(host, host.getPlugin("reader")!)[0]?.action; // 'add "/data" to PluginSecurity.reader.AllowedPaths'
+ * // A plugin that asks for /data, is not granted it, and reads it as it starts.
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/reader`);
+ * await Deno.writeTextFile(
+ *   `${dir}/reader/plugin.jsonc`,
+ *   '{ "id": "reader", "name": "reader", "version": "1.0.0", "permissions": { "read": ["/data"] } }',
+ * );
+ * await Deno.writeTextFile(
+ *   `${dir}/reader/mod.ts`,
+ *   'export default { start: () => Deno.readTextFile("/data") };',
+ * );
+ * const host = await createPluginHost({
+ *   Plugins: { PluginsDirectory: dir },
+ *   PluginSecurity: { reader: { AllowFileSystemAccess: true } },
+ * }, { restartPolicy: false, fallbackReport: false });
+ * await host.start();
+ * assert.equal(
+ *   failureFindings(host, host.getPlugin("reader")!)[0]?.action,
+ *   'add "/data" to PluginSecurity.reader.AllowedPaths',
+ * );
+ * await host.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function failureFindings(host: PluginHost, p: PluginHandle): Finding[] {
@@ -153,8 +176,7 @@ function covers(d: { kind: string; value: string }, failure: { kind: string; val
   if (d.kind !== failure.kind) return false;
   if (d.value === failure.value) return true;
   if (d.kind !== "read" && d.kind !== "write") return false;
-  const rel = relative(d.value, failure.value);
-  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+  return within(failure.value, d.value);
 }
 
 /** The reason a request the manifest never made would be denied: the first gate it would meet. */
@@ -176,9 +198,28 @@ function missingReason(host: PluginHost, id: string, kind: string): string {
  * Requests denied or narrowed, and a new version held for approval.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPluginHost } from "@dotcompute/plugins";
  * import { permissionFindings } from "./_diagnosis_checks.ts";
- * for (const f of permissionFindings(host, host.getPlugin("reader")!)) console.log(f.action);
+ * // A plugin that asks for /data and is not granted it (it runs, without it).
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/reader`);
+ * await Deno.writeTextFile(
+ *   `${dir}/reader/plugin.jsonc`,
+ *   '{ "id": "reader", "name": "reader", "version": "1.0.0", "permissions": { "read": ["/data"] } }',
+ * );
+ * await Deno.writeTextFile(`${dir}/reader/mod.ts`, "export default {};");
+ * const host = await createPluginHost({
+ *   Plugins: { PluginsDirectory: dir },
+ *   PluginSecurity: { reader: { AllowFileSystemAccess: true } },
+ * });
+ * await host.start();
+ * assert.deepEqual(permissionFindings(host, host.getPlugin("reader")!).map((f) => f.action), [
+ *   'add "/data" to PluginSecurity.reader.AllowedPaths',
+ * ]);
+ * await host.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function permissionFindings(host: PluginHost, p: PluginHandle): Finding[] {

@@ -20,9 +20,29 @@ const rcompare = semver.rcompare as (a: string, b: string) => number;
  * Each declared dependency against the plugins present: missing, out of range, not running; and cycles.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPluginHost } from "@dotcompute/plugins";
  * import { dependencyFindings } from "./_diagnosis_deps.ts";
- * dependencyFindings(host, host.getPlugin("app")!)[0]?.action; // "start dependency kv: POST /plugins/kv/start"
+ * // Two plugins: "app" depends on "kv".
+ * const dir = await Deno.makeTempDir();
+ * for (const [id, deps] of [["kv", {}], ["app", { kv: "^1.0.0" }]] as const) {
+ *   await Deno.mkdir(`${dir}/${id}`);
+ *   await Deno.writeTextFile(
+ *     `${dir}/${id}/plugin.jsonc`,
+ *     JSON.stringify({ id, name: id, version: "1.0.0", dependencies: deps }),
+ *   );
+ *   await Deno.writeTextFile(`${dir}/${id}/mod.ts`, "export default {};");
+ * }
+ * const host = await createPluginHost({ Plugins: { PluginsDirectory: dir } });
+ * await host.start();
+ * await host.stopPlugin("kv"); // stops app too: dependents first
+ * assert.equal(
+ *   dependencyFindings(host, host.getPlugin("app")!)[0]?.action,
+ *   "start dependency kv: POST /plugins/kv/start",
+ * );
+ * await host.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function dependencyFindings(host: PluginHost, p: PluginHandle): Finding[] {

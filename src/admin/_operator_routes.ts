@@ -22,12 +22,15 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSameOriginWrite } from "./_operator_routes.ts";
  * const r = new Request("http://127.0.0.1:8080/plugins/a/stop", {
  *   method: "POST",
  *   headers: { Origin: "https://evil.example" },
  * });
- * isSameOriginWrite(r); // false
+ * assert.equal(isSameOriginWrite(r), false);
+ * // curl, scripts and the CLI send no Origin: they pass.
+ * assert.equal(isSameOriginWrite(new Request(r.url, { method: "POST" })), true);
  * ```
  */
 export function isSameOriginWrite(request: Request): boolean {
@@ -48,11 +51,21 @@ export function isSameOriginWrite(request: Request): boolean {
  * routes, so the origin guard runs first.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Hono } from "hono";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { mountOperatorRoutes } from "./_operator_routes.ts";
+ * await using hello = await testPlugin("plugins/hello");
  * const app = new Hono();
- * mountOperatorRoutes(app, host);
+ * mountOperatorRoutes(app, hello.host);
+ * const res = await app.request("/plugins/hello.world/diagnosis");
+ * assert.equal((await res.json()).state, "Running");
+ * const forged = await app.request("/plugins/hello.world/stop", {
+ *   method: "POST",
+ *   headers: { Origin: "https://evil.example" },
+ * });
+ * assert.equal(forged.status, 403);
  * ```
  */
 export function mountOperatorRoutes(app: Hono, host: PluginHost): void {

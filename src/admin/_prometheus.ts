@@ -18,8 +18,9 @@ type Sample = readonly [suffix: string, labels: Labels, value: number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeLabelValue } from "./_prometheus.ts";
- * escapeLabelValue('a "b"\nc\\d'); // 'a \\"b\\"\\nc\\\\d'
+ * assert.equal(escapeLabelValue('a "b"\nc\\d'), 'a \\"b\\"\\nc\\\\d');
  * ```
  */
 export function escapeLabelValue(value: string): string {
@@ -64,9 +65,16 @@ const MAX_MESSAGE = 200;
  * it happened, in Unix seconds). Families with nothing to report keep their HELP and TYPE lines.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { renderPrometheus } from "./_prometheus.ts";
- * console.log(renderPrometheus(host));
+ * await using hello = await testPlugin("plugins/hello");
+ * await hello.call("greet", "Ada");
+ * const text = renderPrometheus(hello.host);
+ * assert.match(text, /^# TYPE dotcompute_plugin_calls_total counter$/m);
+ * assert.match(text, /^dotcompute_plugin_calls_total\{plugin="hello.world"\} 1$/m);
+ * assert.match(text, /^dotcompute_plugin_state\{plugin="hello.world",state="Running"\} 1$/m);
  * ```
  */
 export function renderPrometheus(host: PluginHost): string {

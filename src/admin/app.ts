@@ -111,13 +111,30 @@ const HTTP_NAMES: Readonly<Record<number, string>> = {
  * `{ error: { name, message, code? } }`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { createAdminApp, createPluginHost } from "@dotcompute/plugins";
- * await using host = await createPluginHost("./host.jsonc");
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/hello`);
+ * await Deno.writeTextFile(
+ *   `${dir}/hello/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * await Deno.writeTextFile(
+ *   `${dir}/hello/mod.ts`,
+ *   'export default { methods: { greet: (n) => "hello " + n } };',
+ * );
+ * const host = await createPluginHost({ Plugins: { PluginsDirectory: dir } });
  * await host.start();
  * const app = createAdminApp(host, { token: null });
  * const res = await app.request("/plugins");
- * console.log(await res.json());
+ * assert.deepEqual((await res.json()).map((p: { id: string; state: string }) => [p.id, p.state]), [
+ *   ["hello.world", "Running"],
+ * ]);
+ * const missing = await app.request("/plugins/no.such.plugin");
+ * assert.equal(missing.status, 404);
+ * await host.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}): AdminApp {

@@ -103,9 +103,10 @@ const BODY = `
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dashboardHtml } from "./dashboard.ts";
  * const html = dashboardHtml("r4nd0m");
- * console.log(html.includes('<script type="module" nonce="r4nd0m">')); // true
+ * assert.ok(html.includes('<script type="module" nonce="r4nd0m">'));
  * ```
  */
 export function dashboardHtml(nonce: string): string {
@@ -132,8 +133,9 @@ export function dashboardHtml(nonce: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dashboardHeaders } from "./dashboard.ts";
- * console.log(dashboardHeaders("r4nd0m")["Content-Security-Policy"].includes("'nonce-r4nd0m'")); // true
+ * assert.ok(dashboardHeaders("r4nd0m")["Content-Security-Policy"].includes("'nonce-r4nd0m'"));
  * ```
  */
 export function dashboardHeaders(nonce: string): Record<string, string> {

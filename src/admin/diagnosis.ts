@@ -45,9 +45,16 @@ const BUSY = new Set([
  * folder that failed discovery with that id).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { diagnosePlugin } from "./diagnosis.ts";
- * for (const f of diagnosePlugin(host, "my.plugin")?.findings ?? []) console.log(`${f.message} → ${f.action}`);
+ * await using hello = await testPlugin("plugins/hello");
+ * await hello.host.stopPlugin("hello.world");
+ * const diagnosis = diagnosePlugin(hello.host, "hello.world");
+ * assert.equal(diagnosis?.running, false);
+ * assert.deepEqual(diagnosis?.findings.map((f) => f.action), ["POST /plugins/hello.world/start"]);
+ * assert.equal(diagnosePlugin(hello.host, "no.such.plugin"), undefined);
  * ```
  */
 export function diagnosePlugin(host: PluginHost, id: string): Diagnosis | undefined {

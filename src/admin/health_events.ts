@@ -32,10 +32,16 @@ const implied = (state: string): HealthStatus =>
  * `intervalMs` (default the host's `HealthCheckInterval`) each Running plugin is asked (bounded by 5 s).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { HealthWatch } from "./health_events.ts";
- * const off = new HealthWatch(host).subscribe((e) => console.log(`${e.id}: ${e.from} → ${e.to}`));
+ * await using hello = await testPlugin("plugins/hello");
+ * const seen: string[] = [];
+ * const off = new HealthWatch(hello.host).subscribe((e) => seen.push(`${e.id}: ${e.from} → ${e.to}`));
+ * await hello.host.stopPlugin("hello.world");
  * off();
+ * assert.deepEqual(seen, ["hello.world: healthy → unknown"]);
  * ```
  */
 export class HealthWatch {

@@ -19,10 +19,15 @@ export { isLoopback };
  * `CONFIG_INVALID` when asked to listen beyond loopback without a token, or when it cannot listen.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { startAdminServer } from "./server.ts";
- * await using server = await startAdminServer(host, { port: 0 });
- * console.log(`admin listening on ${server.url}`);
+ * await using hello = await testPlugin("plugins/hello");
+ * await using server = await startAdminServer(hello.host, { port: 0 }); // 0: any free port
+ * assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+ * const res = await fetch(`${server.url}/health`);
+ * assert.deepEqual(await res.json(), { status: "healthy" });
  * ```
  */
 export function startAdminServer(host: PluginHost, options: ServeAdminOptions = {}): Promise<AdminServer> {

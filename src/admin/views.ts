@@ -34,9 +34,14 @@ export interface PluginSummary {
  * every other state is unknown.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { healthFromState } from "./views.ts";
- * healthFromState(host.getPlugin("hello.world")!); // "healthy" when it runs
+ * await using hello = await testPlugin("plugins/hello");
+ * assert.equal(healthFromState(hello.handle), "healthy");
+ * await hello.host.stopPlugin("hello.world");
+ * assert.equal(healthFromState(hello.handle), "unknown");
  * ```
  */
 export function healthFromState(p: PluginHandle): HealthStatus {
@@ -47,9 +52,20 @@ export function healthFromState(p: PluginHandle): HealthStatus {
  * A plugin as `GET /plugins` lists it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { summarize } from "./views.ts";
- * console.log(host.getPlugins().map(summarize));
+ * await using hello = await testPlugin("plugins/hello");
+ * assert.deepEqual(hello.host.getPlugins().map(summarize), [{
+ *   id: "hello.world",
+ *   name: "Hello World",
+ *   version: "1.2.0",
+ *   state: "Running",
+ *   health: "healthy",
+ *   capabilities: ["HotReloadable"],
+ *   isolation: "worker",
+ * }]);
  * ```
  */
 export function summarize(p: PluginHandle): PluginSummary {
@@ -69,9 +85,15 @@ export function summarize(p: PluginHandle): PluginSummary {
  * 2 s bound when it runs), its effective permissions, dependencies, restarts, last error and metrics.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { describePlugin } from "./views.ts";
- * console.log(await describePlugin(host.getPlugin("hello.world")!));
+ * await using hello = await testPlugin("plugins/hello");
+ * const view = await describePlugin(hello.handle);
+ * assert.equal(view.health, "healthy"); // what the plugin's own health() answered
+ * assert.deepEqual(view.methods, ["greet", "sum"]);
+ * assert.equal(view.lastError, null);
  * ```
  */
 export async function describePlugin(p: PluginHandle): Promise<Record<string, unknown>> {
@@ -102,9 +124,14 @@ export async function describePlugin(p: PluginHandle): Promise<Record<string, un
  * Disabled plugins do not count.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { hostHealth } from "./views.ts";
- * if (hostHealth(host) === "unhealthy") console.error("a plugin failed");
+ * await using hello = await testPlugin("plugins/hello");
+ * assert.equal(hostHealth(hello.host), "healthy");
+ * await hello.host.stopPlugin("hello.world");
+ * assert.equal(hostHealth(hello.host), "degraded"); // enabled but not Running
  * ```
  */
 /**
@@ -135,8 +162,10 @@ export function hostHealth(host: PluginHost): "healthy" | "degraded" | "unhealth
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toJson } from "./views.ts";
- * toJson({ result: new Float32Array([1, 2]) }); // '{"result":[1,2]}'
+ * assert.equal(toJson({ result: new Float32Array([1, 2]) }), '{"result":[1,2]}');
+ * assert.equal(toJson(undefined), "null");
  * ```
  */
 export function toJson(value: unknown): string {

@@ -21,10 +21,15 @@ const SCHEMA_URL = new URL("../../schemas/plugin.schema.json", import.meta.url);
  * folder (a checkout), else the published schema's URL.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { schemaRef } from "./_new.ts";
- * schemaRef("/repo/plugins/hello"); // "../../schemas/plugin.schema.json" inside the repository
- * schemaRef("/elsewhere/hello"); // "https://jsr.io/@dotcompute/plugins/0.1.0/schemas/plugin.schema.json"
+ * // Doc tests run in the repository's root.
+ * assert.equal(schemaRef(`${Deno.cwd()}/plugins/hello`), "../../schemas/plugin.schema.json");
+ * assert.equal(
+ *   schemaRef("/elsewhere/hello"),
+ *   "https://jsr.io/@dotcompute/plugins/0.1.0/schemas/plugin.schema.json",
+ * );
  * ```
  */
 export function schemaRef(dir: string): string {
@@ -43,9 +48,12 @@ const titleOf = (id: string): string =>
  * The files of a new plugin `id` to be written into `dir`, by name.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { scaffold } from "./_new.ts";
- * Object.keys(scaffold("acme.greeter", "/tmp/greeter")); // ["plugin.jsonc", "mod.ts", "mod_test.ts"]
+ * const files = scaffold("acme.greeter", "/tmp/greeter");
+ * assert.deepEqual(Object.keys(files), ["plugin.jsonc", "mod.ts", "mod_test.ts"]);
+ * assert.match(files["plugin.jsonc"], /"name": "Acme Greeter"/);
  * ```
  */
 export function scaffold(id: string, dir: string): Record<string, string> {
@@ -117,9 +125,14 @@ Deno.test("${id} starts in a host and answers greet", async () => {
  * `undefined` for `--help`. A bad id or missing argument throws a `UsageError` (exit code 2).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { newCommand } from "./_new.ts";
- * Deno.exitCode = await newCommand(["acme.greeter", "--dir", "plugins/greeter"]) ?? 0;
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(await newCommand(["acme.greeter", "--dir", `${dir}/greeter`]), 0);
+ * assert.ok((await Deno.stat(`${dir}/greeter/mod_test.ts`)).isFile);
+ * assert.equal(await newCommand(["acme.greeter", "--dir", `${dir}/greeter`]), 1); // not empty now
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function newCommand(args: readonly string[]): Promise<number | undefined> {

@@ -50,8 +50,10 @@ export function paintStatus(word: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { table } from "./_output.ts";
- * console.log(table(["ID", "STATE"], [["hello.world", "Running"]]));
+ * const lines = table(["ID", "STATE"], [["hello.world", "Running"]]).split("\n");
+ * assert.equal(lines[1], "hello.world  Running"); // under a bold "ID           STATE"
  * ```
  */
 export function table(
@@ -72,9 +74,18 @@ export function table(
  * does not name follow it; a message's further lines, a code frame's, indented four spaces), or with `format` "json" one JSON object a line (src/logging/format.ts).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getLogger, reset } from "@logtape/logtape";
  * import { configureLogging } from "./_output.ts";
- * await configureLogging("info");
+ * await configureLogging("info", "json");
+ * const lines: string[] = [];
+ * const error = console.error;
+ * console.error = (line: string) => lines.push(line); // what would go to stderr
+ * getLogger(["dotcompute", "host"]).info("started {count} plugins", { count: 3 });
+ * console.error = error;
+ * await reset();
+ * assert.equal(JSON.parse(lines[0]).message, "started 3 plugins");
  * ```
  */
 export async function configureLogging(

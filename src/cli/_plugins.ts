@@ -34,9 +34,10 @@ export function problemsOf(result: DiscoveryResult & { ok: false }): Diagnostic[
  * reasons (or, with `json`, all of it as JSON). Returns the exit code: 1 when a plugin failed, else 0.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { discoverCommand } from "./_plugins.ts";
- * Deno.exitCode = await discoverCommand("plugins", { json: false });
+ * assert.equal(await discoverCommand("plugins", { json: false }), 0); // prints the table
  * ```
  */
 export async function discoverCommand(dir: string, options: { readonly json: boolean }): Promise<number> {
@@ -93,9 +94,15 @@ export async function discoverCommand(dir: string, options: { readonly json: boo
  * `{ ok, plugins, problems }`). Returns 1 on problems, else 0.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { validateCommand } from "./_plugins.ts";
- * Deno.exitCode = await validateCommand("plugins");
+ * assert.equal(await validateCommand("plugins"), 0);
+ * // A manifest without a version: 1, after printing "…/plugin.jsonc:1:1: …".
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/plugin.jsonc`, '{ "id": "broken", "name": "broken" }');
+ * assert.equal(await validateCommand(dir), 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function validateCommand(

@@ -20,10 +20,23 @@ export interface Progress {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { progressLine } from "./_progress.ts";
- * const progress = progressLine("checked");
+ * const written: string[] = [];
+ * const terminal = {
+ *   isTerminal: () => true,
+ *   writeSync(p: Uint8Array) {
+ *     written.push(new TextDecoder().decode(p));
+ *     return p.length;
+ *   },
+ * };
+ * const progress = progressLine("checked", terminal);
  * progress.update(1, 2);
  * progress.clear();
+ * assert.deepEqual(written, ["\r\x1b[2Kchecked 1/2", "\r\x1b[2K"]);
+ * // Not a terminal (piped stdout): nothing is written.
+ * progressLine("checked", { ...terminal, isTerminal: () => false }).update(2, 2);
+ * assert.equal(written.length, 2);
  * ```
  */
 export function progressLine(
@@ -49,9 +62,11 @@ export function progressLine(
  * `discoverPlugins(dir)` with a progress line counting the folders checked.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { discoverWithProgress } from "./_progress.ts";
  * const results = await discoverWithProgress("plugins");
+ * assert.ok(results.some((r) => r.ok && r.plugin.manifest.id === "hello.world"));
  * ```
  */
 export async function discoverWithProgress(dir: string): Promise<DiscoveryResult[]> {

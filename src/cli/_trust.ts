@@ -36,8 +36,20 @@ function onePositional(command: string, positionals: readonly string[], what: st
  *
  * @throws {UsageError} on a mistake in the arguments.
  * @example
- * ```ts ignore
- * Deno.exitCode = await trustCommand("verify", ["plugins/hello", "--trusted", "3f0c…"]) ?? 0;
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, signPlugin } from "@dotcompute/plugins";
+ * import { trustCommand } from "./_trust.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * const { thumbprint } = await signPlugin(dir, await generateKeyPair());
+ * assert.equal(await trustCommand("verify", [dir, "--trusted", thumbprint]), 0);
+ * assert.equal(await trustCommand("verify", [dir, "--trusted", "00".repeat(32)]), 1); // another key
+ * assert.equal(await trustCommand("verify", ["--help"]), undefined);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function trustCommand(command: string, args: string[]): Promise<number | undefined> {

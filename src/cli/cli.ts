@@ -71,9 +71,10 @@ function folderArgument(command: string, positionals: readonly string[]): string
  * only after SIGINT or SIGTERM.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { main } from "@dotcompute/plugins/cli";
- * Deno.exitCode = await main(["validate", "plugins"]);
+ * assert.equal(await main(["validate", "plugins/hello"]), 0); // prints "ok: ..."
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {

@@ -42,8 +42,9 @@ export interface NormalizeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONFIG_DEFAULTS } from "./config.ts";
- * console.log(CONFIG_DEFAULTS.callTimeoutMs); // 30000
+ * assert.equal(CONFIG_DEFAULTS.callTimeoutMs, 30000);
  * ```
  */
 export const CONFIG_DEFAULTS: ConfigDefaults = Object.freeze({
@@ -108,9 +109,10 @@ function normalize(
  * @example
  * ```ts
  * import { loadConfig } from "./config.ts";
- * const { config, warnings } = await loadConfig("examples/host.jsonc");
- * for (const w of warnings) console.warn(w.message);
- * console.log(config.pluginsDirectory);
+ * import assert from "node:assert/strict";
+ * const { config, warnings } = await loadConfig("examples/host.jsonc"); // from the repository's root
+ * assert.deepEqual(warnings, []);
+ * assert.match(config.pluginsDirectory, /\/plugins$/);
  * ```
  */
 export async function loadConfig(path: string): Promise<LoadedConfig> {
@@ -130,9 +132,10 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./config.ts";
  * const { config } = parseConfig('{ "Plugins": { "CallTimeout": "00:00:05" } }', "host.jsonc");
- * console.log(config.callTimeoutMs); // 5000
+ * assert.equal(config.callTimeoutMs, 5000);
  * ```
  */
 export function parseConfig(text: string, file: string): LoadedConfig {
@@ -146,9 +149,10 @@ export function parseConfig(text: string, file: string): LoadedConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizeConfig } from "./config.ts";
  * const { config } = normalizeConfig({ plugins: { pluginsDirectory: "./p" } }, { baseDir: "/srv" });
- * console.log(config.pluginsDirectory); // "/srv/p"
+ * assert.equal(config.pluginsDirectory, "/srv/p");
  * ```
  */
 export function normalizeConfig(
@@ -163,9 +167,10 @@ export function normalizeConfig(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizeConfig, pluginConfigFor } from "./config.ts";
  * const { config } = normalizeConfig({ Plugins: { "my.plugin": { Enabled: false } } });
- * console.log(pluginConfigFor(config, "My.Plugin").enabled); // false
+ * assert.equal(pluginConfigFor(config, "My.Plugin").enabled, false);
  * ```
  */
 export function pluginConfigFor(config: HostConfig, id: string): PluginConfig {
@@ -179,9 +184,10 @@ export function pluginConfigFor(config: HostConfig, id: string): PluginConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizeConfig, securityFor } from "./config.ts";
  * const { config } = normalizeConfig({ PluginSecurity: { "my.plugin": { AllowNetworkAccess: true } } });
- * console.log(securityFor(config, "my.plugin")?.allowNetworkAccess); // true
+ * assert.equal(securityFor(config, "my.plugin")?.allowNetworkAccess, true);
  * ```
  */
 export function securityFor(config: HostConfig, id: string): SecurityEntry | undefined {
@@ -194,9 +200,10 @@ export function securityFor(config: HostConfig, id: string): SecurityEntry | und
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isHostConfig, normalizeConfig } from "./config.ts";
- * console.log(isHostConfig(normalizeConfig({}).config)); // true
- * console.log(isHostConfig({ Plugins: {} })); // false
+ * assert.equal(isHostConfig(normalizeConfig({}).config), true);
+ * assert.equal(isHostConfig({ Plugins: {} }), false);
  * ```
  */
 export function isHostConfig(value: unknown): value is HostConfig {

@@ -41,12 +41,57 @@ export interface DependencyHost {
  * The host's dependency bookkeeping (internal to the host; see the module documentation).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   computePermissions,
+ *   Emitter,
+ *   type HostEventMap,
+ *   loadPluginFolder,
+ *   Plugin,
+ *   WorkerTier,
+ * } from "@dotcompute/plugins";
  * import { Dependencies } from "./dependencies.ts";
+ * // The plugins as a host makes them: "app" depends on "kv".
+ * const dir = await Deno.makeTempDir();
+ * const events = new Emitter<HostEventMap>();
+ * const plugins = new Map<string, Plugin>();
+ * for (const [id, dependencies] of [["kv", {}], ["app", { kv: "^1.0.0" }]] as const) {
+ *   await Deno.mkdir(`${dir}/${id}`);
+ *   await Deno.writeTextFile(
+ *     `${dir}/${id}/plugin.jsonc`,
+ *     JSON.stringify({ id, name: id, version: "1.0.0", dependencies }),
+ *   );
+ *   await Deno.writeTextFile(`${dir}/${id}/mod.ts`, "export default {};");
+ *   const discovered = await loadPluginFolder(`${dir}/${id}`);
+ *   const { manifest, dir: pluginDir } = discovered;
+ *   plugins.set(id, new Plugin({
+ *     discovered,
+ *     settings: {},
+ *     permissions: computePermissions({
+ *       manifestPermissions: manifest.permissions,
+ *       pluginDir,
+ *       implicitRead: [pluginDir], // a plugin may always read its own folder
+ *     }),
+ *     tier: new WorkerTier(),
+ *     events,
+ *     callTimeoutMs: 5000,
+ *     drainTimeoutMs: 1000,
+ *     hookTimeoutMs: 5000,
+ *     onPluginCall: () => Promise.reject(new Error("no calls between these plugins")),
+ *   }));
+ * }
+ * const disabled = new Set<string>();
  * const deps = new Dependencies({ plugins, disabled, events });
- * for (const level of deps.resolve()) {
+ * const levels = deps.resolve();
+ * assert.deepEqual(levels, [["kv"], ["app"], []]); // start levels, then the plugins that failed (none)
+ * for (const level of levels) {
  *   await Promise.all(level.map(async (id) => (await deps.admit(plugins.get(id)!)) && plugins.get(id)!.start()));
  * }
+ * assert.equal(plugins.get("app")!.state, "Running");
+ * await deps.close();
+ * for (const id of ["app", "kv"]) await plugins.get(id)!.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class Dependencies {

@@ -28,8 +28,12 @@ export interface StartOrder {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startOrder } from "@dotcompute/plugins";
- * startOrder([{ id: "a", dependencies: ["b"] }, { id: "b", dependencies: [] }]).levels; // [["b"], ["a"]]
+ * assert.deepEqual(startOrder([{ id: "a", dependencies: ["b"] }, { id: "b", dependencies: [] }]), {
+ *   levels: [["b"], ["a"]],
+ *   cyclic: [],
+ * });
  * ```
  */
 export function startOrder(nodes: readonly GraphNode[]): StartOrder {
@@ -48,8 +52,11 @@ export function startOrder(nodes: readonly GraphNode[]): StartOrder {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findCycles } from "./graph.ts";
- * findCycles(["a", "b"], new Map([["a", ["b"]], ["b", ["a"]]])).get("a"); // ["a", "b", "a"]
+ * const cycles = findCycles(["a", "b", "c"], new Map([["a", ["b"]], ["b", ["a"]], ["c", ["a"]]]));
+ * assert.deepEqual(cycles.get("a"), ["a", "b", "a"]);
+ * assert.equal(cycles.has("c"), false); // behind the cycle, not on it
  * ```
  */
 export function findCycles(
@@ -134,8 +141,12 @@ function cycleThrough(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layer } from "./graph.ts";
- * layer(["a", "b"], new Map([["a", new Set(["b"])], ["b", new Set<string>()]])); // { levels: [["b"], ["a"]], rest: [] }
+ * assert.deepEqual(layer(["a", "b"], new Map([["a", new Set(["b"])], ["b", new Set<string>()]])), {
+ *   levels: [["b"], ["a"]],
+ *   rest: [],
+ * });
  * ```
  */
 export function layer(

@@ -118,13 +118,15 @@ const showFound = (name: string, found: readonly Candidate[]): string =>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveDependencies } from "./resolver.ts";
  * const r = resolveDependencies([
  *   { id: "kv", version: "1.4.0" },
  *   { id: "app", version: "1.0.0", dependencies: { kv: "^2.0.0" } },
  * ]);
- * r.plugins.get("app")?.failure?.reason; // "app needs kv ^2.0.0, found 1.4.0"
- * r.levels; // [["kv"]]
+ * assert.equal(r.plugins.get("app")?.failure?.reason, "app needs kv ^2.0.0, found 1.4.0");
+ * assert.deepEqual(r.levels, [["kv"]]);
+ * assert.deepEqual(r.failed, ["app"]);
  * ```
  */
 export function resolveDependencies(manifests: Iterable<ResolverManifest>): Resolution {

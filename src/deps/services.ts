@@ -46,9 +46,18 @@ export interface ServiceHandle<M = UntypedMethods> {
  * `provides` says; undefined when it offers nothing by that name.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseManifest } from "@dotcompute/plugins";
  * import { offeredVersion } from "./services.ts";
- * offeredVersion(host.getPlugin("kv.memory")!, "storage.kv"); // "2.1.0"
+ * const manifest = parseManifest(
+ *   '{ "id": "kv.memory", "name": "kv", "version": "1.0.0", "provides": { "storage.kv": "2.1.0" } }',
+ *   "plugin.jsonc",
+ * );
+ * const kv = { id: manifest.id, version: manifest.version, manifest }; // or host.getPlugin("kv.memory")!
+ * assert.equal(offeredVersion(kv, "storage.kv"), "2.1.0");
+ * assert.equal(offeredVersion(kv, "kv.memory"), "1.0.0");
+ * assert.equal(offeredVersion(kv, "compute.vector"), undefined);
  * ```
  */
 export function offeredVersion(
@@ -63,9 +72,16 @@ export function offeredVersion(
  * The range under which `manifest` declared `name` (required first, then optional); undefined when it did not.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseManifest } from "@dotcompute/plugins";
  * import { declaredRange } from "./services.ts";
- * declaredRange(plugin.manifest, "storage.kv"); // "^2.0.0"
+ * const manifest = parseManifest(
+ *   '{ "id": "app", "name": "app", "version": "1.0.0", "dependencies": { "storage.kv": "^2.0.0" } }',
+ *   "plugin.jsonc",
+ * );
+ * assert.equal(declaredRange(manifest, "storage.kv"), "^2.0.0");
+ * assert.equal(declaredRange(manifest, "host.metrics"), undefined);
  * ```
  */
 export function declaredRange(manifest: PluginManifest, name: string): string | undefined {
@@ -80,10 +96,17 @@ export function declaredRange(manifest: PluginManifest, name: string): string | 
  *
  * @throws {PluginHostError} `INVALID_RANGE` when a range is not a semver range.
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
  * import { findService } from "./services.ts";
- * const kv = findService(host.getPlugins(), "storage.kv", "^2.0.0");
- * await kv?.call("get", "key");
+ * // The bundled storage plugin provides "storage.kv" 2.0.0.
+ * await using storage = await testPlugin("plugins/storage", { permissions: "manifest" });
+ * const kv = findService(storage.host.getPlugins(), "storage.kv", "^2.0.0");
+ * assert.equal(kv?.id, "dotcompute.storage");
+ * await kv?.call("set", "key", 42);
+ * assert.equal(await kv?.call("get", "key"), 42);
+ * assert.equal(findService(storage.host.getPlugins(), "storage.kv", "^3.0.0"), undefined);
  * ```
  */
 export function findService(
@@ -138,10 +161,41 @@ export const HOST_METRICS_VERSION = "1.0.0";
  * reaches another plugin or changes the host.
  *
  * @example
- * ```ts ignore
- * // In a plugin whose manifest has "optionalDependencies": { "host.metrics": "^1.0.0" }:
- * const snap = await ctx.plugins.call("host.metrics", "snapshot") as HostMetricsSnapshot;
- * for (const p of snap.plugins) if (p.state === "Failed") ctx.log.warn("{id} failed", { id: p.id });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPluginHost } from "@dotcompute/plugins";
+ * const dir = await Deno.makeTempDir();
+ * const plugin = async (manifest: Record<string, unknown>, code: string) => {
+ *   await Deno.mkdir(`${dir}/${manifest.id}`);
+ *   await Deno.writeTextFile(
+ *     `${dir}/${manifest.id}/plugin.jsonc`,
+ *     JSON.stringify({ version: "1.0.0", ...manifest }),
+ *   );
+ *   await Deno.writeTextFile(`${dir}/${manifest.id}/mod.ts`, code);
+ * };
+ * // A plugin whose manifest has "optionalDependencies": { "host.metrics": "^1.0.0" } reads it:
+ * await plugin(
+ *   { id: "watcher", name: "watcher", optionalDependencies: { "host.metrics": "^1.0.0" } },
+ *   `let ctx;
+ *   export default {
+ *     initialize: (c) => { ctx = c; },
+ *     methods: {
+ *       async failed() {
+ *         const snap = await ctx.plugins.call("host.metrics", "snapshot");
+ *         return snap.plugins.filter((p) => p.state === "Failed").map((p) => p.id);
+ *       },
+ *     },
+ *   };`,
+ * );
+ * await plugin({ id: "broken", name: "broken" }, 'export default { start() { throw new Error("no"); } };');
+ * const host = await createPluginHost({ Plugins: { PluginsDirectory: dir } }, {
+ *   restartPolicy: false,
+ *   fallbackReport: false,
+ * });
+ * await host.start();
+ * assert.deepEqual(await host.getPlugin("watcher")?.call("failed"), ["broken"]);
+ * await host.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface HostMetricsSnapshot {
@@ -189,9 +243,37 @@ const denied = (from: string, what: string): PluginHostError =>
  * Arguments and results move with their buffers transferred, never copied.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPluginHost } from "@dotcompute/plugins";
  * import { routePluginCall } from "./services.ts";
- * await routePluginCall(plugins, "app", "storage.kv", "get", ["key"], signal);
+ * // "app" depends on the capability "storage.kv", which "kv.memory" provides; "other" declares nothing.
+ * const dir = await Deno.makeTempDir();
+ * const plugin = async (manifest: Record<string, unknown>, code = "export default {};") => {
+ *   await Deno.mkdir(`${dir}/${manifest.id}`);
+ *   await Deno.writeTextFile(
+ *     `${dir}/${manifest.id}/plugin.jsonc`,
+ *     JSON.stringify({ version: "1.0.0", ...manifest }),
+ *   );
+ *   await Deno.writeTextFile(`${dir}/${manifest.id}/mod.ts`, code);
+ * };
+ * await plugin(
+ *   { id: "kv.memory", name: "kv", provides: { "storage.kv": "2.1.0" } },
+ *   'export default { methods: { get: (key) => "value of " + key } };',
+ * );
+ * await plugin({ id: "app", name: "app", dependencies: { "storage.kv": "^2.0.0" } });
+ * await plugin({ id: "other", name: "other" });
+ * const host = await createPluginHost({ Plugins: { PluginsDirectory: dir } });
+ * await host.start();
+ * const plugins = new Map(host.getPlugins().map((p) => [p.id, p]));
+ * const signal = new AbortController().signal;
+ * assert.equal(await routePluginCall(plugins, "app", "kv.memory", "get", ["key"], signal), "value of key");
+ * await assert.rejects(
+ *   routePluginCall(plugins, "other", "kv.memory", "get", ["key"], signal),
+ *   /"other" may not call "kv.memory"/,
+ * );
+ * await host.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function routePluginCall(

@@ -51,11 +51,19 @@ export type DiscoveryResult =
  * @throws {PluginHostError} with code `DISCOVERY_FAILED` when `dir` is not a readable folder.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { discoverPlugins } from "@dotcompute/plugins";
- * for (const result of await discoverPlugins("./plugins")) {
- *   if (result.ok) console.log(result.plugin.manifest.id);
- *   else console.error(result.error.message);
+ * const dir = await Deno.makeTempDir();
+ * for (const [name, manifest] of [["a", '{ "id": "a", "name": "A", "version": "1.0.0" }'], ["b", "{}"]]) {
+ *   await Deno.mkdir(`${dir}/${name}`);
+ *   await Deno.writeTextFile(`${dir}/${name}/plugin.jsonc`, manifest);
+ *   await Deno.writeTextFile(`${dir}/${name}/mod.ts`, "export default {};");
  * }
+ * const [a, b] = await discoverPlugins(dir);
+ * assert.ok(a.ok && a.plugin.manifest.id === "a");
+ * assert.ok(!b.ok); // the bad manifest fails alone
+ * assert.match(b.error.message, /manifest has no "id"/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function discoverPlugins(

@@ -8,7 +8,8 @@
 import { NAMED_LINKS } from "../permissions/grant_links.ts";
 import { basename, join, resolve } from "node:path";
 import { type Diagnostic, ManifestError } from "../errors.ts";
-import { isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "../_common/symlinks.ts";
+import { MAX_SCANNED_ENTRIES, symlinksUnder } from "../_common/symlinks.ts";
+import { within } from "../_common/paths.ts";
 import { analyzeManifest, MANIFEST_FILES, type PluginManifest, show } from "../manifest/manifest.ts";
 import type { Position } from "../_common/jsonc.ts";
 
@@ -32,8 +33,17 @@ const idPositions = new WeakMap<DiscoveredPlugin, Position>();
  * A diagnostic at the plugin's manifest `id` (for messages about its identity: duplicates, pins).
  *
  * @example
- * ```ts ignore
- * console.log(formatDiagnostic(atId(plugin, "is pinned elsewhere")));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatDiagnostic } from "../errors.ts";
+ * import { atId, loadPluginFolder } from "./plugin_folder.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/plugin.jsonc`, '{ "id": "hello", "name": "Hello", "version": "1.0.0" }');
+ * await Deno.writeTextFile(`${dir}/mod.ts`, "export default {};");
+ * const plugin = await loadPluginFolder(dir);
+ * const where = formatDiagnostic(atId(plugin, "is pinned elsewhere"));
+ * assert.equal(where, `${plugin.manifestPath}:1:9: "id": is pinned elsewhere`); // line 1, column 9: the id
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function atId(plugin: DiscoveredPlugin, message: string): Diagnostic {
@@ -53,8 +63,10 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manifestFilesIn } from "./plugin_folder.ts";
- * if ((await manifestFilesIn("plugins/hello")).length === 0) console.log("not a plugin folder");
+ * assert.deepEqual(await manifestFilesIn("plugins/hello"), ["plugin.jsonc"]);
+ * assert.deepEqual(await manifestFilesIn("src"), []); // not a plugin folder
  * ```
  */
 export async function manifestFilesIn(dir: string): Promise<string[]> {
@@ -72,9 +84,18 @@ export async function manifestFilesIn(dir: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inspectPluginFolder } from "./plugin_folder.ts";
- * const report = await inspectPluginFolder("plugins/hello");
- * if (!report.ok) console.error(report.error.message);
+ * assert.ok((await inspectPluginFolder("plugins/hello")).ok);
+ *
+ * // A manifest whose entry is missing: the report still names the plugin.
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/plugin.jsonc`, '{ "id": "hello", "name": "Hello", "version": "1.0.0" }');
+ * const report = await inspectPluginFolder(dir);
+ * assert.ok(!report.ok);
+ * assert.equal(report.id, "hello");
+ * assert.match(report.error.message, /"entry": "mod.ts" does not exist/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function inspectPluginFolder(dir: string): Promise<PluginFolderReport> {
@@ -126,7 +147,7 @@ export async function inspectPluginFolder(dir: string): Promise<PluginFolderRepo
     });
     try {
       entryPath = await Deno.realPath(join(realDir, entry));
-      if (!isInside(realDir, entryPath)) {
+      if (!within(entryPath, realDir)) {
         diagnostics.push(problem(`${show(entry)} resolves to "${entryPath}", outside the plugin folder`));
       } else if (!(await Deno.stat(entryPath)).isFile) {
         diagnostics.push(problem(`${show(entry)} is not a file`));
@@ -181,7 +202,7 @@ async function scanSymlinks(dir: string, realDir: string, skip: string | undefin
       continue;
     } else if (found.target === undefined) {
       diagnostics.push({ file: join(dir, found.rel), message: `symlink "${found.rel}" points to nothing` });
-    } else if (!isInside(realDir, found.target)) {
+    } else if (!within(found.target, realDir)) {
       diagnostics.push({
         file: join(dir, found.rel),
         message: `symlink "${found.rel}" points outside the plugin folder`,
@@ -203,9 +224,13 @@ async function scanSymlinks(dir: string, realDir: string, skip: string | undefin
  * @throws {ManifestError} listing every problem found.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
  * import { loadPluginFolder } from "./plugin_folder.ts";
  * const plugin = await loadPluginFolder("plugins/hello");
- * console.log(plugin.manifest.id, plugin.entryPath);
+ * assert.equal(plugin.manifest.id, "hello.world");
+ * assert.equal(plugin.entryPath, join(plugin.dir, "mod.ts"));
+ * await assert.rejects(loadPluginFolder("src"), { name: "ManifestError", code: "MANIFEST_INVALID" });
  * ```
  */
 export async function loadPluginFolder(dir: string): Promise<DiscoveredPlugin> {

@@ -20,9 +20,13 @@ const IGNORED = new Set([".git", "node_modules", "data"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
  * import { pluginFolderOf } from "@dotcompute/plugins";
- * pluginFolderOf("/srv/plugins", "/srv/plugins/hello/mod.ts"); // "/srv/plugins/hello"
- * pluginFolderOf("/srv/plugins", "/srv/plugins/hello/.mod.ts.swp"); // undefined
+ * const dir = join("/srv", "plugins");
+ * assert.equal(pluginFolderOf(dir, join(dir, "hello", "mod.ts")), join(dir, "hello"));
+ * assert.equal(pluginFolderOf(dir, join(dir, "hello", ".mod.ts.swp")), undefined);
+ * assert.equal(pluginFolderOf(dir, join(dir, "hello", "data", "db.json")), undefined);
  * ```
  */
 export function pluginFolderOf(dir: string, path: string): string | undefined {
@@ -42,8 +46,18 @@ export function pluginFolderOf(dir: string, path: string): string | undefined {
  * `delayMs` (debounced per folder by collecting events, never dropping them).
  *
  * @example
- * ```ts ignore
- * await using w = watchPluginFolders("./plugins", { delayMs: () => 500, onFolder: (f) => console.log(f) });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { watchPluginFolders } from "./watch.ts";
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * const changed = Promise.withResolvers<string>();
+ * const w = watchPluginFolders(dir, { delayMs: () => 50, onFolder: async (f) => changed.resolve(f) });
+ * await Deno.mkdir(join(dir, "hello"));
+ * await Deno.writeTextFile(join(dir, "hello", "mod.ts"), "export default {};");
+ * assert.equal(await changed.promise, join(dir, "hello"));
+ * await w.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function watchPluginFolders(

@@ -144,10 +144,15 @@ export interface HostEventMap {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Emitter, type HostEventMap } from "@dotcompute/plugins";
  * const events = new Emitter<HostEventMap>();
- * const off = events.on("crash", (e) => console.log(e.id, e.reason));
+ * const seen: string[] = [];
+ * const off = events.on("crash", (e) => seen.push(`${e.id}: ${e.reason}`));
+ * events.emit("crash", { id: "hello.world", reason: "exited with code 1", at: Date.now() });
  * off();
+ * events.emit("crash", { id: "hello.world", reason: "exited again", at: Date.now() }); // no listener now
+ * assert.deepEqual(seen, ["hello.world: exited with code 1"]);
  * ```
  */
 export class Emitter<M extends object> {

@@ -39,11 +39,12 @@ export type RestartDecision =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RestartTracker } from "@dotcompute/plugins";
  * const t = new RestartTracker({ maxRestarts: 2, windowMs: 60_000, baseDelayMs: 100, maxDelayMs: 1000, jitter: 0 });
- * t.onDeath(0); // { action: "restart", attempt: 1, delayMs: 100 }
- * t.onDeath(1); // { action: "restart", attempt: 2, delayMs: 200 }
- * t.onDeath(2); // { action: "quarantine", ... }
+ * assert.deepEqual(t.onDeath(0), { action: "restart", attempt: 1, delayMs: 100 });
+ * assert.deepEqual(t.onDeath(1), { action: "restart", attempt: 2, delayMs: 200 });
+ * assert.equal(t.onDeath(2).action, "quarantine"); // a third death within the window
  * ```
  */
 export class RestartTracker {

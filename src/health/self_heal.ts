@@ -42,10 +42,25 @@ const log = getLogger(["dotcompute", "host", "heal"]);
  * Self-healing for one host.
  *
  * @example
- * ```ts ignore
- * const healer = new SelfHealer(target, { maxRestarts: 3 });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HealEvent, type HealTarget, SelfHealer } from "./self_heal.ts";
+ * const events: HealEvent[] = [];
+ * const restarted = Promise.withResolvers<void>();
+ * const target: HealTarget = { // what the host gives it
+ *   restart: () => Promise.resolve(),
+ *   wanted: () => true,
+ *   emit: (e) => {
+ *     events.push(e);
+ *     if (e.action === "restarted") restarted.resolve();
+ *   },
+ *   quarantine: () => {},
+ * };
+ * const healer = new SelfHealer(target, { maxRestarts: 3, baseDelayMs: 10, jitter: 0 });
  * healer.onDeath("my.plugin", "crashed");
+ * await restarted.promise;
  * await healer[Symbol.asyncDispose]();
+ * assert.deepEqual(events.map((e) => [e.action, e.attempt]), [["scheduled", 1], ["restarted", 1]]);
  * ```
  */
 export class SelfHealer implements AsyncDisposable {

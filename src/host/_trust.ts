@@ -27,8 +27,17 @@ export type VerifiedFolderReport =
  * pinned, else a function that resolves with the error of a plugin that fails them (undefined when it passes).
  *
  * @example
- * ```ts ignore
- * const results = await discoverPlugins(dir, { verify: signatureCheck(config) });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { discoverPlugins, normalizeConfig } from "@dotcompute/plugins";
+ * import { signatureCheck } from "./_trust.ts";
+ * const { config } = normalizeConfig({
+ *   Plugins: { ValidateSignatures: true, TrustedCertificateThumbprints: ["ab".repeat(32)] },
+ * });
+ * const results = await discoverPlugins("plugins", { verify: signatureCheck(config) });
+ * // The bundled plugins are not signed, so each one is refused.
+ * assert.ok(results.length > 0 && results.every((r) => !r.ok && r.error.code === "SIGNATURE_INVALID"));
+ * assert.equal(signatureCheck(normalizeConfig({}).config), undefined); // nothing to check
  * ```
  */
 export function signatureCheck(
@@ -50,9 +59,26 @@ export function signatureCheck(
  * {@linkcode inspectPluginFolder}, then the signature check when `config` asks for one.
  *
  * @example
- * ```ts ignore
- * const report = await inspectVerified(plugin.dir, host.config);
- * if (!report.ok) console.error(report.error.message);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, normalizeConfig, signPlugin } from "@dotcompute/plugins";
+ * import { inspectVerified } from "./_trust.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * await Deno.writeTextFile(`${dir}/mod.ts`, "export default {};");
+ * const { thumbprint } = await signPlugin(dir, await generateKeyPair());
+ * const { config } = normalizeConfig({
+ *   Plugins: { ValidateSignatures: true, TrustedCertificateThumbprints: [thumbprint] },
+ * });
+ * assert.equal((await inspectVerified(dir, config)).ok, true);
+ * await Deno.writeTextFile(`${dir}/mod.ts`, "export default { methods: {} };"); // changed since signed
+ * const report = await inspectVerified(dir, config);
+ * assert.equal(report.ok, false);
+ * if (!report.ok) assert.match(report.error.message, /mod\.ts/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function inspectVerified(dir: string, config: HostConfig): Promise<VerifiedFolderReport> {
@@ -69,8 +95,24 @@ export async function inspectVerified(dir: string, config: HostConfig): Promise<
  * one of them must not hand it the id).
  *
  * @example
- * ```ts ignore
- * const report = await inspectNewFolder(folder, s.dir, s.config);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normalizeConfig } from "@dotcompute/plugins";
+ * import { inspectNewFolder } from "./_trust.ts";
+ * // Two folders of one plugins folder declare the same id.
+ * const dir = await Deno.makeTempDir();
+ * for (const name of ["hello", "hello-copy"]) {
+ *   await Deno.mkdir(`${dir}/${name}`);
+ *   await Deno.writeTextFile(
+ *     `${dir}/${name}/plugin.jsonc`,
+ *     '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ *   );
+ *   await Deno.writeTextFile(`${dir}/${name}/mod.ts`, "export default {};");
+ * }
+ * const report = await inspectNewFolder(`${dir}/hello-copy`, dir, normalizeConfig({}).config);
+ * assert.equal(report.ok, false);
+ * if (!report.ok) assert.match(report.error.message, /is declared by .* too/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function inspectNewFolder(

@@ -11,8 +11,8 @@
  */
 
 import { getLogger } from "../_npm/logtape.ts";
-import { isAbsolute, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { toPath, within } from "../_common/paths.ts";
+import { envCovers } from "../permissions/permissions.ts";
 import { PluginHostError } from "../errors.ts";
 import type { Emitter, HostEventMap } from "../events/events.ts";
 import type { ManifestPermissions, PluginManifest } from "../manifest/manifest.ts";
@@ -23,16 +23,6 @@ export type { PendingApproval } from "../events/events.ts";
 const KINDS = ["read", "write", "net", "env"] as const;
 const log = getLogger(["dotcompute", "host", "approvals"]);
 
-const within = (child: string, parent: string): boolean => {
-  const rel = relative(parent, child);
-  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-};
-const toPath = (p: string, dir: string): string => p.startsWith("file:") ? fileURLToPath(p) : resolve(dir, p);
-const envKey = (name: string): string => Deno.build.os === "windows" ? name.toUpperCase() : name;
-const envCovers = (pattern: string, name: string): boolean =>
-  pattern.endsWith("*")
-    ? envKey(name).startsWith(envKey(pattern.slice(0, -1)))
-    : envKey(pattern) === envKey(name);
 const netCovers = (had: string, asked: string): boolean => {
   const a = parseHostPort(had), b = parseHostPort(asked);
   if (!a.ok || !b.ok) return had.trim().toLowerCase() === asked.trim().toLowerCase();
@@ -45,6 +35,7 @@ const netCovers = (had: string, asked: string): boolean => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { permissionIncrease } from "@dotcompute/plugins";
  * const none = { read: [], write: [], net: [], env: [] };
  * const more = permissionIncrease(
@@ -52,7 +43,8 @@ const netCovers = (had: string, asked: string): boolean => {
  *   { ...none, read: ["/data/a", "/etc"], env: ["HOME"] },
  *   "/srv/plugins/hello",
  * );
- * console.log(more); // { read: ["/etc"], write: [], net: [], env: ["HOME"] }
+ * // "/data/a" lies inside "/data": only "/etc" and HOME are new.
+ * assert.deepEqual(more, { read: ["/etc"], write: [], net: [], env: ["HOME"] });
  * ```
  */
 export function permissionIncrease(
@@ -75,8 +67,12 @@ export function permissionIncrease(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describePermissions } from "@dotcompute/plugins";
- * describePermissions({ read: ["/a", "/b"], write: [], net: ["x.com:443"], env: [] }); // "read: /a, /b; net: x.com:443"
+ * assert.equal(
+ *   describePermissions({ read: ["/a", "/b"], write: [], net: ["x.com:443"], env: [] }),
+ *   "read: /a, /b; net: x.com:443",
+ * );
  * ```
  */
 export function describePermissions(p: ManifestPermissions): string {
@@ -97,10 +93,23 @@ export interface GatedPlugin {
  * Holds new versions that ask for more, and remembers what an operator approved until the plugin reloads.
  *
  * @example
- * ```ts ignore
- * const gate = new ApprovalGate(events);
- * const held = gate.check(plugin, found.manifest); // in the reload path: held → do not start it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Emitter, type HostEventMap, parseManifest } from "@dotcompute/plugins";
+ * import { ApprovalGate } from "./approvals.ts";
+ * const manifest = (version: string, read: string[]) =>
+ *   parseManifest(
+ *     JSON.stringify({ id: "hello.world", name: "hello", version, permissions: { read } }),
+ *     "plugin.jsonc",
+ *   );
+ * const gate = new ApprovalGate(new Emitter<HostEventMap>());
+ * const plugin = { id: "hello.world", dir: "/srv/plugins/hello", manifest: manifest("1.0.0", []) };
+ * const next = manifest("1.1.0", ["/etc"]);
+ * const held = gate.check(plugin, next); // in the reload path: held → do not start it
+ * assert.deepEqual(held?.added.read, ["/etc"]);
+ * assert.equal(gate.list().length, 1);
  * gate.approve("hello.world"); // then reload: the approved permissions now pass
+ * assert.equal(gate.check(plugin, next), undefined);
  * ```
  */
 export class ApprovalGate {

@@ -194,6 +194,7 @@ function edit<T extends object>(current: T, configure: (options: T) => unknown, 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginHostBuilder } from "./builder.ts";
  * const config = new PluginHostBuilder()
  *   .setPluginsDirectory("./plugins")
@@ -201,9 +202,14 @@ function edit<T extends object>(current: T, configure: (options: T) => unknown, 
  *   .setHealthCheckInterval("00:01:00")
  *   .enableMetrics()
  *   .build();
- * console.log(config);
- * // { Plugins: { PluginsDirectory: "./plugins", EnableHotReload: true, HealthCheckInterval: "00:01:00",
- * //   EnableMetrics: true } }
+ * assert.deepEqual(config, {
+ *   Plugins: {
+ *     PluginsDirectory: "./plugins",
+ *     EnableHotReload: true,
+ *     HealthCheckInterval: "00:01:00",
+ *     EnableMetrics: true,
+ *   },
+ * });
  * ```
  */
 export class PluginHostBuilder {
@@ -216,8 +222,10 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().setPluginsDirectory("./plugins");
+   * const config = new PluginHostBuilder().setPluginsDirectory("./plugins").build();
+   * assert.deepEqual(config, { Plugins: { PluginsDirectory: "./plugins" } });
    * ```
    */
   setPluginsDirectory(path: string | URL): this {
@@ -230,8 +238,12 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().enableHotReload(); // or .enableHotReload(false)
+   * const on = new PluginHostBuilder().enableHotReload().build();
+   * assert.deepEqual(on, { Plugins: { EnableHotReload: true } });
+   * const off = new PluginHostBuilder().enableHotReload(false).build();
+   * assert.deepEqual(off, { Plugins: { EnableHotReload: false } });
    * ```
    */
   enableHotReload(enabled = true): this {
@@ -244,8 +256,12 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().setHealthCheckInterval("00:01:00"); // the same as .setHealthCheckInterval(60_000)
+   * // Written as given: "00:01:00" means the same as 60_000.
+   * assert.deepEqual(new PluginHostBuilder().setHealthCheckInterval("00:01:00").build(), {
+   *   Plugins: { HealthCheckInterval: "00:01:00" },
+   * });
    * ```
    */
   setHealthCheckInterval(interval: Duration): this {
@@ -258,8 +274,9 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().enableMetrics();
+   * assert.deepEqual(new PluginHostBuilder().enableMetrics().build(), { Plugins: { EnableMetrics: true } });
    * ```
    */
   enableMetrics(enabled = true): this {
@@ -273,8 +290,12 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().setResourceLimits({ maxMemoryMB: 512, maxCpuPercent: 50 });
+   * const config = new PluginHostBuilder()
+   *   .setResourceLimits({ maxMemoryMB: 512, maxCpuPercent: 50 })
+   *   .build();
+   * assert.deepEqual(config, { Plugins: { ResourceLimits: { MaxMemoryMB: 512, MaxCpuPercent: 50 } } });
    * ```
    */
   setResourceLimits(limitsOptions: ResourceLimitOptions): this {
@@ -289,8 +310,12 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().addSharedModules("./shared/math.ts", new URL("./lib/", import.meta.url));
+   * const config = new PluginHostBuilder()
+   *   .addSharedModules("./shared/math.ts", new URL("file:///srv/lib/"))
+   *   .build();
+   * assert.deepEqual(config, { Plugins: { SharedModules: ["./shared/math.ts", "/srv/lib/"] } });
    * ```
    */
   addSharedModules(...paths: (string | URL)[]): this {
@@ -304,8 +329,13 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().addProbingPaths("./lib", "./dependencies");
+   * const config = new PluginHostBuilder()
+   *   .addProbingPaths("./lib", "./dependencies")
+   *   .addProbingPaths("./lib")
+   *   .build();
+   * assert.deepEqual(config, { Plugins: { ProbingPaths: ["./lib", "./dependencies"] } }); // each path once
    * ```
    */
   addProbingPaths(...paths: (string | URL)[]): this {
@@ -322,6 +352,7 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
    * const config = new PluginHostBuilder()
    *   .enableSandboxing()
@@ -330,7 +361,10 @@ export class PluginHostBuilder {
    *     options.trustedCertificateThumbprints.push("ab".repeat(32));
    *   })
    *   .build();
-   * console.log(config); // { Plugins: { ValidateSignatures: true, TrustedCertificateThumbprints: ["abab…"] } }
+   * assert.deepEqual(config, {
+   *   Plugins: { ValidateSignatures: true, TrustedCertificateThumbprints: ["ab".repeat(32)] },
+   * });
+   * assert.deepEqual(new PluginHostBuilder().enableSandboxing().build(), { Plugins: {} }); // sets nothing
    * ```
    */
   enableSandboxing(): this {
@@ -344,11 +378,16 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().enableHotReload().configureLoader((options) => {
+   * const config = new PluginHostBuilder().configureLoader((options) => {
    *   options.enableHotReload = true;
-   *   options.reloadDelay = 500; // or "00:00:00.500"
-   * });
+   *   options.reloadDelay = "00:00:01"; // or 1000
+   * }).build();
+   * assert.deepEqual(config, { Plugins: { EnableHotReload: true, ReloadDelay: "00:00:01" } });
+   * // Only what the callback changes is written: 500 ms is already the default delay.
+   * const same = new PluginHostBuilder().configureLoader((options) => (options.reloadDelay = 500)).build();
+   * assert.deepEqual(same, { Plugins: {} });
    * ```
    */
   configureLoader(configure: (options: LoaderOptions) => void): this {
@@ -373,11 +412,19 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().configureManager((options) => {
+   * const config = new PluginHostBuilder().configureManager((options) => {
    *   options.validateSignatures = true;
    *   options.trustedCertificateThumbprints.push("ab".repeat(32));
    *   options.callTimeout = "00:00:10";
+   * }).build();
+   * assert.deepEqual(config, {
+   *   Plugins: {
+   *     ValidateSignatures: true,
+   *     TrustedCertificateThumbprints: ["ab".repeat(32)],
+   *     CallTimeout: "00:00:10",
+   *   },
    * });
    * ```
    */
@@ -412,12 +459,23 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().configurePlugin("my.plugin", {
+   * const config = new PluginHostBuilder().configurePlugin("my.plugin", {
    *   enabled: true,
    *   resourceLimits: { maxMemoryMB: 128 },
    *   settings: { CustomOption: "value" },
+   * }).build();
+   * assert.deepEqual(config, {
+   *   Plugins: {
+   *     "my.plugin": {
+   *       Enabled: true,
+   *       ResourceLimits: { MaxMemoryMB: 128 },
+   *       Settings: { CustomOption: "value" },
+   *     },
+   *   },
    * });
+   * assert.throws(() => new PluginHostBuilder().configurePlugin("admin", {}), TypeError); // a Plugins option
    * ```
    */
   configurePlugin(id: string, options: PluginBlockOptions): this {
@@ -445,10 +503,14 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().configureSecurity("my.plugin", {
+   * const config = new PluginHostBuilder().configureSecurity("my.plugin", {
    *   allowNetworkAccess: true,
    *   allowedNetworkEndpoints: ["https://api.example.com"],
+   * }).build();
+   * assert.deepEqual(config.PluginSecurity, {
+   *   "my.plugin": { AllowNetworkAccess: true, AllowedNetworkEndpoints: ["https://api.example.com"] },
    * });
    * ```
    */
@@ -481,8 +543,14 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
-   * new PluginHostBuilder().setAdmin({ hostname: "127.0.0.1", port: 0, token: "s3cret-token-0123" });
+   * const config = new PluginHostBuilder()
+   *   .setAdmin({ hostname: "127.0.0.1", port: 0, token: "s3cret-token-0123" })
+   *   .build();
+   * assert.deepEqual(config, {
+   *   Plugins: { Admin: { Hostname: "127.0.0.1", Port: 0, Token: "s3cret-token-0123" } },
+   * });
    * ```
    */
   setAdmin(options: AdminOptions): this {
@@ -505,10 +573,13 @@ export class PluginHostBuilder {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PluginHostBuilder } from "./builder.ts";
    * const builder = new PluginHostBuilder().setPluginsDirectory("./plugins");
    * const config = builder.build(); // hand it to createPluginHost(config)
-   * console.log(config !== builder.build()); // true
+   * assert.notEqual(config, builder.build()); // a fresh copy each time
+   * assert.deepEqual(config, builder.build());
+   * assert.throws(() => new PluginHostBuilder().setHealthCheckInterval("soon").build()); // a ConfigError
    * ```
    */
   build(): Record<string, unknown> {
@@ -537,6 +608,7 @@ export class PluginHostBuilder {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { usePlugins } from "./builder.ts";
  * const config = usePlugins((builder) =>
  *   builder
@@ -545,7 +617,12 @@ export class PluginHostBuilder {
  *     .setHealthCheckInterval("00:01:00")
  *     .enableMetrics()
  * );
- * console.log(config.Plugins); // { PluginsDirectory: "./plugins", EnableHotReload: true, ... }
+ * assert.deepEqual(config.Plugins, {
+ *   PluginsDirectory: "./plugins",
+ *   EnableHotReload: true,
+ *   HealthCheckInterval: "00:01:00",
+ *   EnableMetrics: true,
+ * });
  * ```
  */
 export function usePlugins(

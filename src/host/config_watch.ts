@@ -37,9 +37,22 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
  * so a plugin an operator disabled stays disabled across unrelated edits.
  *
  * @example
- * ```ts ignore
- * const change = planPluginChange(oldConfig, newConfig, plugin, { permissions, settings });
- * if (change?.action === "configure") await plugin.configure(settings);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { computePermissions, normalizeConfig } from "@dotcompute/plugins";
+ * import { planPluginChange } from "./config_watch.ts";
+ * const config = (greeting: string, enabled = true) =>
+ *   normalizeConfig({ Plugins: { "hello.world": { Enabled: enabled, Settings: { greeting } } } }).config;
+ * const manifestPermissions = { read: [], write: [], net: [], env: [] };
+ * const permissions = computePermissions({ manifestPermissions, pluginDir: "/srv/plugins/hello" });
+ * const plugin = { id: "hello.world", permissions, settings: { greeting: "hi" } };
+ * const change = planPluginChange(config("hi"), config("hey"), plugin, {
+ *   permissions,
+ *   settings: { greeting: "hey" },
+ * });
+ * assert.deepEqual(change, { id: "hello.world", action: "configure", reason: "settings changed" });
+ * assert.equal(planPluginChange(config("hi"), config("hi", false), plugin, plugin)?.action, "disable");
+ * assert.equal(planPluginChange(config("hi"), config("hi"), plugin, plugin), undefined); // nothing to do
  * ```
  */
 export function planPluginChange(
@@ -73,8 +86,27 @@ export function planPluginChange(
  * lose it) and calls `onChange` once per burst of saves.
  *
  * @example
- * ```ts ignore
- * await using watcher = watchConfigFile("./host.jsonc", { delayMs: () => 500, onChange: () => host.reloadConfig() });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { watchConfigFile } from "./config_watch.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/host.jsonc`, "{}");
+ * let changes = 0;
+ * const changed = Promise.withResolvers<void>();
+ * // A host passes `onChange: () => host.reloadConfig()`.
+ * const watcher = watchConfigFile(`${dir}/host.jsonc`, {
+ *   delayMs: () => 100,
+ *   onChange: () => {
+ *     changes++;
+ *     changed.resolve();
+ *   },
+ * });
+ * await Deno.writeTextFile(`${dir}/other.txt`, "not the config: ignored");
+ * await Deno.writeTextFile(`${dir}/host.jsonc`, '{ "Plugins": { "EnableHotReload": true } }');
+ * await changed.promise; // 100 ms after the last save of a burst
+ * await watcher.close();
+ * assert.equal(changes, 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function watchConfigFile(

@@ -14,11 +14,13 @@ const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "http
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { processCommand, type ProcessCommand } from "./_process_command.ts";
  * import { computePermissions } from "../permissions/permissions.ts";
  * const none = computePermissions({ manifestPermissions: { read: [], write: [], net: [], env: [] }, pluginDir: "/p" });
  * const command: ProcessCommand = processCommand(none, 64);
- * console.log(command.args.includes("--no-prompt")); // true
+ * assert.equal(command.command, Deno.execPath());
+ * assert.ok(command.args.includes("--no-prompt"));
  * ```
  */
 export interface ProcessCommand {
@@ -111,11 +113,14 @@ function childEnv(p: EffectivePermissions): Record<string, string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { processCommand } from "./_process_command.ts";
  * import { computePermissions } from "../permissions/permissions.ts";
  * const none = computePermissions({ manifestPermissions: { read: [], write: [], net: [], env: [] }, pluginDir: "/p" });
- * console.log(processCommand(none, 64).args.find((a) => a.startsWith("--v8-flags")));
- * // "--v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=64"
+ * assert.equal(
+ *   processCommand(none, 64).args.find((a) => a.startsWith("--v8-flags")),
+ *   "--v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=64",
+ * );
  * ```
  */
 export function processCommand(p: EffectivePermissions, maxMemoryMB: number | undefined): ProcessCommand {

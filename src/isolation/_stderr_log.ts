@@ -15,11 +15,17 @@ const OOM = /Fatal JavaScript out of memory|JavaScript heap out of memory|Reache
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StderrLog } from "./_stderr_log.ts";
- * const child = new Deno.Command(Deno.execPath(), { args: ["--version"], stdout: "null", stderr: "piped" }).spawn();
+ * const child = new Deno.Command(Deno.execPath(), {
+ *   args: ["eval", "console.error('first'); console.error('second')"],
+ *   stdout: "null",
+ *   stderr: "piped",
+ * }).spawn();
  * const stderr = new StderrLog("demo", child.stderr);
  * await Promise.all([child.status, stderr.done]);
- * console.log(stderr.outOfMemory, stderr.tail); // false []
+ * assert.equal(stderr.outOfMemory, false);
+ * assert.deepEqual(stderr.tail, ["first", "second"]); // the last lines, kept to explain an exit
  * ```
  */
 export class StderrLog {

@@ -27,9 +27,11 @@ const DRAIN_MS = 1000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ProcessTier } from "@dotcompute/plugins";
  * const tier = new ProcessTier();
- * for (const { id, pid } of tier.processes) console.log(`${id} runs as pid ${pid}`);
+ * const running = tier.processes.map(({ id, pid }) => `${id} runs as pid ${pid}`);
+ * assert.deepEqual(running, []); // until a host starts a plugin with Isolation "process" on it
  * ```
  */
 export interface PluginProcess {
@@ -44,12 +46,29 @@ export interface PluginProcess {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createPluginHost, ProcessTier, WorkerTier } from "@dotcompute/plugins";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/hello`);
+ * await Deno.writeTextFile(
+ *   `${dir}/hello/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * await Deno.writeTextFile(
+ *   `${dir}/hello/mod.ts`,
+ *   'export default { methods: { greet: (n) => "hello " + n } };',
+ * );
  * const processes = new ProcessTier();
- * await using host = await createPluginHost({ Plugins: { PluginsDirectory: "./plugins" } }, {
- *   tiers: { worker: new WorkerTier(), process: processes },
- * });
- * console.log(processes.kind, processes.live); // "process" 0
+ * const host = await createPluginHost({
+ *   Plugins: { PluginsDirectory: dir, "hello.world": { Isolation: "process" } },
+ * }, { tiers: { worker: new WorkerTier(), process: processes } });
+ * assert.equal(processes.live, 0);
+ * await host.start();
+ * assert.deepEqual(processes.processes.map((p) => p.id), ["hello.world"]);
+ * assert.equal(await host.getPlugin("hello.world")?.call("greet", "Ada"), "hello Ada");
+ * await host.stop();
+ * assert.equal(processes.live, 0);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class ProcessTier implements IsolationTier {

@@ -44,9 +44,11 @@ interface Died {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkerTier } from "@dotcompute/plugins";
  * const tier = new WorkerTier();
- * console.log(tier.kind); // "worker"
+ * assert.equal(tier.kind, "worker");
+ * assert.equal(tier.live, 0); // no worker until a host starts a plugin on it
  * ```
  */
 export class WorkerTier implements IsolationTier {

@@ -11,8 +11,10 @@ import { PluginHostError } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginState } from "@dotcompute/plugins";
  * const running: PluginState = PluginState.Running;
+ * assert.equal(running, "Running"); // each state is its own name
  * ```
  */
 export const PluginState = {
@@ -58,9 +60,10 @@ const TRANSITIONS: Readonly<Record<PluginState, readonly PluginState[]>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { canTransition } from "@dotcompute/plugins";
- * canTransition("Running", "Stopping"); // true
- * canTransition("Unknown", "Running"); // false
+ * assert.equal(canTransition("Running", "Stopping"), true);
+ * assert.equal(canTransition("Unknown", "Running"), false);
  * ```
  */
 export function canTransition(from: PluginState, to: PluginState): boolean {
@@ -86,10 +89,14 @@ export interface StateChange {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Lifecycle } from "@dotcompute/plugins";
- * const life = new Lifecycle("hello.world", (c) => console.log(`${c.from} → ${c.to}`));
+ * const changes: string[] = [];
+ * const life = new Lifecycle("hello.world", (c) => changes.push(`${c.from} → ${c.to}`));
  * life.moveTo("Loading");
  * life.moveTo("Loaded");
+ * assert.deepEqual(changes, ["Unknown → Loading", "Loading → Loaded"]);
+ * assert.throws(() => life.moveTo("Stopped"), /cannot go from Loaded to Stopped/);
  * ```
  */
 export class Lifecycle {

@@ -55,12 +55,16 @@ function plain(value: unknown, depth = 0): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jsonLine } from "./format.ts";
  * const line = jsonLine({
  *   category: ["dotcompute", "host"], level: "info", timestamp: 0, message: ["started ", 3, " plugins"],
  *   rawMessage: "started {count} plugins", properties: { count: 3 },
  * });
- * if (JSON.parse(line).message !== "started 3 plugins") throw new Error(line);
+ * const { timestamp, message, properties } = JSON.parse(line);
+ * assert.equal(timestamp, "1970-01-01T00:00:00.000Z");
+ * assert.equal(message, "started 3 plugins");
+ * assert.deepEqual(properties, { count: 3 });
  * ```
  */
 export function jsonLine(record: LogRecord): string {

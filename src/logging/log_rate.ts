@@ -11,8 +11,31 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createPluginHost } from "@dotcompute/plugins";
- * const host = await createPluginHost("host.jsonc", { logRate: { perSecond: 50, burst: 500 } });
+ * // A plugin that logs 20 records in one call.
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/chatty`);
+ * await Deno.writeTextFile(
+ *   `${dir}/chatty/plugin.jsonc`,
+ *   '{ "id": "chatty", "name": "chatty", "version": "1.0.0" }',
+ * );
+ * await Deno.writeTextFile(
+ *   `${dir}/chatty/mod.ts`,
+ *   `let log;
+ *   export default {
+ *     initialize: (ctx) => { log = ctx.log; },
+ *     methods: { talk: () => { for (let i = 0; i < 20; i++) log.info("line {i}", { i }); } },
+ *   };`,
+ * );
+ * const host = await createPluginHost({ Plugins: { PluginsDirectory: dir } }, {
+ *   logRate: { perSecond: 1, burst: 5 },
+ * });
+ * await host.start();
+ * await host.getPlugin("chatty")?.call("talk");
+ * assert.equal(host.getPlugin("chatty")?.getMetrics().logsDropped, 15); // past the burst of 5
+ * await host.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface LogRate {
@@ -27,8 +50,9 @@ export interface LogRate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_LOG_RATE } from "@dotcompute/plugins";
- * console.log(DEFAULT_LOG_RATE.perSecond); // 200
+ * assert.deepEqual(DEFAULT_LOG_RATE, { perSecond: 200, burst: 2000 });
  * ```
  */
 export const DEFAULT_LOG_RATE: LogRate = { perSecond: 200, burst: 2000 };

@@ -15,8 +15,9 @@ const NAMED: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t"
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeControls } from "./record.ts";
- * console.log(escapeControls("a\nb\x1b[31m")); // a\nb\x1b[31m (one line, no colour)
+ * assert.equal(escapeControls("a\nb\x1b[31m"), "a\\nb\\x1b[31m"); // one line, no colour
  * ```
  */
 export function escapeControls(text: string): string {
@@ -35,8 +36,9 @@ export function escapeControls(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { indentLines } from "./record.ts";
- * if (indentLines("a\r\nb\x1b[31m") !== "a\n    b\\x1b[31m") throw new Error("not indented");
+ * assert.equal(indentLines("a\r\nb\x1b[31m"), "a\n    b\\x1b[31m");
  * ```
  */
 export function indentLines(text: string): string {

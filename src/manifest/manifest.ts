@@ -40,8 +40,10 @@ const CAPABILITY_NAMES = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CAPABILITIES } from "./manifest.ts";
- * CAPABILITIES.includes("Scalable"); // true
+ * assert.ok(CAPABILITIES.includes("Scalable"));
+ * assert.ok(Object.isFrozen(CAPABILITIES));
  * ```
  */
 export const CAPABILITIES: readonly Capability[] = Object.freeze([...CAPABILITY_NAMES]);
@@ -51,8 +53,9 @@ export const CAPABILITIES: readonly Capability[] = Object.freeze([...CAPABILITY_
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MANIFEST_FILES } from "./manifest.ts";
- * console.log(MANIFEST_FILES[0]); // "plugin.jsonc"
+ * assert.deepEqual(MANIFEST_FILES, ["plugin.jsonc", "plugin.json"]);
  * ```
  */
 export const MANIFEST_FILES: readonly string[] = Object.freeze(["plugin.jsonc", "plugin.json"]);
@@ -230,8 +233,10 @@ export interface ManifestSchema {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manifestSchema } from "./manifest.ts";
- * manifestSchema.safeParse({ id: "a", name: "A", version: "1.0.0" }).success; // true
+ * assert.ok(manifestSchema.safeParse({ id: "a", name: "A", version: "1.0.0" }).success);
+ * assert.ok(!manifestSchema.safeParse({ id: "a" }).success); // no name, no version
  * ```
  */
 export const manifestSchema: ManifestSchema = schema;
@@ -337,9 +342,14 @@ export function analyzeManifest(text: string, file: string): Analysis {
  * @throws {ManifestError} listing every problem, each with file, line, column and field.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseManifest } from "./manifest.ts";
  * const m = parseManifest('{ "id": "hello", "name": "Hello", "version": "1.0.0", }', "plugin.jsonc");
- * console.log(m.entry); // "mod.ts"
+ * assert.equal(m.entry, "mod.ts"); // the default
+ * assert.throws(() => parseManifest('{ "id": "hello", "name": "Hello", "version": "one" }', "plugin.jsonc"), {
+ *   name: "ManifestError",
+ *   message: 'Cannot load plugin "hello": plugin.jsonc:1:46: "version": "one" is not a semver version',
+ * });
  * ```
  */
 export function parseManifest(text: string, file: string): PluginManifest {

@@ -5,7 +5,8 @@
 // with more than one hard link refuses the start too: its other name may be a file outside every grant, and
 // nothing tells which name is the file's "own".
 import { join } from "node:path";
-import { hardLinks, isInside, MAX_SCANNED_ENTRIES, symlinksUnder } from "../_common/symlinks.ts";
+import { hardLinks, MAX_SCANNED_ENTRIES, symlinksUnder } from "../_common/symlinks.ts";
+import { within } from "../_common/paths.ts";
 
 /** The grants to check: absolute paths, as the permissions hold them. */
 export interface Grants {
@@ -52,7 +53,7 @@ export async function checkGrantLinks(
         if (found.kind === "too-many") unchecked.push(`${root} (over ${MAX_SCANNED_ENTRIES} entries)`);
         else if (found.kind === "hardlink") {
           problems.push(hardLinkProblem(join(root, found.rel), kind, found.nlink));
-        } else if (found.kind === "link" && !into.some((g) => found.target && isInside(g, found.target))) {
+        } else if (found.kind === "link" && !into.some((g) => found.target && within(found.target, g))) {
           const to = found.target === undefined ? "nowhere (a missing target)" : `"${found.target}"`;
           problems.push(
             `symlink "${

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { isAbsolute, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { toPath, within } from "../_common/paths.ts";
 import type { SecurityEntry } from "../config/config.ts";
 import { type HostPort, parseHostPort } from "../config/_values.ts";
 import type { ManifestPermissions } from "../manifest/manifest.ts";
@@ -91,18 +90,10 @@ function defaultHostHolds(d: Deno.PermissionDescriptor): boolean {
   }
 }
 
-/** Whether `child` is `parent` or lies inside it, by whole path segments ("/data" does not hold "/database"). */
-function within(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
-
-const toPath = (p: string, base: string): string =>
-  p.startsWith("file:") ? fileURLToPath(p) : resolve(base, p);
 const formatHost = (h: HostPort): string => h.port === undefined ? h.host : `${h.host}:${h.port}`;
 const envKey = (name: string): string => Deno.build.os === "windows" ? name.toUpperCase() : name;
-// A pattern covers a name or a narrower pattern: "MY_*" covers "MY_A" and "MY_X_*".
-const envCovers = (pattern: string, name: string): boolean =>
+/** Whether env `pattern` covers `name` or a narrower pattern: "MY_*" covers "MY_A" and "MY_X_*". */
+export const envCovers = (pattern: string, name: string): boolean =>
   pattern.endsWith("*")
     ? envKey(name).startsWith(envKey(pattern.slice(0, -1)))
     : envKey(pattern) === envKey(name);
@@ -162,6 +153,7 @@ const compactPaths = (paths: readonly string[]): string[] =>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { computePermissions } from "./permissions.ts";
  * const p = computePermissions({
  *   manifestPermissions: { read: ["./assets"], write: [], net: ["api.example.com"], env: [] },
@@ -172,8 +164,8 @@ const compactPaths = (paths: readonly string[]): string[] =>
  *   },
  *   hostHolds: () => true,
  * });
- * console.log(p.net); // ["api.example.com:443"]
- * console.log(p.denied); // [{ kind: "read", value: "/srv/plugins/hello/assets", reason: "AllowFileSystemAccess is false" }]
+ * assert.deepEqual(p.net, ["api.example.com:443"]);
+ * assert.deepEqual(p.denied, [{ kind: "read", value: "/srv/plugins/hello/assets", reason: "AllowFileSystemAccess is false" }]);
  * ```
  */
 export function computePermissions(input: PermissionInput): EffectivePermissions {
@@ -246,6 +238,7 @@ export function computePermissions(input: PermissionInput): EffectivePermissions
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { computePermissions, toWorkerPermissions } from "./permissions.ts";
  * const p = computePermissions({
  *   manifestPermissions: { read: [], write: [], net: [], env: [] },
@@ -253,7 +246,7 @@ export function computePermissions(input: PermissionInput): EffectivePermissions
  *   implicitRead: ["/srv/plugins/hello"],
  *   hostHolds: () => true,
  * });
- * console.log(toWorkerPermissions(p).read); // ["/srv/plugins/hello"]
+ * assert.deepEqual(toWorkerPermissions(p).read, ["/srv/plugins/hello"]);
  * ```
  */
 export function toWorkerPermissions(p: EffectivePermissions): Deno.PermissionOptionsObject {
@@ -276,6 +269,7 @@ export function toWorkerPermissions(p: EffectivePermissions): Deno.PermissionOpt
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { computePermissions, toDenoFlags } from "./permissions.ts";
  * const p = computePermissions({
  *   manifestPermissions: { read: [], write: [], net: [], env: [] },
@@ -283,7 +277,7 @@ export function toWorkerPermissions(p: EffectivePermissions): Deno.PermissionOpt
  *   implicitRead: ["/srv/plugins/hello"],
  *   hostHolds: () => true,
  * });
- * console.log(toDenoFlags(p)); // ["--allow-read=/srv/plugins/hello"]
+ * assert.deepEqual(toDenoFlags(p), ["--allow-read=/srv/plugins/hello"]);
  * ```
  */
 export function toDenoFlags(p: EffectivePermissions): string[] {

@@ -93,10 +93,14 @@ const BUCKETS = 460;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LatencyHistogram } from "@dotcompute/plugins";
  * const h = new LatencyHistogram();
  * for (let i = 1; i <= 100; i++) h.record(i);
- * console.log(h.summary().p50); // about 50
+ * const { count, p50, max } = h.summary();
+ * assert.equal(count, 100);
+ * assert.ok(Math.abs(p50 - 50) <= 50 * 0.05); // within 5%
+ * assert.equal(max, 100);
  * ```
  */
 export class LatencyHistogram {
@@ -140,11 +144,14 @@ export class LatencyHistogram {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CallMetrics } from "@dotcompute/plugins";
  * const m = new CallMetrics();
  * const done = m.begin();
- * done(undefined);
- * console.log(m.snapshot(0).calls); // 1
+ * assert.equal(m.snapshot(0).inFlight, 1);
+ * done(undefined); // no error: a call that succeeded
+ * assert.equal(m.snapshot(0).calls, 1);
+ * assert.equal(m.snapshot(0).errors, 0);
  * ```
  */
 export class CallMetrics {

@@ -15,10 +15,14 @@ import type { PluginMetricsSnapshot } from "./metrics.ts";
  * method name and arguments compile and results are `unknown`.
  *
  * @example
- * ```ts ignore
- * import type plugin from "./plugins/hello/mod.ts";
- * const hello = host.getPlugin<typeof plugin>("hello.world")!;
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testPlugin } from "@dotcompute/plugins/testing";
+ * import type plugin from "../../plugins/hello/mod.ts";
+ * await using p = await testPlugin("plugins/hello");
+ * const hello = p.host.getPlugin<typeof plugin>("hello.world")!;
  * const text: string = await hello.call("greet", "Ada"); // checked at compile time
+ * assert.equal(text, "hello Ada");
  * ```
  */
 export interface PluginHandle<M = UntypedMethods> {

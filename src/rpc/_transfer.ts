@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { collectTransferables } from "@dotcompute/plugins";
  * const data = new Float32Array(4);
- * collectTransferables([data]); // [data.buffer]
+ * assert.deepEqual(collectTransferables([{ data }]), [data.buffer]);
+ * assert.deepEqual(collectTransferables(["no", "buffers"]), []);
  * ```
  */
 export function collectTransferables(

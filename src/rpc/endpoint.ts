@@ -85,12 +85,14 @@ interface Pending {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RpcEndpoint } from "@dotcompute/plugins";
  * const { port1, port2 } = new MessageChannel();
  * const ep = new RpcEndpoint({ peer: "demo", defaultTimeoutMs: 1000, send: (m, t) => port1.postMessage(m, t) });
  * port2.onmessage = (e) => port2.postMessage({ v: 1, t: "result", id: e.data.id, value: e.data.args[0] });
  * port1.onmessage = (e) => ep.settle(e.data);
- * console.log(await ep.call("method", "echo", ["hi"])); // "hi"
+ * assert.equal(await ep.call("method", "echo", ["hi"]), "hi");
+ * assert.equal(ep.pending, 0);
  * port1.close();
  * ```
  */

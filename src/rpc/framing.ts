@@ -18,8 +18,9 @@ import { Deserializer, Serializer } from "node:v8";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_FRAME_BYTES } from "./framing.ts";
- * console.log(MAX_FRAME_BYTES / 2 ** 20); // 512
+ * assert.equal(MAX_FRAME_BYTES, 512 * 2 ** 20); // 512 MiB
  * ```
  */
 export const MAX_FRAME_BYTES: number = 512 * 1024 * 1024;
@@ -29,10 +30,11 @@ export const MAX_FRAME_BYTES: number = 512 * 1024 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FrameDecoder, FramingError } from "./framing.ts";
  * const decoder = new FrameDecoder();
  * decoder.push(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
- * console.log(decoder.error instanceof FramingError); // true
+ * assert.ok(decoder.error instanceof FramingError);
  * ```
  */
 export class FramingError extends Error {
@@ -49,9 +51,10 @@ export class FramingError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame } from "./framing.ts";
  * const frame = encodeFrame({ v: 1, t: "ready", methods: [] });
- * console.log(new DataView(frame.buffer).getUint32(0) === frame.length - 4); // true
+ * assert.equal(new DataView(frame.buffer).getUint32(0), frame.length - 4); // a 4-byte length, then the body
  * ```
  */
 export function encodeFrame(message: unknown): Uint8Array<ArrayBuffer> {
@@ -92,13 +95,14 @@ function decodeBody(body: Uint8Array): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame, FrameDecoder } from "./framing.ts";
  * const frame = encodeFrame({ hello: new Float32Array([1, 2]) });
  * const decoder = new FrameDecoder();
- * console.log(decoder.push(frame.subarray(0, 3)).length); // 0: not a whole frame yet
- * console.log(decoder.push(frame.subarray(3))); // [{ hello: Float32Array(2) [1, 2] }]
+ * assert.deepEqual(decoder.push(frame.subarray(0, 3)), []); // not a whole frame yet
+ * assert.deepEqual(decoder.push(frame.subarray(3)), [{ hello: new Float32Array([1, 2]) }]);
  * decoder.push(new Uint8Array([0, 0, 0, 0]));
- * console.log(decoder.error?.message); // "bad frame length 0 (1 to 536870912 bytes)"
+ * assert.equal(decoder.error?.message, "bad frame length 0 (1 to 536870912 bytes)");
  * ```
  */
 export class FrameDecoder {

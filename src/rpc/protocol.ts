@@ -19,8 +19,9 @@ export type HookName = "initialize" | "start" | "stop" | "health" | "configure" 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SERVICE_TARGET } from "@dotcompute/plugins";
- * console.log(SERVICE_TARGET); // "$service"
+ * assert.equal(SERVICE_TARGET, "$service");
  * ```
  */
 export const SERVICE_TARGET = "$service";
@@ -325,9 +326,12 @@ function isNumRecord(x: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseWorkerMessage } from "@dotcompute/plugins";
- * const m = parseWorkerMessage({ v: 1, t: "result", id: 1, value: 42 });
- * if (typeof m === "string") console.error(m);
+ * const result = { v: 1, t: "result", id: 1, value: 42 };
+ * assert.deepEqual(parseWorkerMessage(result), result); // well-formed: the message itself
+ * assert.equal(parseWorkerMessage({ v: 1, t: "hello" }), 'unknown message type "hello"');
+ * assert.equal(parseWorkerMessage({ v: 2 }), "unsupported protocol version 2");
  * ```
  */
 export function parseWorkerMessage(data: unknown): WorkerMessage | string {

@@ -14,11 +14,27 @@ import type { PluginCalls, PluginMethods, ServiceProxy } from "../plugin_api.ts"
  * the plugin's stop signal), so a call made while serving one is cancelled with it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RpcEndpoint } from "../rpc/endpoint.ts";
  * import { pluginCalls } from "./_services.ts";
+ *
+ * // A stand-in host at the other end of a channel: "storage.kv" is offered by plugin "storage".
+ * const { port1, port2 } = new MessageChannel();
+ * const toHost = new RpcEndpoint({ peer: "host", defaultTimeoutMs: 1000, send: (m) => port1.postMessage(m) });
+ * port1.onmessage = (e) => toHost.settle(e.data);
+ * port2.onmessage = ({ data: { id, target, method, args } }) => {
+ *   const found = { name: args[0], id: "storage", version: "2.1.0" };
+ *   const value = target === "$service" ? found : `${target}.${method}(${args})`;
+ *   port2.postMessage({ v: 1, t: "result", id, value });
+ * };
+ *
+ * const stopping = new AbortController();
  * const plugins = pluginCalls(toHost, () => stopping.signal);
  * const kv = await plugins.getService("storage.kv", "^2.0.0");
- * await kv?.call("get", "key");
+ * assert.equal(kv?.version, "2.1.0");
+ * assert.equal(await kv?.call("get", "key"), "storage.get(key)");
+ * port1.close();
  * ```
  */
 export function pluginCalls(host: RpcEndpoint, signal: () => AbortSignal): PluginCalls {

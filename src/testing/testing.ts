@@ -100,12 +100,16 @@ export interface PluginUnderTest<M> extends AsyncDisposable {
  * @throws {Error} when the folder is not a valid plugin, or (unless `expectRunning: false`) when the plugin
  * does not reach Running; the message names the state and the plugin's last error.
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { testPlugin } from "@dotcompute/plugins/testing";
+ * // A copy of the folder runs, so what it writes stays out of the source tree.
  * await using p = await testPlugin("plugins/storage", { permissions: "manifest" });
  * await p.call("set", "k", "v");
  * await p.restart();
- * console.log(await p.call("get", "k"), p.logs.map((l) => l.message));
+ * assert.equal(await p.call("get", "k"), "v"); // kept on disk across the restart
+ * assert.equal(p.metrics().restarts, 1);
+ * assert.ok(p.logs.length > 0);
  * ```
  */
 export async function testPlugin<P = unknown>(

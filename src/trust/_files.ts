@@ -48,8 +48,19 @@ export const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b 
  * files wherever they are.
  *
  * @example
- * ```ts ignore
- * const { files, refused } = await listFolder("plugins/hello", new Set(["plugin.sig.json"]));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listFolder } from "./_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/lib`);
+ * for (const file of ["plugin.jsonc", "mod.ts", "lib/util.ts", "plugin.sig.json"]) {
+ *   await Deno.writeTextFile(`${dir}/${file}`, "");
+ * }
+ * await Deno.symlink("/etc/hostname", `${dir}/link`);
+ * const { files, refused } = await listFolder(dir, new Set(["plugin.sig.json"]));
+ * assert.deepEqual(files, ["lib/util.ts", "mod.ts", "plugin.jsonc"]);
+ * assert.deepEqual(refused, [{ path: "link", why: "is a symlink" }]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function listFolder(dir: string, skip: ReadonlySet<string>): Promise<FolderListing> {
@@ -83,8 +94,13 @@ export async function listFolder(dir: string, skip: ReadonlySet<string>): Promis
  * The SHA-256 (lowercase hex) of a file's bytes.
  *
  * @example
- * ```ts ignore
- * console.log(await sha256File("plugins/hello/mod.ts"));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sha256File } from "./_files.ts";
+ * const file = await Deno.makeTempFile();
+ * await Deno.writeTextFile(file, "abc");
+ * assert.equal(await sha256File(file), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * await Deno.remove(file);
  * ```
  */
 export async function sha256File(path: string): Promise<string> {
@@ -98,8 +114,13 @@ export async function sha256File(path: string): Promise<string> {
  * The SHA-256 of `bytes`, lowercase hex.
  *
  * @example
- * ```ts ignore
- * console.log(await sha256Hex(new TextEncoder().encode("abc")));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sha256Hex } from "./_files.ts";
+ * assert.equal(
+ *   await sha256Hex(new TextEncoder().encode("abc")),
+ *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+ * );
  * ```
  */
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -111,8 +132,12 @@ export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string>
  * the order of `paths`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hashFiles, sha256File } from "./_files.ts";
  * const digests = await hashFiles("plugins/hello", ["mod.ts", "plugin.jsonc"]);
+ * assert.deepEqual(digests.map((d) => d.path), ["mod.ts", "plugin.jsonc"]); // in the order given
+ * assert.equal(digests[0].sha256, await sha256File("plugins/hello/mod.ts"));
  * ```
  */
 export async function hashFiles(dir: string, paths: readonly string[]): Promise<FileDigest[]> {

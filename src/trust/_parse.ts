@@ -36,9 +36,20 @@ function digestOf(v: unknown): FileDigest | undefined {
  * The signature in `text`, or why it is not one.
  *
  * @example
- * ```ts ignore
- * const sig = parseSignatureFile(await Deno.readTextFile("plugins/hello/plugin.sig.json"));
- * if (typeof sig === "string") console.error(sig);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, signPlugin } from "@dotcompute/plugins";
+ * import { parseSignatureFile } from "./_parse.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * const signed = await signPlugin(dir, await generateKeyPair());
+ * const sig = parseSignatureFile(await Deno.readTextFile(`${dir}/plugin.sig.json`));
+ * assert.deepEqual(sig, signed);
+ * assert.equal(typeof parseSignatureFile("{ not json"), "string"); // why it is not a signature
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function parseSignatureFile(text: string): PluginSignature | string {

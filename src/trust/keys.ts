@@ -38,9 +38,11 @@ export interface KeyPairFiles {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateKeyPair, thumbprint } from "@dotcompute/plugins";
  * const keys = await generateKeyPair();
- * console.log(await thumbprint(keys.publicKey)); // 64 hex digits
+ * assert.equal(keys.privateKey.type, "private");
+ * assert.match(await thumbprint(keys.publicKey), /^[0-9a-f]{64}$/);
  * ```
  */
 export async function generateKeyPair(): Promise<SigningKeys> {
@@ -53,9 +55,12 @@ export async function generateKeyPair(): Promise<SigningKeys> {
  *
  * @example
  * ```ts
- * import { generateKeyPair, thumbprint } from "@dotcompute/plugins";
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, rawPublicKey, thumbprint } from "@dotcompute/plugins";
  * const { publicKey } = await generateKeyPair();
- * console.log(await thumbprint(publicKey));
+ * const print = await thumbprint(publicKey);
+ * assert.match(print, /^[0-9a-f]{64}$/);
+ * assert.equal(await thumbprint(await rawPublicKey(publicKey)), print); // the key or its raw bytes
  * ```
  */
 export async function thumbprint(publicKey: CryptoKey | Uint8Array<ArrayBuffer>): Promise<string> {
@@ -68,9 +73,10 @@ export async function thumbprint(publicKey: CryptoKey | Uint8Array<ArrayBuffer>)
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateKeyPair, rawPublicKey } from "@dotcompute/plugins";
  * const { publicKey } = await generateKeyPair();
- * console.log((await rawPublicKey(publicKey)).length); // 32
+ * assert.equal((await rawPublicKey(publicKey)).length, 32);
  * ```
  */
 export async function rawPublicKey(publicKey: CryptoKey): Promise<Uint8Array<ArrayBuffer>> {
@@ -82,9 +88,11 @@ export async function rawPublicKey(publicKey: CryptoKey): Promise<Uint8Array<Arr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exportKeyPem, generateKeyPair } from "@dotcompute/plugins";
  * const keys = await generateKeyPair();
- * console.log(await exportKeyPem(keys.publicKey)); // -----BEGIN PUBLIC KEY----- ...
+ * assert.match(await exportKeyPem(keys.publicKey), /^-----BEGIN PUBLIC KEY-----\n/);
+ * assert.match(await exportKeyPem(keys.privateKey), /^-----BEGIN PRIVATE KEY-----\n/);
  * ```
  */
 export async function exportKeyPem(key: CryptoKey): Promise<string> {
@@ -108,10 +116,12 @@ function pemBody(pem: string, label: string): Uint8Array<ArrayBuffer> {
  * @throws {TypeError} when the text is not an Ed25519 private key.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exportKeyPem, generateKeyPair, importSigningKeys } from "@dotcompute/plugins";
  * const pem = await exportKeyPem((await generateKeyPair()).privateKey);
  * const keys = await importSigningKeys(pem);
- * console.log(keys.publicKey.type); // "public"
+ * assert.equal(keys.privateKey.type, "private");
+ * assert.equal(keys.publicKey.type, "public"); // derived from the private key
  * ```
  */
 export async function importSigningKeys(pem: string): Promise<SigningKeys> {
@@ -135,9 +145,11 @@ export async function importSigningKeys(pem: string): Promise<SigningKeys> {
  * @throws {TypeError} when the text is not an Ed25519 public key.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exportKeyPem, generateKeyPair, importPublicKey, thumbprint } from "@dotcompute/plugins";
- * const pem = await exportKeyPem((await generateKeyPair()).publicKey);
- * console.log(await thumbprint(await importPublicKey(pem)));
+ * const { publicKey } = await generateKeyPair();
+ * const imported = await importPublicKey(await exportKeyPem(publicKey));
+ * assert.equal(await thumbprint(imported), await thumbprint(publicKey));
  * ```
  */
 export async function importPublicKey(pem: string): Promise<CryptoKey> {
@@ -155,10 +167,16 @@ export async function importPublicKey(pem: string): Promise<CryptoKey> {
  * PREFIX's folder (mode 0700) when it is missing. Refuses to overwrite an existing private key file.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { writeKeyPair } from "@dotcompute/plugins";
- * const { privateKeyFile, thumbprint } = await writeKeyPair("./keys/release");
- * console.log(privateKeyFile, thumbprint); // ./keys/release.key  3f0c…
+ * const dir = await Deno.makeTempDir();
+ * const { privateKeyFile, publicKeyFile, thumbprint } = await writeKeyPair(`${dir}/keys/release`);
+ * assert.equal(privateKeyFile, `${dir}/keys/release.key`);
+ * assert.equal(publicKeyFile, `${dir}/keys/release.pub`);
+ * assert.match(thumbprint, /^[0-9a-f]{64}$/);
+ * await assert.rejects(writeKeyPair(`${dir}/keys/release`), Deno.errors.AlreadyExists); // never overwrites
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeKeyPair(prefix: string): Promise<KeyPairFiles> {
@@ -178,9 +196,19 @@ export async function writeKeyPair(prefix: string): Promise<KeyPairFiles> {
  * Reads a private key file written by {@linkcode writeKeyPair} (or any Ed25519 PKCS #8 PEM).
  *
  * @example
- * ```ts ignore
- * import { readSigningKeys, signPlugin } from "@dotcompute/plugins";
- * await signPlugin("plugins/hello", await readSigningKeys("./keys/release.key"));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSigningKeys, signPlugin, writeKeyPair } from "@dotcompute/plugins";
+ * const dir = await Deno.makeTempDir();
+ * const { privateKeyFile, thumbprint } = await writeKeyPair(`${dir}/release`);
+ * await Deno.mkdir(`${dir}/hello`);
+ * await Deno.writeTextFile(
+ *   `${dir}/hello/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * const sig = await signPlugin(`${dir}/hello`, await readSigningKeys(privateKeyFile));
+ * assert.equal(sig.thumbprint, thumbprint);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readSigningKeys(file: string): Promise<SigningKeys> {

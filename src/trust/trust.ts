@@ -80,9 +80,11 @@ export interface VerifyOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SignatureError } from "@dotcompute/plugins";
  * const e = new SignatureError("hello", [{ kind: "unsigned", message: "has no plugin.sig.json" }]);
- * console.log(e.code, e.message);
+ * assert.equal(e.code, "SIGNATURE_INVALID");
+ * assert.equal(e.message, 'Plugin "hello" failed signature verification: has no plugin.sig.json');
  * ```
  */
 export class SignatureError extends PluginHostError {
@@ -124,10 +126,20 @@ function signedBytes(s: Omit<PluginSignature, "signature">): Uint8Array<ArrayBuf
  *
  * @throws {SignatureError} when the folder has no manifest, holds a symlink or cannot be read.
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { generateKeyPair, signPlugin } from "@dotcompute/plugins";
- * const sig = await signPlugin("plugins/hello", await generateKeyPair());
- * console.log(sig.thumbprint, sig.files.length);
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * await Deno.writeTextFile(`${dir}/mod.ts`, "export default {};");
+ * const sig = await signPlugin(dir, await generateKeyPair());
+ * assert.match(sig.thumbprint, /^[0-9a-f]{64}$/);
+ * assert.deepEqual(sig.files.map((f) => f.path), ["mod.ts", "plugin.jsonc"]);
+ * assert.ok((await Deno.stat(`${dir}/plugin.sig.json`)).isFile);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function signPlugin(dir: string, keys: SigningKeys): Promise<PluginSignature> {
@@ -185,10 +197,22 @@ const normalizeThumbprint = (t: string): string => t.replace(/[\s:]/g, "").toLow
  * removed; no symlink). Never throws; the result names every file that differs.
  *
  * @example
- * ```ts ignore
- * import { verifyPlugin } from "@dotcompute/plugins";
- * const result = await verifyPlugin("plugins/hello", { trusted: ["3f0c…"] });
- * if (!result.ok) console.error(result.reason); // "mod.ts" differs from the signed file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, signPlugin, verifyPlugin } from "@dotcompute/plugins";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/plugin.jsonc`,
+ *   '{ "id": "hello.world", "name": "hello", "version": "1.0.0" }',
+ * );
+ * await Deno.writeTextFile(`${dir}/mod.ts`, "export default {};");
+ * const { thumbprint } = await signPlugin(dir, await generateKeyPair());
+ * assert.equal((await verifyPlugin(dir, { trusted: [thumbprint] })).ok, true);
+ * await Deno.writeTextFile(`${dir}/mod.ts`, "export default { methods: {} };");
+ * const result = await verifyPlugin(dir, { trusted: [thumbprint] });
+ * assert.equal(result.ok, false);
+ * if (!result.ok) assert.match(result.reason, /"mod\.ts"/); // "mod.ts" differs from the signed file
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function verifyPlugin(dir: string, options: VerifyOptions = {}): Promise<VerifyResult> {

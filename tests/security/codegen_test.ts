@@ -72,12 +72,13 @@ Deno.test("codegen: without the V8 flag the runtime still takes eval and the Fun
 
 Deno.test("codegen: the host's own tasks never prompt and disallow code from strings", async () => {
   const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(CONFIG)).tasks;
-  // "test" runs two tasks in turn (tests that measure the whole process run alone): those are checked.
-  assert.equal(tasks.test, "deno task test:shared && deno task test:alone");
-  for (const name of ["start", "test:shared", "test:alone", "cli", "bench"]) {
+  // "test" runs three tasks in turn (tests that measure the whole process run alone, then the examples of the
+  // docs): those are checked.
+  assert.equal(tasks.test, "deno task test:shared && deno task test:alone && deno task test:doc");
+  for (const name of ["start", "test:shared", "test:alone", "test:doc", "cli", "bench"]) {
     assert.match(tasks[name], /--no-prompt/, name);
   }
-  for (const name of ["start", "test:shared", "test:alone", "cli"]) {
+  for (const name of ["start", "test:shared", "test:alone", "test:doc", "cli"]) {
     assert.match(tasks[name], /--v8-flags=--disallow-code-generation-from-strings/, name);
   }
 });
