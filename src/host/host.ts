@@ -58,7 +58,7 @@ export async function createHost(
 }
 
 class Host implements PluginHost {
-  /** Its state, shared with the `_`-prefixed modules of host/ that do the work (one owner for it is issue 19 item 3). */
+  /** Its state, shared with the `_`-prefixed modules of host/ that do the work. */
   readonly #s: HostState;
   readonly warnings: readonly Diagnostic[];
   readonly #serve: ServeAdmin;
