@@ -20,7 +20,7 @@ export function suggest(word: string, candidates: readonly string[]): string | u
 const fold = (s: string): string => s.toLowerCase().replace(/[_-]/g, "");
 
 /** Levenshtein distance with a single rolling row. */
-export function distance(a: string, b: string): number {
+function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0];

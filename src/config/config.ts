@@ -139,7 +139,7 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
  * ```
  */
 export function parseConfig(text: string, file: string): LoadedConfig {
-  const parsed = parseJsonc(text.replace(/^\uFEFF/, ""), file);
+  const parsed = parseJsonc(text, file);
   const configFile = resolve(file);
   return normalize(parsed.value, file, dirname(configFile), configFile, parsed.locate);
 }

@@ -14,15 +14,17 @@ import semver from "../_npm/semver.ts";
 import { PluginHostError } from "../errors.ts";
 import type { PluginManifest } from "../manifest/manifest.ts";
 import type { PluginHandle } from "../plugin/types.ts";
-import type { MethodArgs, MethodName, MethodResult, UntypedMethods } from "../plugin_api.ts";
-import type { CallOptions } from "../rpc/endpoint.ts";
+import type { UntypedMethods } from "../plugin_api.ts";
 import { SERVICE_TARGET } from "../rpc/protocol.ts";
 import { byVersionDesc, satisfiesRange } from "../_common/semver.ts";
 
 const validRange = semver.validRange as (range: string) => string | null;
 
-/** A handle on the Running plugin that offers a service; `M` types its calls (see `host.getService<P>`). */
-export interface ServiceHandle<M = UntypedMethods> {
+/**
+ * A handle on the Running plugin that offers a service; `M` types its calls (see `host.getService<P>`).
+ * `call` and `request` are the provider handle's own.
+ */
+export interface ServiceHandle<M = UntypedMethods> extends Pick<PluginHandle<M>, "call" | "request"> {
   /** The name looked up: a capability id or a plugin id. */
   readonly name: string;
   /** The id of the plugin that offers it. */
@@ -31,14 +33,6 @@ export interface ServiceHandle<M = UntypedMethods> {
   readonly version: string;
   /** The provider's plugin handle. */
   readonly plugin: PluginHandle<M>;
-  /** Calls a method of the provider. */
-  call<K extends MethodName<M>>(method: K, ...args: MethodArgs<M, K>): Promise<MethodResult<M, K>>;
-  /** Calls a method of the provider with options (timeout, signal, transfer). */
-  request<K extends MethodName<M>>(
-    method: K,
-    args: Readonly<MethodArgs<M, K>>,
-    options?: CallOptions,
-  ): Promise<MethodResult<M, K>>;
 }
 
 /**
