@@ -171,8 +171,9 @@ Deno.test("CallMetrics: protocol errors, restarts, uptime and custom metrics", (
   const m = new CallMetrics();
   m.protocolError();
   m.protocolError();
-  m.restarts = 2;
-  m.runningSince = 10_000;
+  m.running(false, 1_000); // the first start, then two more: 2 restarts, running since the last
+  m.running(true, 5_000);
+  m.running(true, 10_000);
   const custom = { counters: { hits: 3 }, histograms: { size: { count: 1, sum: 4, min: 4, max: 4 } } };
   m.setCustom(custom);
   const s = m.snapshot(12_500);
@@ -181,7 +182,7 @@ Deno.test("CallMetrics: protocol errors, restarts, uptime and custom metrics", (
   assert.equal(s.uptimeMs, 2_500);
   assert.deepEqual(s.custom, custom);
   assert.equal(m.snapshot(9_000).uptimeMs, 0, "never negative");
-  m.runningSince = undefined;
+  m.notRunning();
   assert.equal(m.snapshot(20_000).uptimeMs, 0, "0 when not running");
 });
 

@@ -14,57 +14,78 @@ import { computePermissions } from "../permissions/permissions.ts";
 import { Plugin, type PluginOptions } from "../plugin/plugin.ts";
 import { routePluginCall } from "../deps/services.ts";
 import { mergeSettings } from "../config/settings.ts";
-import type { HostState } from "./_state.ts";
+import type { LogRate } from "../logging/log_rate.ts";
+import type { Registry } from "./_registry.ts";
 
 const API_PATH = (() => {
   const url = new URL("../plugin_api.ts", import.meta.url);
   return url.protocol === "file:" ? fileURLToPath(url) : undefined;
 })();
 
-/** What the plugin in `d` runs with under `config` (default: the one in force). */
-export function definition(
-  s: HostState,
-  d: DiscoveredPlugin,
-  config: HostConfig = s.config,
-): Omit<PluginOptions, "events" | "onPluginCall"> {
-  const id = d.manifest.id;
-  const cfg = pluginConfigFor(config, id);
-  return {
-    discovered: d,
-    settings: mergeSettings(d.manifest.settings, cfg.settings),
-    permissions: computePermissions({
-      manifestPermissions: d.manifest.permissions,
-      pluginDir: d.dir,
-      security: securityFor(config, id),
-      // SharedModules and ProbingPaths are readable by every plugin (still only what the host holds).
-      implicitRead: [
-        d.dir,
-        ...(API_PATH ? [API_PATH] : []),
-        ...config.sharedModules,
-        ...config.probingPaths,
-      ],
-    }),
-    tier: s.tiers[cfg.isolation] ?? unavailableTier(cfg.isolation),
-    callTimeoutMs: config.callTimeoutMs,
-    drainTimeoutMs: config.drainTimeoutMs,
-    hookTimeoutMs: config.callTimeoutMs,
-    ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
-    ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
-    ...budgets(cfg.resourceLimits, config.resourceLimits),
-    enableMetrics: config.enableMetrics,
-    ...(s.logRate === undefined ? {} : { logRate: s.logRate }),
-  };
+/** What a host's plugins are made from, beside their folders. */
+export interface DefinitionSources {
+  readonly registry: Registry;
+  readonly tiers: Readonly<Record<string, IsolationTier>>;
+  /** The configuration in force (its owner changes it). */
+  readonly config: () => HostConfig;
+  /** PluginHostOptions.logRate, for every plugin. */
+  readonly logRate: LogRate | false | undefined;
 }
 
-/** A new plugin for `d` (marked disabled when its configuration says so); its calls to others are routed. */
-export function create(s: HostState, d: DiscoveredPlugin): Plugin {
-  if (!pluginConfigFor(s.config, d.manifest.id).enabled) s.disabled.add(d.manifest.id);
-  return new Plugin({
-    ...definition(s, d),
-    events: s.events,
-    onPluginCall: (from, target, method, args, signal) =>
-      routePluginCall(s.plugins, from, target, method, args, signal),
-  });
+/** Turns discovered plugin folders into plugins, under the configuration in force or a planned one. */
+export class Definitions {
+  readonly #s: DefinitionSources;
+
+  constructor(sources: DefinitionSources) {
+    this.#s = sources;
+  }
+
+  /** What the plugin in `d` runs with under `config` (default: the one in force). */
+  of(
+    d: DiscoveredPlugin,
+    config: HostConfig = this.#s.config(),
+  ): Omit<PluginOptions, "events" | "onPluginCall"> {
+    const id = d.manifest.id;
+    const cfg = pluginConfigFor(config, id);
+    const logRate = this.#s.logRate;
+    return {
+      discovered: d,
+      settings: mergeSettings(d.manifest.settings, cfg.settings),
+      permissions: computePermissions({
+        manifestPermissions: d.manifest.permissions,
+        pluginDir: d.dir,
+        security: securityFor(config, id),
+        // SharedModules and ProbingPaths are readable by every plugin (still only what the host holds).
+        implicitRead: [
+          d.dir,
+          ...(API_PATH ? [API_PATH] : []),
+          ...config.sharedModules,
+          ...config.probingPaths,
+        ],
+      }),
+      tier: this.#s.tiers[cfg.isolation] ?? unavailableTier(cfg.isolation),
+      callTimeoutMs: config.callTimeoutMs,
+      drainTimeoutMs: config.drainTimeoutMs,
+      hookTimeoutMs: config.callTimeoutMs,
+      ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
+      ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
+      ...budgets(cfg.resourceLimits, config.resourceLimits),
+      enableMetrics: config.enableMetrics,
+      ...(logRate === undefined ? {} : { logRate }),
+    };
+  }
+
+  /** A new plugin for `d` (marked disabled when its configuration says so); its calls to others are routed. */
+  create(d: DiscoveredPlugin): Plugin {
+    const { registry } = this.#s;
+    if (!pluginConfigFor(this.#s.config(), d.manifest.id).enabled) registry.disable(d.manifest.id);
+    return new Plugin({
+      ...this.of(d),
+      events: registry.events,
+      onPluginCall: (from, target, method, args, signal) =>
+        routePluginCall(registry.plugins, from, target, method, args, signal),
+    });
+  }
 }
 
 function maxMemory(mb: number | undefined): { maxMemoryMB?: number } {

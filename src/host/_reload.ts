@@ -11,153 +11,171 @@ import type { ReloadEvent } from "../events/events.ts";
 import type { Plugin, PluginHandle } from "../plugin/plugin.ts";
 import { inspectNewFolder, inspectVerified } from "./_trust.ts";
 import { duplicateIdError } from "../discovery/discovery.ts";
-import { create, definition } from "./_definition.ts";
-import type { HostState } from "./_state.ts";
+import type { HostConfig } from "../config/config.ts";
+import type { ApprovalGate } from "./approvals.ts";
+import type { Control } from "./_control.ts";
+import type { Definitions } from "./_definition.ts";
+import type { Registry } from "./_registry.ts";
 
 const log = getLogger(["dotcompute", "host"]);
 
-/** `PluginHost.reload`: rejects when the new version is held or fails. */
-export async function reload(s: HostState, id: string): Promise<PluginHandle> {
-  const plugin = s.get(id);
-  const event = await reloadPlugin(s, plugin, "api");
-  if (event.outcome === "held") throw s.approvals.heldError(id);
-  if (event.error !== undefined) {
-    throw new PluginHostError("RELOAD_FAILED", `Cannot reload plugin "${id}": ${event.error}`, {
-      pluginId: id,
-    });
-  }
-  return plugin;
+/** What reloading works with. */
+export interface ReloadParts {
+  readonly registry: Registry;
+  readonly definitions: Definitions;
+  readonly control: Control;
+  readonly approvals: ApprovalGate;
+  /** The configuration in force (its owner changes it). */
+  readonly config: () => HostConfig;
+  /** The plugins folder. */
+  readonly dir: string;
 }
 
-/** Reloads one plugin from its folder: blue/green when it runs and is HotReloadable, else stop and start. */
-async function reloadPlugin(s: HostState, plugin: Plugin, trigger: "watch" | "api"): Promise<ReloadEvent> {
-  const t0 = performance.now();
-  const fromVersion = plugin.version;
-  const emit = (outcome: ReloadEvent["outcome"], extra: Partial<ReloadEvent> = {}): ReloadEvent => {
-    const event: ReloadEvent = {
-      id: plugin.id,
-      outcome,
-      fromVersion,
-      durationMs: performance.now() - t0,
-      trigger,
-      at: Date.now(),
-      ...extra,
-    };
-    const level = event.error === undefined ? "info" : "error";
-    log[level]("reload {id}: {outcome} {fromVersion} → {toVersion}{detail}", {
-      ...event,
-      toVersion: event.toVersion ?? "?",
-      detail: event.error === undefined ? "" : `: ${event.error}`,
-    });
-    plugin.lastReload = event;
-    s.events.emit("reload", event);
-    return event;
-  };
-  const report = await inspectVerified(plugin.dir, s.config);
-  if (!report.ok) return emit("rolled-back", { error: report.error.message });
-  const found = report.plugin;
-  const toVersion = found.manifest.version;
-  if (found.manifest.id !== plugin.id) {
-    return emit("rolled-back", { toVersion, error: `the folder now holds plugin "${found.manifest.id}"` });
+/** Reloads plugins from their folders; adds and removes plugins as folders come and go. */
+export class Reloader {
+  readonly #s: ReloadParts;
+
+  constructor(parts: ReloadParts) {
+    this.#s = parts;
   }
-  if (s.approvals.check(plugin, found.manifest)) return emit("held", { toVersion });
-  const hot = plugin.manifest.capabilities.includes("HotReloadable");
-  if (plugin.state === "Running" && !hot && trigger === "watch") {
-    log.warn("plugin {id} changed but is not HotReloadable: restart it to load the new version", {
-      id: plugin.id,
-    });
-    return emit("restart-required", { toVersion });
-  }
-  const target = definition(s, found);
-  try {
-    if (plugin.state === "Running" && hot) {
-      await plugin.swap(target);
-      return emit("swapped", { toVersion });
+
+  /** `PluginHost.reload`: rejects when the new version is held or fails. */
+  async reload(id: string): Promise<PluginHandle> {
+    const s = this.#s;
+    const plugin = s.registry.get(id);
+    const event = await this.#reloadPlugin(plugin, "api");
+    if (event.outcome === "held") throw s.approvals.heldError(id);
+    if (event.error !== undefined) {
+      throw new PluginHostError("RELOAD_FAILED", `Cannot reload plugin "${id}": ${event.error}`, {
+        pluginId: id,
+      });
     }
-    await plugin.unload();
-    plugin.redefine(target);
-    if (!s.disabled.has(plugin.id)) await plugin.start();
-    return emit("restarted", { toVersion });
-  } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    return emit(plugin.state === "Running" ? "rolled-back" : "restarted", { toVersion, error });
+    return plugin;
   }
-}
 
-function knownAt(s: HostState, folder: string): Plugin | undefined {
-  return [...s.plugins.values()].find((p) => p.dir === folder || p.discovered.dir === folder);
-}
+  /** Reloads one plugin from its folder: blue/green when it runs and is HotReloadable, else stop and start. */
+  async #reloadPlugin(plugin: Plugin, trigger: "watch" | "api"): Promise<ReloadEvent> {
+    const s = this.#s;
+    const t0 = performance.now();
+    const fromVersion = plugin.version;
+    const emit = (outcome: ReloadEvent["outcome"], extra: Partial<ReloadEvent> = {}): ReloadEvent => {
+      const event: ReloadEvent = {
+        id: plugin.id,
+        outcome,
+        fromVersion,
+        durationMs: performance.now() - t0,
+        trigger,
+        at: Date.now(),
+        ...extra,
+      };
+      const level = event.error === undefined ? "info" : "error";
+      log[level]("reload {id}: {outcome} {fromVersion} → {toVersion}{detail}", {
+        ...event,
+        toVersion: event.toVersion ?? "?",
+        detail: event.error === undefined ? "" : `: ${event.error}`,
+      });
+      plugin.recordReload(event);
+      s.registry.events.emit("reload", event);
+      return event;
+    };
+    const report = await inspectVerified(plugin.dir, s.config());
+    if (!report.ok) return emit("rolled-back", { error: report.error.message });
+    const found = report.plugin;
+    const toVersion = found.manifest.version;
+    if (found.manifest.id !== plugin.id) {
+      return emit("rolled-back", { toVersion, error: `the folder now holds plugin "${found.manifest.id}"` });
+    }
+    if (s.approvals.check(plugin, found.manifest)) return emit("held", { toVersion });
+    const hot = plugin.manifest.capabilities.includes("HotReloadable");
+    if (plugin.state === "Running" && !hot && trigger === "watch") {
+      log.warn("plugin {id} changed but is not HotReloadable: restart it to load the new version", {
+        id: plugin.id,
+      });
+      return emit("restart-required", { toVersion });
+    }
+    const target = s.definitions.of(found);
+    try {
+      if (plugin.state === "Running" && hot) {
+        await plugin.swap(target);
+        return emit("swapped", { toVersion });
+      }
+      await plugin.unload();
+      plugin.redefine(target);
+      if (!s.registry.disabled.has(plugin.id)) await plugin.start();
+      return emit("restarted", { toVersion });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      return emit(plugin.state === "Running" ? "rolled-back" : "restarted", { toVersion, error });
+    }
+  }
 
-/**
- * Hot reload off: a changed folder matters only when what it holds failed, a plugin in Failed or a folder
- * discovery refused. Those are tried again (what failed on its files cannot pass before they change); a
- * running plugin and a new folder wait for the next start, as the operator chose.
- */
-export async function failedFolderChanged(s: HostState, folder: string): Promise<void> {
-  const known = knownAt(s, folder);
-  const refused = s.failures.some((f) => f.dir === folder);
-  if (known ? known.state !== "Failed" : !refused) return;
-  log.info("folder {folder} changed and what it holds had failed: trying it again", { folder });
-  await folderChanged(s, folder);
-}
+  /**
+   * Hot reload off: a changed folder matters only when what it holds failed, a plugin in Failed or a folder
+   * discovery refused. Those are tried again (what failed on its files cannot pass before they change); a
+   * running plugin and a new folder wait for the next start, as the operator chose.
+   */
+  async failedFolderChanged(folder: string): Promise<void> {
+    const s = this.#s;
+    const known = s.registry.at(folder);
+    const refused = s.registry.refused(folder);
+    if (known ? known.state !== "Failed" : !refused) return;
+    log.info("folder {folder} changed and what it holds had failed: trying it again", { folder });
+    await this.folderChanged(folder);
+  }
 
-/** A plugin folder's files settled after a change: reload, add or remove the plugin. */
-export async function folderChanged(s: HostState, folder: string): Promise<void> {
-  const known = knownAt(s, folder);
-  const exists = await Deno.stat(folder).then((st) => st.isDirectory, () => false);
-  const t0 = performance.now();
-  if (!exists) {
-    if (!known) return;
-    await known.unload();
-    s.plugins.delete(known.id);
-    const event: ReloadEvent = {
-      id: known.id,
-      outcome: "removed",
-      fromVersion: known.version,
+  /** A plugin folder's files settled after a change: reload, add or remove the plugin. */
+  async folderChanged(folder: string): Promise<void> {
+    const s = this.#s;
+    const known = s.registry.at(folder);
+    const exists = await Deno.stat(folder).then((st) => st.isDirectory, () => false);
+    const t0 = performance.now();
+    if (!exists) {
+      if (!known) return;
+      await known.unload();
+      s.registry.remove(known.id);
+      const event: ReloadEvent = {
+        id: known.id,
+        outcome: "removed",
+        fromVersion: known.version,
+        durationMs: performance.now() - t0,
+        trigger: "watch",
+        at: Date.now(),
+      };
+      s.registry.events.emit("reload", event);
+      return;
+    }
+    if (known) return void await this.#reloadPlugin(known, "watch");
+    // What discovery said of this folder before no longer holds: it is inspected again below.
+    s.registry.forgetFailures(folder);
+    // A new folder: it is refused when another folder claims its id too (src/host/_trust.ts).
+    const report = await inspectNewFolder(folder, s.dir, s.config());
+    if (!report.ok) {
+      const { message } = report.error;
+      return s.registry.refuse({
+        dir: folder,
+        message,
+        at: Date.now(),
+        ...(report.id ? { id: report.id } : {}),
+      });
+    }
+    const id = report.plugin.manifest.id;
+    const running = s.registry.plugins.get(id);
+    if (running) {
+      const why = "where it runs: this folder is refused";
+      const { message } = duplicateIdError(report.plugin, [running.discovered], why);
+      return s.registry.refuse({ dir: folder, id, message, at: Date.now() });
+    }
+    const plugin = s.definitions.create(report.plugin);
+    s.registry.add(plugin);
+    await s.control.startIfEnabled(plugin);
+    s.registry.events.emit("reload", {
+      id,
+      outcome: "added",
+      toVersion: plugin.version,
       durationMs: performance.now() - t0,
       trigger: "watch",
       at: Date.now(),
-    };
-    s.events.emit("reload", event);
-    return;
+      ...(plugin.lastError ? { error: plugin.lastError.message } : {}),
+    });
   }
-  if (known) return void await reloadPlugin(s, known, "watch");
-  // What discovery said of this folder before no longer holds: it is inspected again below.
-  s.failures = s.failures.filter((f) => f.dir !== folder);
-  // A new folder: it is refused when another folder claims its id too (src/host/_trust.ts).
-  const report = await inspectNewFolder(folder, s.dir, s.config);
-  if (!report.ok) {
-    const failure = {
-      dir: folder,
-      message: report.error.message,
-      at: Date.now(),
-      ...(report.id ? { id: report.id } : {}),
-    };
-    s.failures.push(failure);
-    log.error("discovery: {message}", { message: failure.message });
-    s.events.emit("discoveryFailure", failure);
-    return;
-  }
-  const id = report.plugin.manifest.id;
-  if (s.plugins.has(id)) {
-    const running = s.plugins.get(id)!.discovered;
-    const message = duplicateIdError(report.plugin, [running], "where it runs: this folder is refused")
-      .message;
-    const failure = { dir: folder, id, message, at: Date.now() };
-    s.failures.push(failure);
-    s.events.emit("discoveryFailure", failure);
-    return;
-  }
-  const plugin = create(s, report.plugin);
-  s.plugins.set(id, plugin);
-  await s.startIfEnabled(plugin);
-  s.events.emit("reload", {
-    id,
-    outcome: "added",
-    toVersion: plugin.version,
-    durationMs: performance.now() - t0,
-    trigger: "watch",
-    at: Date.now(),
-    ...(plugin.lastError ? { error: plugin.lastError.message } : {}),
-  });
 }

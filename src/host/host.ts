@@ -14,11 +14,19 @@ import type { PendingApproval } from "./approvals.ts";
 import type { PluginHandle } from "../plugin/types.ts";
 import type { PluginMethods } from "../plugin_api.ts";
 import { unwrappedBuiltins } from "../permissions/scope_probe.ts";
-import { HostState } from "./_state.ts";
-import { start, stop } from "./_start_stop.ts";
-import { disable, enable, startPlugin, stopPlugin } from "./_control.ts";
-import { reload } from "./_reload.ts";
-import { applyConfig, reloadConfig } from "./_config.ts";
+import { Emitter } from "../events/events.ts";
+import { Dependencies } from "../deps/dependencies.ts";
+import { SelfHealer } from "../health/self_heal.ts";
+import type { IsolationTier } from "../isolation/tier.ts";
+import { WorkerTier } from "../isolation/worker_tier.ts";
+import { ProcessTier } from "../isolation/process_tier.ts";
+import { ApprovalGate } from "./approvals.ts";
+import { Registry } from "./_registry.ts";
+import { ConfigKeeper } from "./_config.ts";
+import { Control } from "./_control.ts";
+import { Definitions } from "./_definition.ts";
+import { Reloader } from "./_reload.ts";
+import { HostRun } from "./_run.ts";
 import { statistics } from "./_statistics.ts";
 import type {
   AdminServer,
@@ -57,10 +65,20 @@ export async function createHost(
   return new Host(config, warnings, options, serve);
 }
 
+/** Composes the owners of the host's state; each changes its own through its methods. */
 class Host implements PluginHost {
-  /** Its state, shared with the `_`-prefixed modules of host/ that do the work. */
-  readonly #s: HostState;
   readonly warnings: readonly Diagnostic[];
+  readonly #events: Emitter<HostEventMap> = new Emitter<HostEventMap>((e) =>
+    log.error("an event listener threw: {error}", { error: e })
+  );
+  readonly #approvals: ApprovalGate = new ApprovalGate(this.#events);
+  readonly #registry: Registry = new Registry(this.#events);
+  readonly #tiers: Readonly<Record<string, IsolationTier>>;
+  readonly #config: ConfigKeeper;
+  readonly #control: Control;
+  readonly #reloader: Reloader;
+  readonly #run: HostRun;
+  readonly #admins: Set<AdminServer> = new Set<AdminServer>();
   readonly #serve: ServeAdmin;
 
   constructor(
@@ -69,36 +87,75 @@ class Host implements PluginHost {
     options: PluginHostOptions,
     serve: ServeAdmin,
   ) {
-    this.#s = new HostState(config, options);
-    this.#serve = serve;
     this.warnings = warnings;
-    if (options.fallbackReport !== false) reportWhileUnconfigured((type, f) => this.#s.events.on(type, f));
+    this.#serve = serve;
+    const registry = this.#registry, events = this.#events;
+    this.#tiers = options.tiers ?? { worker: new WorkerTier(), process: new ProcessTier() };
+    const dir = options.pluginsDirectory ?? config.pluginsDirectory;
+    const deps = new Dependencies(registry);
+    const healer = options.restartPolicy === false ? undefined : new SelfHealer({
+      restart: async (id) => void await registry.get(id).start(),
+      wanted: (id) => this.#run.running && registry.plugins.has(id) && !registry.disabled.has(id),
+      emit: (e) => events.emit("heal", e),
+      quarantine: (id, reason) => registry.plugins.get(id)?.quarantine(reason),
+    }, options.restartPolicy);
+    if (healer) events.on("crash", (e) => healer.onDeath(e.id, e.reason));
+    const current = (): HostConfig => this.#config.current;
+    const definitions = new Definitions({
+      registry,
+      tiers: this.#tiers,
+      config: current,
+      logRate: options.logRate,
+    });
+    this.#control = new Control(registry, deps, healer);
+    this.#config = new ConfigKeeper(config, registry, definitions, this.#control);
+    this.#reloader = new Reloader({
+      registry,
+      definitions,
+      control: this.#control,
+      approvals: this.#approvals,
+      config: current,
+      dir,
+    });
+    this.#run = new HostRun({
+      registry,
+      config: this.#config,
+      definitions,
+      control: this.#control,
+      reloader: this.#reloader,
+      deps,
+      healer,
+      admins: this.#admins,
+      dir,
+      watchConfig: options.watchConfig ?? true,
+    });
+    if (options.fallbackReport !== false) reportWhileUnconfigured((type, f) => events.on(type, f));
   }
 
   get config(): HostConfig {
-    return this.#s.config;
+    return this.#config.current;
   }
 
   get started(): boolean {
-    return this.#s.started;
+    return this.#run.started;
   }
 
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void {
-    return this.#s.events.on(type, listener);
+    return this.#events.on(type, listener);
   }
 
   start(): Promise<void> {
-    return start(this.#s);
+    return this.#run.start();
   }
 
   stop(): Promise<void> {
-    return stop(this.#s);
+    return this.#run.stop();
   }
 
   async serveAdmin(options: ServeAdminOptions = {}): Promise<AdminServer> {
     const server = await this.#serve(this, options);
-    this.#s.admins.add(server);
-    void server.finished.finally(() => this.#s.admins.delete(server));
+    this.#admins.add(server);
+    void server.finished.finally(() => this.#admins.delete(server));
     return server;
   }
 
@@ -108,64 +165,65 @@ class Host implements PluginHost {
 
   getPlugin<P = unknown>(id: string): PluginHandle<PluginMethods<P>> | undefined {
     // The type is the caller's claim about the plugin's code (see PluginHost.getPlugin).
-    return this.#s.plugins.get(id) as PluginHandle<PluginMethods<P>> | undefined;
+    return this.#registry.plugins.get(id) as PluginHandle<PluginMethods<P>> | undefined;
   }
 
   getPlugins(): PluginHandle[] {
-    return [...this.#s.plugins.values()];
+    return [...this.#registry.plugins.values()];
   }
 
   getService<P = unknown>(name: string, range = "*"): ServiceHandle<PluginMethods<P>> | undefined {
-    return findService(this.#s.plugins.values(), name, range) as ServiceHandle<PluginMethods<P>> | undefined;
+    const plugins = this.#registry.plugins.values();
+    return findService(plugins, name, range) as ServiceHandle<PluginMethods<P>> | undefined;
   }
 
   getDiscoveryFailures(): readonly DiscoveryFailureEvent[] {
-    return this.#s.failures;
+    return this.#registry.failures;
   }
 
   getPendingApprovals(): readonly PendingApproval[] {
-    return this.#s.approvals.list();
+    return this.#approvals.list();
   }
 
   async approve(id: string): Promise<PluginHandle> {
-    this.#s.get(id);
-    this.#s.approvals.approve(id);
+    this.#registry.get(id);
+    this.#approvals.approve(id);
     return await this.reload(id);
   }
 
   reject(id: string): PendingApproval {
-    return this.#s.approvals.reject(id);
+    return this.#approvals.reject(id);
   }
 
   getStatistics(): HostStatistics {
-    return statistics(this.#s);
+    return statistics(this.#registry, this.#tiers);
   }
 
   startPlugin(id: string): Promise<PluginHandle> {
-    return startPlugin(this.#s, id);
+    return this.#control.start(id);
   }
 
   stopPlugin(id: string): Promise<PluginHandle> {
-    return stopPlugin(this.#s, id);
+    return this.#control.stop(id);
   }
 
   reload(id: string): Promise<PluginHandle> {
-    return reload(this.#s, id);
+    return this.#reloader.reload(id);
   }
 
   enable(id: string): Promise<PluginHandle> {
-    return enable(this.#s, id);
+    return this.#control.enable(id);
   }
 
   disable(id: string): Promise<PluginHandle> {
-    return disable(this.#s, id);
+    return this.#control.disable(id);
   }
 
   reloadConfig(): Promise<ConfigEvent> {
-    return reloadConfig(this.#s);
+    return this.#config.reload();
   }
 
   applyConfig(config: HostConfig | Readonly<Record<string, unknown>>): Promise<ConfigEvent> {
-    return applyConfig(this.#s, config);
+    return this.#config.apply(config);
   }
 }

@@ -5,7 +5,14 @@
  */
 
 import type { CallOptions } from "../rpc/endpoint.ts";
-import type { CallMessage, LoadBudget, LogMessage, MetricsMessage, UsageMessage } from "../rpc/protocol.ts";
+import type {
+  CallMessage,
+  HookName,
+  LoadBudget,
+  LogMessage,
+  MetricsMessage,
+  UsageMessage,
+} from "../rpc/protocol.ts";
 import type { EffectivePermissions } from "../permissions/permissions.ts";
 
 /**
@@ -91,9 +98,11 @@ export interface PluginConnection {
   readonly exited: Promise<ExitInfo>;
   /** How many calls into the plugin are pending. */
   readonly pending: number;
-  /** Calls a hook or method of the plugin. */
+  /** Calls a hook of the plugin. */
+  call(kind: "hook", hook: HookName, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
+  /** Calls a method of the plugin. */
   call(
-    kind: CallMessage["kind"],
+    kind: Exclude<CallMessage["kind"], "hook">,
     method: string,
     args: readonly unknown[],
     options?: CallOptions,

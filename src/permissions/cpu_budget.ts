@@ -15,15 +15,24 @@ interface Sample {
 /** Usage samples of one plugin and its budget. */
 export class CpuBudget {
   readonly #samples: Sample[] = [];
-  /** When the last sample arrived (ms since the epoch); 0 before the first. */
-  lastSeen = 0;
+  #lastSeen = 0;
 
   /** `maxPercent` undefined means no budget: usage is still measured. */
   constructor(readonly maxPercent: number | undefined) {}
 
+  /** When the last sample arrived (ms since the epoch); 0 before the first. */
+  get lastSeen(): number {
+    return this.#lastSeen;
+  }
+
+  /** A new connection: its silence is counted from now, not from the last one's last report. */
+  restartClock(now: number = Date.now()): void {
+    this.#lastSeen = now;
+  }
+
   /** Adds one report. */
   record(blockedMs: number, intervalMs: number, now: number = Date.now()): void {
-    this.lastSeen = now;
+    this.#lastSeen = now;
     this.#samples.push({ at: now, blockedMs: Math.min(blockedMs, intervalMs), intervalMs });
     while (this.#samples.length > 0 && this.#samples[0].at < now - WINDOW_MS) this.#samples.shift();
   }

@@ -1,49 +1,39 @@
 /**
- * Internal: a plugin's connection in its isolation tier. Spawning one (wiring its logs, metrics, protocol errors
- * and calls to other plugins back to the host) and adopting it as the one calls go to.
+ * Internal: spawning a plugin's connection in its isolation tier, with its logs, usage reports, metrics, protocol
+ * errors and calls to other plugins wired back to the parts of the plugin that own them.
  *
  * @module
  */
 
-import type { LogLevel } from "../_npm/logtape.ts";
+import type { Logger, LogLevel } from "../_npm/logtape.ts";
 import { CallTimeoutError, PluginHostError } from "../errors.ts";
 import { checkGrantLinks } from "../permissions/grant_links.ts";
 import { checkImports } from "../discovery/import_check.ts";
-import type { PluginConnection } from "../isolation/tier.ts";
+import type { PluginConnection, WireTraffic } from "../isolation/tier.ts";
 import type { PluginOptions } from "./types.ts";
 import { boundLogProperties } from "../rpc/_log_bounds.ts";
 import { toFileUrl } from "../_common/paths.ts";
-import { probe } from "./_health.ts";
-import { overMemory, usage, watchCpu } from "./_resources.ts";
+import type { HealthChecks } from "./_health.ts";
+import type { ResourceWatch } from "./_resources.ts";
+import type { CallMetrics } from "./metrics.ts";
+import type { LogBudget } from "../logging/log_rate.ts";
 import { poolShare } from "../isolation/fd_reserve.ts";
 import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_TIMERS } from "../runtime/_budget.ts";
-import type { PluginCore } from "./_core.ts";
 
-/** Spawns the plugin's connection, adopts it, and initialises the plugin (Loading → Initialized). */
-export async function load(c: PluginCore): Promise<void> {
-  c.life.moveTo("Loading");
-  const conn = await spawn(c, c.o);
-  adopt(c, conn);
-  c.life.moveTo("Loaded");
-  c.life.moveTo("Initializing");
-  await c.hook("initialize");
-  c.life.moveTo("Initialized");
-}
-
-/** Makes `conn` the one calls go to, and turns its unasked death into a crash of the plugin. */
-export function adopt(c: PluginCore, conn: PluginConnection): void {
-  c.conn = conn;
-  watchCpu(c, conn);
-  conn.exited.then((info) => {
-    if (c.conn !== conn || info.kind === "terminated") return;
-    c.lastExit = { kind: info.kind, reason: info.reason, at: Date.now() };
-    c.o.events.emit("crash", { id: c.id, reason: info.reason, at: Date.now() });
-    void c.fail(info.error ?? new Error(info.reason));
-  });
+/** The parts of a plugin a connection reports to; each owns what it is told. */
+export interface PluginParts {
+  readonly id: string;
+  readonly log: Logger;
+  readonly metrics: CallMetrics;
+  readonly traffic: WireTraffic;
+  /** Its log budget (none when the host sets no limit). */
+  readonly logs: LogBudget | undefined;
+  readonly resources: ResourceWatch;
+  readonly health: HealthChecks;
 }
 
 /** Says (at most once a second) how many of the plugin's log records were dropped over its budget. */
-function droppedLogs(c: PluginCore): void {
+function droppedLogs(c: PluginParts): void {
   const dropped = c.logs?.report() ?? 0;
   if (dropped === 0) return;
   c.log.warn("plugin {id} logged faster than its budget ({perSecond}/s): {dropped} records dropped", {
@@ -54,7 +44,7 @@ function droppedLogs(c: PluginCore): void {
 }
 
 /** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
-export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConnection> {
+export async function spawn(c: PluginParts, o: PluginOptions): Promise<PluginConnection> {
   const d = o.discovered;
   const links = await checkGrantLinks(o.permissions, [d.dir]);
   for (const folder of links.unchecked) {
@@ -94,7 +84,7 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
     callTimeoutMs: o.callTimeoutMs,
     loadTimeoutMs: o.hookTimeoutMs,
     traffic: c.traffic,
-    onMethodEnd: (startedAt, error) => methodEnded(c, conn, startedAt, error),
+    onMethodEnd: (startedAt, error) => methodEnded(c, o, conn, startedAt, error),
     ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
     ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
     budget: {
@@ -103,8 +93,8 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
       ...(share ? { pool: share.pool, slot: share.slot } : {}),
     },
     onUsage: (m) => {
-      usage(c, m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100);
-      overMemory(c, conn, m.heapUsed, m.external ?? 0);
+      c.resources.usage(m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100);
+      c.resources.overMemory(conn, m.heapUsed, m.external ?? 0, o.maxMemoryMB);
       droppedLogs(c); // once a second: a flood that stopped is still reported
     },
     onLog: (m) => {
@@ -129,9 +119,9 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
     onProtocolError: (reason) => {
       c.metrics.protocolError();
       c.log.warn("dropped a malformed message from the plugin: {reason}", { reason });
-      c.o.events.emit("protocolError", { id: c.id, reason, at: Date.now() });
+      o.events.emit("protocolError", { id: c.id, reason, at: Date.now() });
     },
-    onPluginCall: (target, method, args, signal) => c.o.onPluginCall(c.id, target, method, args, signal),
+    onPluginCall: (target, method, args, signal) => o.onPluginCall(c.id, target, method, args, signal),
   });
   spawning.then((spawned) => void spawned.exited.then(() => share?.reclaim()), () => share?.reclaim());
   return await spawning.then((spawned) => conn = spawned);
@@ -139,11 +129,12 @@ export async function spawn(c: PluginCore, o: PluginOptions): Promise<PluginConn
 
 /** A method call ended (told by the connection, once per call): metrics, and a probe after a timeout. */
 function methodEnded(
-  c: PluginCore,
+  c: PluginParts,
+  o: PluginOptions,
   conn: PluginConnection | undefined,
   startedAt: number,
   error: unknown,
 ): void {
-  if (c.o.enableMetrics !== false) c.metrics.finish(startedAt, error);
-  if (conn && error instanceof CallTimeoutError) void probe(c, conn);
+  if (o.enableMetrics !== false) c.metrics.finish(startedAt, error);
+  if (conn && error instanceof CallTimeoutError) void c.health.probe(conn, o.callTimeoutMs);
 }

@@ -8,74 +8,95 @@
 import { CallTimeoutError } from "../errors.ts";
 import type { PluginConnection } from "../isolation/tier.ts";
 import type { HealthReport } from "../plugin_api.ts";
-import type { PluginCore } from "./_core.ts";
+import type { PluginState } from "../lifecycle/lifecycle.ts";
 
 /** A plugin with a CPU budget whose event loop has not turned for this long is ended (reason cpu). */
 export const HARD_CPU_MS = 5000;
 
-/** `Plugin.checkHealth`: the runtime's ping, then the plugin's `health()`; recorded in its history. */
-export async function checkHealth(
-  c: PluginCore,
-  options: { readonly timeoutMs?: number } = {},
-): Promise<HealthReport> {
-  const conn = c.conn;
-  if (!conn || c.state !== "Running") {
-    return record(c, { status: "unhealthy", details: { state: c.state } });
-  }
-  const deadline = options.timeoutMs ?? 3000;
-  // First the runtime itself: no answer means the plugin's thread is stuck, whatever its health() would say.
-  try {
-    await conn.call("hook", "ping", [], { timeoutMs: deadline });
-  } catch (e) {
-    if (e instanceof CallTimeoutError && c.conn === conn) {
-      await conn.kill("timeout", `unresponsive: no answer to a health ping within ${deadline} ms`);
-    }
-    return record(c, {
-      status: "unhealthy",
-      details: { error: e instanceof Error ? e.message : String(e) },
-    });
-  }
-  try {
-    return record(c, parseHealth(await conn.call("hook", "health", [], { timeoutMs: deadline })));
-  } catch (e) {
-    return record(c, {
-      status: "unhealthy",
-      details: { error: e instanceof Error ? e.message : String(e) },
-    });
-  }
-}
+/** A plugin's health checks and their history, and the probe of a plugin that may be stuck. */
+export class HealthChecks {
+  readonly #history: (HealthReport & { readonly at: number })[] = [];
+  #probing = false;
+  /** Whether `conn` is still the one calls go to: a replaced or ended one is not killed. */
+  readonly #isCurrent: (conn: PluginConnection) => boolean;
 
-function record(c: PluginCore, report: HealthReport): HealthReport {
-  c.healthHistory.push({ ...report, at: Date.now() });
-  if (c.healthHistory.length > 20) c.healthHistory.shift();
-  return report;
-}
+  constructor(isCurrent: (conn: PluginConnection) => boolean) {
+    this.#isCurrent = isCurrent;
+  }
 
-/**
- * A call timed out: is the plugin still there? The runtime answers a ping by itself, so no answer within
- * the deadline means its thread is stuck (a busy loop, a blocked event loop): end it, with reason timeout.
- */
-export async function probe(
-  c: PluginCore,
-  conn: PluginConnection,
-  kind: "timeout" | "cpu" = "timeout",
-): Promise<void> {
-  if (c.probing) return;
-  c.probing = true;
-  const deadline = Math.min(3000, c.o.callTimeoutMs);
-  try {
-    await conn.call("hook", "ping", [], { timeoutMs: deadline });
-  } catch (e) {
-    if (e instanceof CallTimeoutError && c.conn === conn) {
-      const why = kind === "timeout"
-        ? `unresponsive: a call timed out and the plugin did not answer a ping within ${deadline} ms`
-        : `its event loop has been blocked for over ${
-          HARD_CPU_MS / 1000
-        } s (MaxCpuPercent ${c.cpu.maxPercent})`;
-      await conn.kill(kind, why);
+  /** The last health checks, oldest first (at most 20). */
+  get history(): readonly (HealthReport & { readonly at: number })[] {
+    return this.#history;
+  }
+
+  /** `Plugin.checkHealth`: the runtime's ping, then the plugin's `health()`; recorded in its history. */
+  async check(
+    conn: PluginConnection | undefined,
+    state: PluginState,
+    options: { readonly timeoutMs?: number } = {},
+  ): Promise<HealthReport> {
+    if (!conn || state !== "Running") return this.#record({ status: "unhealthy", details: { state } });
+    const deadline = options.timeoutMs ?? 3000;
+    // First the runtime itself: no answer means the plugin's thread is stuck, whatever its health() would say.
+    try {
+      await conn.call("hook", "ping", [], { timeoutMs: deadline });
+    } catch (e) {
+      if (e instanceof CallTimeoutError && this.#isCurrent(conn)) {
+        await conn.kill("timeout", `unresponsive: no answer to a health ping within ${deadline} ms`);
+      }
+      return this.#record({
+        status: "unhealthy",
+        details: { error: e instanceof Error ? e.message : String(e) },
+      });
     }
-  } finally {
-    c.probing = false;
+    try {
+      return this.#record(parseHealth(await conn.call("hook", "health", [], { timeoutMs: deadline })));
+    } catch (e) {
+      return this.#record({
+        status: "unhealthy",
+        details: { error: e instanceof Error ? e.message : String(e) },
+      });
+    }
+  }
+
+  #record(report: HealthReport): HealthReport {
+    this.#history.push({ ...report, at: Date.now() });
+    if (this.#history.length > 20) this.#history.shift();
+    return report;
+  }
+
+  /**
+   * A call timed out (or the loop stopped reporting): is the plugin still there? The runtime answers a ping by
+   * itself, so no answer within the deadline means its thread is stuck (a busy loop, a blocked event loop): end
+   * it, with reason timeout (or cpu, for a plugin over `maxCpuPercent`).
+   */
+  async probe(
+    conn: PluginConnection,
+    callTimeoutMs: number,
+    cpu?: { readonly maxCpuPercent?: number | undefined },
+  ): Promise<void> {
+    if (this.#probing) return;
+    this.#probing = true;
+    const deadline = Math.min(3000, callTimeoutMs);
+    try {
+      await conn.call("hook", "ping", [], { timeoutMs: deadline });
+    } catch (e) {
+      if (e instanceof CallTimeoutError && this.#isCurrent(conn)) {
+        if (cpu) {
+          const why = `its event loop has been blocked for over ${
+            HARD_CPU_MS / 1000
+          } s (MaxCpuPercent ${cpu.maxCpuPercent})`;
+          await conn.kill("cpu", why);
+        } else {
+          await conn.kill(
+            "timeout",
+            `unresponsive: a call timed out and the plugin did not answer a ping within ${deadline} ms`,
+          );
+        }
+      }
+    } finally {
+      this.#probing = false;
+    }
   }
 }
 

@@ -160,13 +160,32 @@ export class CallMetrics {
   #inFlight = 0;
   #protocolErrors = 0;
   #logsDropped = 0;
-  /** How many times the plugin was started again after its first start. */
-  restarts = 0;
-  /** When the plugin last reached Running (epoch ms); undefined while it is not running. */
-  runningSince: number | undefined;
+  #restarts = 0;
+  #runningSince: number | undefined;
   readonly #latency = new LatencyHistogram();
   #lastError: PluginMetricsSnapshot["lastError"];
   #custom: PluginMetricsSnapshot["custom"] = { counters: {}, histograms: {} };
+
+  /** How many times the plugin was started again after its first start. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** When the plugin last reached Running (epoch ms); undefined while it is not running. */
+  get runningSince(): number | undefined {
+    return this.#runningSince;
+  }
+
+  /** The plugin reached Running (`again`: not for the first time). */
+  running(again: boolean, now: number = Date.now()): void {
+    if (again) this.#restarts++;
+    this.#runningSince = now;
+  }
+
+  /** The plugin left Running (stopping, failed): its uptime ends. */
+  notRunning(): void {
+    this.#runningSince = undefined;
+  }
 
   /** Counts a call starting; call the result with its error (or undefined) when it ends. */
   begin(): (error: unknown) => void {
@@ -239,8 +258,8 @@ export class CallMetrics {
       errors: this.#errors,
       inFlight: this.#inFlight,
       latencyMs: this.#latency.summary(),
-      restarts: this.restarts,
-      uptimeMs: this.runningSince === undefined ? 0 : Math.max(0, now - this.runningSince),
+      restarts: this.#restarts,
+      uptimeMs: this.#runningSince === undefined ? 0 : Math.max(0, now - this.#runningSince),
       protocolErrors: this.#protocolErrors,
       logsDropped: this.#logsDropped,
       custom: this.#custom,

@@ -14,65 +14,103 @@ import type { EffectivePermissions } from "../permissions/permissions.ts";
 import type { DependencyChange, HealthReport } from "../plugin_api.ts";
 import type { CallOptions } from "../rpc/endpoint.ts";
 import { PluginHostError } from "../errors.ts";
-import { PluginCore } from "./_core.ts";
-import { checkHealth } from "./_health.ts";
-import { overloaded, resourceUsage } from "./_resources.ts";
-import { markFailed, redefine, start, stop, unload } from "./_transitions.ts";
-import { swap } from "./_swap.ts";
+import { getLogger, type Logger } from "../_npm/logtape.ts";
+import type { WireTraffic } from "../isolation/tier.ts";
+import { DEFAULT_LOG_RATE, LogBudget } from "../logging/log_rate.ts";
+import { CallMetrics } from "./metrics.ts";
+import { HealthChecks } from "./_health.ts";
+import { ResourceWatch } from "./_resources.ts";
+import { PluginLife } from "./_life.ts";
+import type { PluginParts } from "./_connection.ts";
 import type { PluginHandle, PluginOptions } from "./types.ts";
 export type { PluginHandle, PluginOptions } from "./types.ts";
 
 /** One plugin in the host. Use it through {@linkcode PluginHandle}. */
 export class Plugin implements PluginHandle {
-  /** Its state, shared with the `_`-prefixed modules of plugin/ that do the work. */
-  readonly #c: PluginCore;
-  /** Set by the host after every reload. */
-  lastReload: ReloadEvent | undefined;
+  // Each piece of its state has one owner: its life (options, connection, last error), its resources, its
+  // health history, its call metrics, its last reload.
+  readonly #life: PluginLife;
+  readonly #resources: ResourceWatch;
+  readonly #health: HealthChecks;
+  readonly #metrics: CallMetrics = new CallMetrics();
+  readonly #traffic: WireTraffic = { messagesSent: 0, messagesReceived: 0, sharedCalls: 0 };
+  readonly #log: Logger;
+  #lastReload: ReloadEvent | undefined;
 
   /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
   constructor(options: PluginOptions) {
-    this.#c = new PluginCore(options);
+    const id = options.discovered.manifest.id;
+    const log = this.#log = getLogger(["dotcompute", "plugin", id]);
+    const isCurrent = (conn: Parameters<PluginLife["isCurrent"]>[0]): boolean => this.#life.isCurrent(conn);
+    this.#health = new HealthChecks(isCurrent);
+    this.#resources = new ResourceWatch({
+      id,
+      log,
+      isCurrent,
+      probeCpu: (conn) => this.#health.probe(conn, this.#life.options.callTimeoutMs, this.#life.options),
+    }, options.maxCpuPercent);
+    const parts: PluginParts = {
+      id,
+      log,
+      metrics: this.#metrics,
+      traffic: this.#traffic,
+      // Kept across restarts and reloads; none when the host sets no limit.
+      logs: options.logRate === false ? undefined : new LogBudget(options.logRate ?? DEFAULT_LOG_RATE),
+      resources: this.#resources,
+      health: this.#health,
+    };
+    this.#life = new PluginLife(options, parts);
+  }
+
+  /** The last reload's outcome (the host records it after every reload). */
+  get lastReload(): ReloadEvent | undefined {
+    return this.#lastReload;
+  }
+
+  /** The host records the outcome of a reload of this plugin. */
+  recordReload(event: ReloadEvent): void {
+    this.#lastReload = event;
   }
 
   get id(): string {
-    return this.#c.o.discovered.manifest.id;
+    return this.#life.options.discovered.manifest.id;
   }
   get name(): string {
-    return this.#c.o.discovered.manifest.name;
+    return this.#life.options.discovered.manifest.name;
   }
   get version(): string {
-    return this.#c.o.discovered.manifest.version;
+    return this.#life.options.discovered.manifest.version;
   }
   get manifest(): PluginManifest {
-    return this.#c.o.discovered.manifest;
+    return this.#life.options.discovered.manifest;
   }
   get dir(): string {
-    return this.#c.o.discovered.dir;
+    return this.#life.options.discovered.dir;
   }
   get isolation(): string {
-    return this.#c.o.tier.kind;
+    return this.#life.options.tier.kind;
   }
   get permissions(): EffectivePermissions {
-    return this.#c.o.permissions;
+    return this.#life.options.permissions;
   }
   get state(): PluginState {
-    return this.#c.life.state;
+    return this.#life.state;
   }
   get methods(): readonly string[] {
-    return this.#c.conn?.methods ?? [];
+    return this.#life.conn?.methods ?? [];
   }
   get lastError(): Error | undefined {
-    return this.#c.lastError;
+    return this.#life.lastError;
   }
   get settings(): Readonly<Record<string, unknown>> {
-    return this.#c.o.settings;
+    return this.#life.options.settings;
   }
   get lastExit(): PluginHandle["lastExit"] {
-    return this.#c.lastExit;
+    return this.#life.lastExit;
   }
   /** The plugin folder as discovery found it. */
   get discovered(): DiscoveredPlugin {
-    return this.#c.o.discovered;
+    return this.#life.options.discovered;
   }
 
   /**
@@ -81,14 +119,7 @@ export class Plugin implements PluginHandle {
    * gets them at its next start.
    */
   configure(settings: Readonly<Record<string, unknown>>): Promise<void> {
-    const c = this.#c;
-    return c.serial(async () => {
-      const conn = c.conn;
-      if (conn && (this.state === "Running" || this.state === "Initialized" || this.state === "Stopped")) {
-        await conn.call("hook", "configure", [settings], { timeoutMs: c.o.hookTimeoutMs });
-      }
-      c.o = { ...c.o, settings };
-    });
+    return this.#life.configure(settings);
   }
 
   call(method: string, ...args: unknown[]): Promise<unknown> {
@@ -96,10 +127,11 @@ export class Plugin implements PluginHandle {
   }
 
   request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
-    const c = this.#c;
-    const conn = c.conn;
-    if (c.throttled && this.state === "Running") return Promise.reject(overloaded(c));
-    if (this.state !== "Running" || !conn || !c.accepting) {
+    const life = this.#life, conn = life.conn;
+    if (this.#resources.throttled && this.state === "Running") {
+      return Promise.reject(this.#resources.overloaded());
+    }
+    if (!life.accepting || !conn) {
       const state = this.state === "Running" ? "stopping" : this.state;
       return Promise.reject(
         new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.id}" is ${state}, not Running`, {
@@ -107,28 +139,28 @@ export class Plugin implements PluginHandle {
         }),
       );
     }
-    // No promise or closure of its own: the connection reports the call's end to methodEnded.
-    if (c.o.enableMetrics !== false) c.metrics.started();
+    // No promise or closure of its own: the connection reports the call's end to the metrics.
+    if (life.options.enableMetrics !== false) this.#metrics.started();
     return conn.call("method", method, args, options);
   }
 
   getMetrics(): PluginMetricsSnapshot {
-    const c = this.#c;
-    return { ...c.metrics.snapshot(), resources: resourceUsage(c), wire: { ...c.traffic } };
+    const resources = this.#resources.snapshot(this.#life.options, this.#life.lastExit?.kind);
+    return { ...this.#metrics.snapshot(), resources, wire: { ...this.#traffic } };
   }
 
   checkHealth(options: { readonly timeoutMs?: number } = {}): Promise<HealthReport> {
-    return checkHealth(this.#c, options);
+    return this.#health.check(this.#life.conn, this.state, options);
   }
 
   /** The last health checks, oldest first (at most 20). */
   get healthHistory(): readonly (HealthReport & { readonly at: number })[] {
-    return this.#c.healthHistory;
+    return this.#health.history;
   }
 
   /** Loads, initialises and starts the plugin (from Unknown, Stopped, Unloaded or Failed). */
   start(): Promise<void> {
-    return start(this.#c);
+    return this.#life.start();
   }
 
   /**
@@ -136,7 +168,7 @@ export class Plugin implements PluginHandle {
    * `reason` goes on the `Stopping` state change.
    */
   stop(reason?: string): Promise<void> {
-    return stop(this.#c, reason);
+    return this.#life.stop(reason);
   }
 
   /**
@@ -144,7 +176,7 @@ export class Plugin implements PluginHandle {
    * The id must stay the same.
    */
   redefine(options: Omit<PluginOptions, "events" | "onPluginCall">): void {
-    redefine(this.#c, options);
+    this.#life.redefine(options);
   }
 
   /**
@@ -154,21 +186,17 @@ export class Plugin implements PluginHandle {
    * rejects with the cause. The plugin stays Running throughout.
    */
   swap(options: Omit<PluginOptions, "events" | "onPluginCall">): Promise<void> {
-    return swap(this.#c, options);
+    return this.#life.swap(options);
   }
 
   /** Self-healing gave up on this plugin: it stays Failed, and says why, until an operator starts it. */
   quarantine(reason: string): void {
-    const c = this.#c;
-    c.lastError = new PluginHostError("QUARANTINED", `Plugin "${this.id}" ${reason}`, {
-      pluginId: this.id,
-      ...(c.lastError ? { cause: c.lastError } : {}),
-    });
+    this.#life.quarantine(reason);
   }
 
   /** Stops the plugin if it runs (`reason` goes on the `Stopping` state change), then ends its worker. */
   unload(reason?: string): Promise<void> {
-    return unload(this.#c, reason);
+    return this.#life.unload(reason);
   }
 
   /**
@@ -177,16 +205,17 @@ export class Plugin implements PluginHandle {
    * through Loading (Unloaded → Failed is not a move); a loaded plugin fails and its worker ends.
    */
   markFailed(reason: string): Promise<void> {
-    return markFailed(this.#c, reason);
+    return this.#life.markFailed(reason);
   }
 
   /** Tells a Running plugin that a dependency changed (its `dependencyChanged` hook); never rejects. */
   async dependencyChanged(change: DependencyChange): Promise<void> {
-    const c = this.#c;
-    const conn = c.conn;
+    const life = this.#life, conn = life.conn;
     if (!conn || this.state !== "Running") return;
-    await conn.call("hook", "dependencyChanged", [change], { timeoutMs: c.o.hookTimeoutMs }).catch((e) =>
-      c.log.warn("its dependencyChanged hook failed: {message}", { message: String(e?.message ?? e) })
+    await conn.call("hook", "dependencyChanged", [change], { timeoutMs: life.options.hookTimeoutMs }).catch((
+      e,
+    ) =>
+      this.#log.warn("its dependencyChanged hook failed: {message}", { message: String(e?.message ?? e) })
     );
   }
 }

@@ -9,8 +9,15 @@
 /** The protocol version; a message with another `v` is dropped. */
 export const PROTOCOL_VERSION = 1;
 
-/** The hooks the host calls on a plugin. */
-export type HookName = "initialize" | "start" | "stop" | "health" | "configure" | "dependencyChanged";
+/** The hooks the host calls on a plugin (`ping` is answered by the plugin's runtime itself: liveness). */
+export type HookName =
+  | "initialize"
+  | "start"
+  | "stop"
+  | "health"
+  | "configure"
+  | "dependencyChanged"
+  | "ping";
 
 /**
  * The reserved call target of a service lookup from a plugin: a call of kind `plugin` to this target, method

@@ -1,0 +1,156 @@
+/**
+ * Internal: a host's run, from start to stop. Start watches the config file and plugin folders, discovers the
+ * plugins and starts them dependencies first; stop ends all that in reverse. Health checks run in between.
+ *
+ * @module
+ */
+
+import { getLogger } from "../_npm/logtape.ts";
+import type { DebouncedWatcher } from "../_common/watch.ts";
+import type { Dependencies } from "../deps/dependencies.ts";
+import { discoverPlugins } from "../discovery/discovery.ts";
+import { watchPluginFolders } from "../discovery/watch.ts";
+import { PluginHostError } from "../errors.ts";
+import type { SelfHealer } from "../health/self_heal.ts";
+import type { ConfigKeeper } from "./_config.ts";
+import type { Control } from "./_control.ts";
+import type { Definitions } from "./_definition.ts";
+import type { Registry } from "./_registry.ts";
+import type { Reloader } from "./_reload.ts";
+import { signatureCheck } from "./_trust.ts";
+import type { AdminServer } from "./types.ts";
+import { watchConfigFile } from "./config_watch.ts";
+
+const log = getLogger(["dotcompute", "host"]);
+
+/** What a run starts and stops. */
+export interface RunParts {
+  readonly registry: Registry;
+  readonly config: ConfigKeeper;
+  readonly definitions: Definitions;
+  readonly control: Control;
+  readonly reloader: Reloader;
+  readonly deps: Dependencies;
+  readonly healer: SelfHealer | undefined;
+  /** The admin servers serving this host: stop shuts them down. */
+  readonly admins: ReadonlySet<AdminServer>;
+  /** The plugins folder. */
+  readonly dir: string;
+  /** PluginHostOptions.watchConfig. */
+  readonly watchConfig: boolean;
+}
+
+/** Whether the host runs, and what runs while it does (timers, watchers, the start order). */
+export class HostRun {
+  readonly #p: RunParts;
+  #running = false;
+  #started = false;
+  #levels: (readonly string[])[] = [];
+  #healthTimer: ReturnType<typeof setInterval> | undefined;
+  #configWatcher: DebouncedWatcher | undefined;
+  #pluginWatcher: DebouncedWatcher | undefined;
+
+  constructor(parts: RunParts) {
+    this.#p = parts;
+  }
+
+  /** Between start() and stop(): self-healing only restarts plugins of a running host. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Once start() has discovered the plugins and started every enabled one (until stop()): GET /ready. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** `PluginHost.start`. */
+  async start(): Promise<void> {
+    const { registry, config, deps, control, definitions } = this.#p;
+    this.#running = true;
+    this.#healthTimer ??= setInterval(() => void this.#checkHealth(), config.current.healthCheckIntervalMs);
+    this.#watch();
+    const results = await discoverPlugins(this.#p.dir, { verify: signatureCheck(config.current) });
+    registry.forgetFailures();
+    for (let r of results) {
+      if (r.ok) {
+        try {
+          if (!registry.plugins.has(r.plugin.manifest.id)) registry.add(definitions.create(r.plugin));
+          continue;
+        } catch (e) {
+          // A plugin that cannot even be set up fails alone, never the host's start.
+          const id = r.plugin.manifest.id;
+          const message = `Cannot set up plugin "${id}": ${e}`;
+          const error = new PluginHostError("LOAD_FAILED", message, { pluginId: id });
+          r = { ok: false, dir: r.dir, id: r.plugin.manifest.id, error };
+        }
+      }
+      registry.refuse({
+        dir: r.dir,
+        message: r.error.message,
+        at: Date.now(),
+        ...(r.id ? { id: r.id } : {}),
+      });
+    }
+    this.#levels = deps.resolve();
+    for (const level of this.#levels) {
+      await Promise.all(level.map((id) => control.startIfEnabled(registry.get(id))));
+    }
+    this.#started = this.#running;
+  }
+
+  /** `PluginHost.stop`. */
+  async stop(): Promise<void> {
+    const { registry, config, deps, healer, admins } = this.#p;
+    this.#running = false;
+    this.#started = false;
+    clearInterval(this.#healthTimer);
+    this.#healthTimer = undefined;
+    await healer?.[Symbol.asyncDispose]();
+    await this.#configWatcher?.close({ discard: true });
+    this.#configWatcher = undefined;
+    await this.#pluginWatcher?.close({ discard: true });
+    this.#pluginWatcher = undefined;
+    await config.settled();
+    await deps.close();
+    for (const level of [...this.#levels].reverse()) {
+      await Promise.all(
+        level.map((id) => registry.plugins.get(id)?.unload().catch((e) => log.error("{e}", { e }))),
+      );
+    }
+    // Plugins added after start (none yet) or outside the levels.
+    await Promise.all([...registry.plugins.values()].map((p) => p.unload()));
+    await Promise.all([...admins].map((server) => server.shutdown()));
+  }
+
+  /** The config file (unless told not to) and the plugin folders: hot reload off, failed ones are retried. */
+  #watch(): void {
+    const { config, reloader, dir, watchConfig } = this.#p;
+    const file = config.current.configFile;
+    if (file && watchConfig && !this.#configWatcher) {
+      this.#configWatcher = watchConfigFile(file, {
+        delayMs: () => config.current.reloadDelayMs,
+        onChange: () => config.reload().then(() => {}),
+      });
+    }
+    if (this.#pluginWatcher) return;
+    try {
+      this.#pluginWatcher = watchPluginFolders(dir, {
+        delayMs: () => config.current.reloadDelayMs,
+        onFolder: (folder) =>
+          config.current.enableHotReload
+            ? reloader.folderChanged(folder)
+            : reloader.failedFolderChanged(folder),
+      });
+    } catch (e) {
+      if (config.current.enableHotReload) throw e;
+      log.debug("plugins folder {dir} is not watched: {error}", { dir, error: String(e) });
+    }
+  }
+
+  /** Every HealthCheckInterval: each running plugin's ping and health(); a stuck one is ended (and healed). */
+  async #checkHealth(): Promise<void> {
+    const running = [...this.#p.registry.plugins.values()].filter((p) => p.state === "Running");
+    await Promise.all(running.map((p) => p.checkHealth()));
+  }
+}
