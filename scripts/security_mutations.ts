@@ -287,9 +287,9 @@ const MUTATIONS: readonly Mutation[] = [
     defence: "the load timeout (a top-level await that never settles)",
     edits: [
       edit(
-        "src/isolation/worker_tier.ts",
-        "      const ms = spec.loadTimeoutMs + ",
-        "      const ms = 3_600_000 + ",
+        "src/isolation/_link.ts",
+        "        spec.loadTimeoutMs + bootMs,",
+        "        3_600_000 + bootMs,",
       ),
     ],
     tests: ["process_signals_test.ts"],

@@ -10,14 +10,14 @@
  * @module
  */
 
-import { PluginCrashedError, PluginHostError } from "../errors.ts";
-import { RpcEndpoint } from "../rpc/endpoint.ts";
+import { PluginHostError } from "../errors.ts";
+import { settledWithin } from "../_common/deadline.ts";
 import { encodeFrame, FrameDecoder } from "../rpc/framing.ts";
-import type { CallMessage } from "../rpc/protocol.ts";
+import type { LoadMessage } from "../rpc/protocol.ts";
 import { processCommand } from "./_process_command.ts";
 import { StderrLog } from "./_stderr_log.ts";
 import type { ExitInfo, IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
-import { Inbox, loadMessage } from "./_inbox.ts";
+import { Link, type LinkSink, type Transport } from "./_link.ts";
 
 /** How long the last frames and stderr lines of an ended process get to arrive before its end is judged. */
 const DRAIN_MS = 1000;
@@ -88,39 +88,37 @@ export class ProcessTier implements IsolationTier {
 
   /** Starts the plugin's process and loads its module. */
   spawn(spec: SpawnSpec): Promise<PluginConnection> {
-    let conn: ProcessConnection;
+    let pid = 0, conn: Link;
     try {
-      conn = new ProcessConnection(spec);
+      conn = new Link(spec, "process", 0, (sink) => {
+        const process = new ProcessTransport(spec, sink);
+        pid = process.pid;
+        return process;
+      });
     } catch (e) {
       return Promise.reject(e);
     }
-    const entry: PluginProcess = Object.freeze({ id: spec.id, pid: conn.pid });
+    const entry: PluginProcess = Object.freeze({ id: spec.id, pid });
     this.#live.add(entry);
     void conn.exited.then(() => this.#live.delete(entry));
     return conn.ready;
   }
 }
 
-class ProcessConnection implements PluginConnection {
-  readonly ready: Promise<PluginConnection>;
-  readonly exited: Promise<ExitInfo>;
+/** A plugin's `deno run` child as its link drives it. */
+class ProcessTransport implements Transport {
   readonly pid: number;
-  methods: readonly string[] = [];
   readonly #spec: SpawnSpec;
+  readonly #sink: LinkSink;
   readonly #child: Deno.ChildProcess;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #stderr: StderrLog;
-  readonly #endpoint: RpcEndpoint;
   /** Settles once the process has ended and its output has been read (or DRAIN_MS passed). */
   readonly #ended: Promise<Deno.CommandStatus>;
-  #exit!: (info: ExitInfo) => void;
-  #gone: ExitInfo | undefined;
-  #loaded!: (ok: boolean, error?: Error) => void;
-  readonly #inbox: Inbox;
 
-  constructor(spec: SpawnSpec) {
+  constructor(spec: SpawnSpec, sink: LinkSink) {
     this.#spec = spec;
-    this.exited = new Promise((resolve) => this.#exit = resolve);
+    this.#sink = sink;
     const command = processCommand(spec.permissions, spec.maxMemoryMB);
     try {
       this.#child = new Deno.Command(command.command, {
@@ -150,81 +148,24 @@ class ProcessConnection implements PluginConnection {
     this.pid = this.#child.pid;
     this.#stdin = this.#child.stdin.getWriter();
     this.#stderr = new StderrLog(spec.id, this.#child.stderr);
-    this.#endpoint = new RpcEndpoint({
-      peer: spec.id,
-      defaultTimeoutMs: spec.callTimeoutMs,
-      send: (m) => this.#send(m),
-      batch: true,
-      ...(spec.onMethodEnd ? { onMethodEnd: spec.onMethodEnd } : {}),
-    });
-    this.#inbox = new Inbox({
-      spec,
-      endpoint: this.#endpoint,
-      unit: "process",
-      send: (m) => this.#send(m),
-      gone: () => this.#gone !== undefined,
-      die: (info) => this.#die(info),
-      ready: (methods) => {
-        this.methods = methods;
-        this.#loaded(true);
-      },
-    });
     const framesRead = this.#readFrames(this.#child.stdout);
     this.#ended = this.#child.status.then(async (status) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise((resolve) => timer = setTimeout(resolve, DRAIN_MS));
-      await Promise.race([Promise.all([framesRead, this.#stderr.done]), late]);
-      clearTimeout(timer);
+      await settledWithin(Promise.all([framesRead, this.#stderr.done]), DRAIN_MS);
       return status;
     });
-    void this.#ended.then((status) => this.#die(this.#judge(status)));
-    this.ready = new Promise<PluginConnection>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.#die({ kind: "load-failed", reason: `loading took longer than ${spec.loadTimeoutMs} ms` }),
-        spec.loadTimeoutMs,
-      );
-      this.#loaded = (ok, error) => {
-        clearTimeout(timer);
-        if (ok) resolve(this);
-        else reject(error);
-      };
-    });
-    this.#send(loadMessage(spec));
+    void this.#ended.then((status) => sink.die(this.#judge(status)));
   }
 
-  get pending(): number {
-    return this.#endpoint.pending;
-  }
-
-  idle(): Promise<void> {
-    return this.#endpoint.idle();
-  }
-
-  call(
-    kind: CallMessage["kind"],
-    method: string,
-    args: readonly unknown[],
-    options?: Parameters<RpcEndpoint["call"]>[3],
-  ): Promise<unknown> {
-    return this.#endpoint.call(kind, method, args, options);
-  }
-
-  kill(kind: "timeout" | "cpu" | "memory", reason: string): Promise<void> {
-    this.#die({ kind, reason });
-    return this.exited.then(() => {});
-  }
-
-  terminate(reason = "terminated by the host"): Promise<void> {
-    this.#die({ kind: "terminated", reason });
-    return this.exited.then(() => {});
+  start(load: LoadMessage): void {
+    this.send(load);
+    if (this.#spec.traffic) this.#spec.traffic.messagesSent++;
   }
 
   /** Frames and writes one message; throws (DataCloneError) only when it cannot be serialized. */
-  #send(message: unknown): void {
+  send(message: unknown): void {
     const frame = encodeFrame(message);
-    if (this.#spec.traffic) this.#spec.traffic.messagesSent++;
     // A failed write means the process is gone; its status says how, so the write error itself is dropped.
-    if (!this.#gone) this.#stdin.write(frame).catch(() => {});
+    if (!this.#sink.gone()) this.#stdin.write(frame).catch(() => {});
   }
 
   async #readFrames(stdout: ReadableStream<Uint8Array>): Promise<void> {
@@ -232,13 +173,12 @@ class ProcessConnection implements PluginConnection {
     try {
       for await (const chunk of stdout) {
         for (const data of decoder.push(chunk)) {
-          if (this.#spec.traffic) this.#spec.traffic.messagesReceived++;
-          this.#inbox.receive(data);
+          this.#sink.receive(data);
         }
         if (decoder.error) {
           // The stream cannot be resynchronised: the process is ended (leaving the loop cancels stdout).
           this.#spec.onProtocolError(decoder.error.message);
-          this.#die({ kind: "crash", reason: `its output could not be read: ${decoder.error.message}` });
+          this.#sink.die({ kind: "crash", reason: `its output could not be read: ${decoder.error.message}` });
           break;
         }
       }
@@ -256,7 +196,7 @@ class ProcessConnection implements PluginConnection {
     }
     const last = this.#stderr.tail.slice(-2).join(" | ");
     const words = last ? `: ${last}` : "";
-    if (!this.#inbox.isReady) {
+    if (!this.#sink.isReady()) {
       return { kind: "load-failed", reason: `its process ended while loading (${how})${words}` };
     }
     if (status.signal) return { kind: "crash", reason: `its process was ended by ${status.signal}${words}` };
@@ -264,29 +204,11 @@ class ProcessConnection implements PluginConnection {
   }
 
   /** Ends the process (SIGKILL stops even a busy loop) and waits until it is gone and its pipes are read. */
-  async #shutdown(): Promise<void> {
+  async shutdown(): Promise<void> {
     try {
       this.#child.kill("SIGKILL");
     } catch { /* it has already ended */ }
     await this.#stdin.close().catch(() => this.#stdin.abort().catch(() => {}));
     await this.#ended;
-  }
-
-  #die(info: ExitInfo): void {
-    if (this.#gone) return;
-    this.#gone = info;
-    const error = info.error ?? new PluginCrashedError(this.#spec.id, info.reason);
-    this.#endpoint.close(
-      info.kind === "terminated"
-        ? new PluginHostError("PLUGIN_NOT_RUNNING", info.reason, { cause: error })
-        : error,
-    );
-    this.#inbox.abortAll(error);
-    this.#loaded(
-      false,
-      new PluginHostError("LOAD_FAILED", info.reason, { pluginId: this.#spec.id, cause: error }),
-    );
-    const final = info.error ? info : { ...info, error };
-    void this.#shutdown().then(() => this.#exit(final));
   }
 }

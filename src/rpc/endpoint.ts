@@ -6,20 +6,11 @@
  */
 
 import { CallTimeoutError, PluginHostError } from "../errors.ts";
-import {
-  BATCH_FLUSH_AT,
-  type BatchMessage,
-  type CallMessage,
-  type CancelMessage,
-  type ErrorMessage,
-  type ResultMessage,
-} from "./protocol.ts";
+import type { BatchMessage, CallMessage, CancelMessage, ErrorMessage, ResultMessage } from "./protocol.ts";
+import { Batcher } from "./batcher.ts";
 import { deserializeError } from "./_wire_errors.ts";
 import { collectTransferables } from "./_transfer.ts";
 import { unshareCopy } from "./_unshare.ts";
-
-// Taken at load: in a plugin's Worker, the plugin's code could replace the global afterwards.
-const queue = queueMicrotask;
 
 export { collectTransferables };
 
@@ -101,16 +92,14 @@ export class RpcEndpoint {
   readonly #send: Send;
   readonly #peer: string;
   readonly #defaultTimeoutMs: number;
-  readonly #batch: boolean;
   readonly #onMethodEnd: ((startedAt: number, error: unknown) => void) | undefined;
   readonly #fastSend: ((message: CallMessage) => boolean) | undefined;
   #nextId = 1;
   #closed: Error | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #outbox: (CallMessage | CancelMessage)[] = [];
-  #outTransfer: Transferable[][] = [];
-  #flushQueued = false;
+  /** With `batch`: the calls and cancels of this tick. */
+  readonly #outbox: Batcher<CallMessage | CancelMessage> | undefined;
   #idle: (() => void)[] = [];
 
   /** `peer` names the other side in errors; `defaultTimeoutMs` bounds calls that set no timeout. */
@@ -118,7 +107,11 @@ export class RpcEndpoint {
     this.#send = options.send;
     this.#peer = options.peer;
     this.#defaultTimeoutMs = options.defaultTimeoutMs;
-    this.#batch = options.batch ?? false;
+    this.#outbox = options.batch
+      ? new Batcher<CallMessage | CancelMessage>(options.send, (m, e) => {
+        if (m.t === "call") this.#end(m.id, this.#unsendable(m.method, e));
+      })
+      : undefined;
     this.#onMethodEnd = options.onMethodEnd;
     this.#fastSend = options.fastSend;
   }
@@ -184,10 +177,10 @@ export class RpcEndpoint {
       p.onAbort = () => this.#cancel(id, this.#aborted(method, signal));
       signal.addEventListener("abort", p.onAbort, { once: true });
     }
-    const lone = this.#pending.size === 1 && this.#outbox.length === 0 && transfer.length === 0;
+    const lone = this.#pending.size === 1 && (this.#outbox?.size ?? 0) === 0 && transfer.length === 0;
     try {
       if (lone && this.#fastSend?.(message)) return promise;
-      if (this.#batch) this.#enqueue(message, transfer);
+      if (this.#outbox) this.#outbox.push(message, transfer);
       else this.#send(message, transfer);
     } catch (e) {
       this.#end(id, this.#unsendable(method, e));
@@ -249,7 +242,7 @@ export class RpcEndpoint {
     if (!this.#pending.has(id)) return;
     this.#end(id, error);
     const cancel: CancelMessage = { v: 1, t: "cancel", id, reason: error.message };
-    if (this.#batch) return this.#enqueue(cancel, []);
+    if (this.#outbox) return this.#outbox.push(cancel, []);
     try {
       this.#send(cancel, []);
     } catch { /* the other side is gone: nothing to cancel */ }
@@ -275,37 +268,6 @@ export class RpcEndpoint {
       else if (p.deadline < next) next = p.deadline;
     }
     if (next < Infinity && !this.#closed) this.#arm(next);
-  }
-
-  #enqueue(message: CallMessage | CancelMessage, transfer: Transferable[]): void {
-    this.#outbox.push(message);
-    this.#outTransfer.push(transfer);
-    if (this.#outbox.length >= BATCH_FLUSH_AT) return this.#flush();
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    queue(() => this.#flush());
-  }
-
-  /** Sends what this tick queued: one message alone, several as one batch. */
-  #flush(): void {
-    this.#flushQueued = false;
-    const messages = this.#outbox, transfers = this.#outTransfer;
-    this.#outbox = [];
-    this.#outTransfer = [];
-    if (messages.length > 1) {
-      try {
-        return this.#send({ v: 1, t: "batch", messages }, transfers.flat());
-      } catch { /* one of them cannot be sent: send each alone, so only that call fails */ }
-    }
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i];
-      try {
-        this.#send(m, transfers[i]);
-      } catch (e) {
-        // Only this call fails; the others of the batch are sent as they were.
-        if (m.t === "call") this.#end(m.id, this.#unsendable(m.method, e));
-      }
-    }
   }
 
   #aborted(method: string, signal: AbortSignal): PluginHostError {

@@ -1,17 +1,10 @@
 // How the runtime sends answers: those ready in the same tick go back as one batch (one message, one wake-up
 // of the host, for a burst), and what it needs to know whether a call posted anything on its way.
-import {
-  BATCH_FLUSH_AT,
-  type ErrorMessage,
-  type ResultMessage,
-  type WorkerMessage,
-} from "../rpc/protocol.ts";
+import type { ErrorMessage, ResultMessage, WorkerMessage } from "../rpc/protocol.ts";
+import { Batcher } from "../rpc/batcher.ts";
 import { serializeError } from "../rpc/_wire_errors.ts";
 import { collectTransferables } from "../rpc/_transfer.ts";
 import type { SerializedError } from "../rpc/protocol.ts";
-
-// Taken at load: in a plugin's Worker, the plugin's code could replace the global afterwards.
-const queue = queueMicrotask;
 
 type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
@@ -46,48 +39,20 @@ export function unsendable(method: string | undefined, e: unknown): SerializedEr
 
 /** Queues answers and sends them at the end of the tick: one alone, several as one batch. */
 export class AnswerQueue {
-  readonly #post: Post;
-  #messages: (ResultMessage | ErrorMessage)[] = [];
-  #transfers: Transferable[][] = [];
-  #methods: (string | undefined)[] = [];
-  #queued = false;
+  readonly #batch: Batcher<ResultMessage | ErrorMessage, string>;
 
   constructor(post: Post) {
-    this.#post = post;
+    this.#batch = new Batcher<ResultMessage | ErrorMessage, string>(post, (m, e, method) => {
+      // Only this call fails, with why; the others of the batch are sent as they were.
+      try {
+        post({ v: 1, t: "error", id: m.id, error: unsendable(method, e) });
+      } catch { /* the channel itself is gone */ }
+    });
   }
 
   /** Queues an answer; `method` names the call in the error sent instead when its result cannot be sent. */
   push(message: ResultMessage | ErrorMessage, transfer: Transferable[], method?: string): void {
-    this.#messages.push(message);
-    this.#transfers.push(transfer);
-    this.#methods.push(method);
-    if (this.#messages.length >= BATCH_FLUSH_AT) return this.#flush();
-    if (this.#queued) return;
-    this.#queued = true;
-    queue(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#queued = false;
-    const messages = this.#messages, transfers = this.#transfers, methods = this.#methods;
-    this.#messages = [];
-    this.#transfers = [];
-    this.#methods = [];
-    if (messages.length > 1) {
-      try {
-        return this.#post({ v: 1, t: "batch", messages }, transfers.flat());
-      } catch { /* a value cannot be cloned: send each alone, so only that call fails */ }
-    }
-    for (let i = 0; i < messages.length; i++) {
-      try {
-        this.#post(messages[i], transfers[i]);
-      } catch (e) {
-        // Only this call fails, with why; the others of the batch are sent as they were.
-        try {
-          this.#post({ v: 1, t: "error", id: messages[i].id, error: unsendable(methods[i], e) });
-        } catch { /* the channel itself is gone */ }
-      }
-    }
+    this.#batch.push(message, transfer, method);
   }
 }
 

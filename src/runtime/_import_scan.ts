@@ -79,14 +79,16 @@ function lineEnd(text: string, i: number): number {
   return i;
 }
 
-/** Reads a quoted string from `i` (at the quote); returns its cooked value and end. Ends at a line break. */
-function readString(text: string, i: number): { value: string; end: number } {
-  const q = text.charCodeAt(i);
+/** Where a literal ends, as `stop` tells it of the character `c` at `at`; undefined: read on. */
+type Stop = (c: number, at: number) => { end: number; open: boolean } | undefined;
+
+/** Reads cooked characters (escapes resolved) from `i` until `stop` ends the literal, or the text ends. */
+function readCooked(text: string, i: number, stop: Stop): { value: string; end: number; open: boolean } {
   let value = "";
-  for (i++; i < text.length;) {
+  while (i < text.length) {
     const c = text.charCodeAt(i);
-    if (c === q) return { value, end: i + 1 };
-    if (c === 10 || c === 13) return { value, end: i }; // unterminated: a syntax error, read no further
+    const end = stop(c, i);
+    if (end) return { value, ...end };
     if (c === 92) {
       const e = readEscape(text, i);
       value += e.value;
@@ -96,7 +98,20 @@ function readString(text: string, i: number): { value: string; end: number } {
       i++;
     }
   }
-  return { value, end: i };
+  return { value, end: i, open: false };
+}
+
+/** Reads a quoted string from `i` (at the quote); returns its cooked value and end. Ends at a line break. */
+function readString(text: string, i: number): { value: string; end: number } {
+  const q = text.charCodeAt(i);
+  const { value, end } = readCooked(text, i + 1, (c, at) =>
+    c === q
+      ? { end: at + 1, open: false }
+      // unterminated: a syntax error, read no further
+      : c === 10 || c === 13
+      ? { end: at, open: false }
+      : undefined);
+  return { value, end };
 }
 
 const SIMPLE: Record<string, string> = { n: "\n", t: "\t", r: "\r", b: "\b", f: "\f", v: "\v" };
@@ -159,21 +174,16 @@ function skipTemplate(text: string, i: number): { end: number; open: boolean } {
 
 /** Reads template characters from `i` (after a backtick or a closing `}`) to `` ` `` or `${`. */
 function readTemplate(text: string, i: number): { value: string; end: number; open: boolean } {
-  let value = "";
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 96) return { value, end: i + 1, open: false };
-    if (c === 36 && text.charCodeAt(i + 1) === 123) return { value, end: i + 2, open: true };
-    if (c === 92) {
-      const e = readEscape(text, i);
-      value += e.value;
-      i = e.end;
-    } else {
-      value += text[i];
-      i++;
-    }
-  }
-  return { value, end: i, open: false };
+  return readCooked(
+    text,
+    i,
+    (c, at) =>
+      c === 96
+        ? { end: at + 1, open: false }
+        : c === 36 && text.charCodeAt(at + 1) === 123
+        ? { end: at + 2, open: true }
+        : undefined,
+  );
 }
 
 /** Reads a regex literal from `i` (at the slash); returns its end (after the flags). */
