@@ -9,9 +9,10 @@ await using host = await createPluginHost(new URL("./host.jsonc", import.meta.ur
 using _otel = instrumentHost(host); // observed at each export, so it lives as long as the host serves
 await host.start();
 console.log(await host.getPlugin("hello.world")?.call("greet", "Ada"));
+const stop = Promise.withResolvers<void>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => stop.resolve());
+// Said once the listeners are in place: whoever waits for this line may signal at once.
 console.log(
   `instruments registered for ${host.getPlugins().length} plugins; exported until Ctrl-C or SIGTERM`,
 );
-const stop = Promise.withResolvers<void>();
-for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => stop.resolve());
 await stop.promise;
