@@ -6,6 +6,7 @@
  */
 
 import { PluginHostError } from "../errors.ts";
+import { settledWithin } from "../_common/deadline.ts";
 import type { HookName } from "../rpc/protocol.ts";
 import type { PluginConnection } from "../isolation/tier.ts";
 import { Lifecycle, type PluginState } from "../lifecycle/lifecycle.ts";
@@ -256,10 +257,6 @@ export class PluginLife {
   /** In-flight calls on `conn` finish, or DrainTimeout passes. */
   async #drain(conn: PluginConnection | undefined): Promise<void> {
     if (!conn || conn.pending === 0) return;
-    const bound = AbortSignal.timeout(this.#o.drainTimeoutMs);
-    await Promise.race([
-      conn.idle(),
-      new Promise<void>((resolve) => bound.addEventListener("abort", () => resolve())),
-    ]);
+    await settledWithin(conn.idle(), this.#o.drainTimeoutMs);
   }
 }
