@@ -8,7 +8,7 @@
 
 import { PluginCrashedError, PluginHostError } from "../errors.ts";
 import { RpcEndpoint } from "../rpc/endpoint.ts";
-import type { CallMessage, HookName, LoadMessage } from "../rpc/protocol.ts";
+import type { CallMessage, LoadMessage } from "../rpc/protocol.ts";
 import { Inbox, loadMessage } from "./_inbox.ts";
 import type { ExitInfo, PluginConnection, SpawnSpec } from "./tier.ts";
 
@@ -116,18 +116,7 @@ export class Link implements PluginConnection {
     return this.#endpoint.idle();
   }
 
-  call(
-    kind: "hook",
-    hook: HookName,
-    args: readonly unknown[],
-    options?: Parameters<RpcEndpoint["call"]>[3],
-  ): Promise<unknown>;
-  call(
-    kind: Exclude<CallMessage["kind"], "hook">,
-    method: string,
-    args: readonly unknown[],
-    options?: Parameters<RpcEndpoint["call"]>[3],
-  ): Promise<unknown>;
+  // One signature serves both of PluginConnection's (a hook by HookName, a method by name).
   call(
     kind: CallMessage["kind"],
     method: string,

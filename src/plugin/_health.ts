@@ -73,7 +73,8 @@ export class HealthChecks {
   async probe(
     conn: PluginConnection,
     callTimeoutMs: number,
-    cpu?: { readonly maxCpuPercent?: number | undefined },
+    kind: "timeout" | "cpu" = "timeout",
+    maxCpuPercent?: number,
   ): Promise<void> {
     if (this.#probing) return;
     this.#probing = true;
@@ -82,11 +83,9 @@ export class HealthChecks {
       await conn.call("hook", "ping", [], { timeoutMs: deadline });
     } catch (e) {
       if (e instanceof CallTimeoutError && this.#isCurrent(conn)) {
-        if (cpu) {
-          const why = `its event loop has been blocked for over ${
-            HARD_CPU_MS / 1000
-          } s (MaxCpuPercent ${cpu.maxCpuPercent})`;
-          await conn.kill("cpu", why);
+        if (kind === "cpu") {
+          const blocked = `${HARD_CPU_MS / 1000} s (MaxCpuPercent ${maxCpuPercent})`;
+          await conn.kill("cpu", `its event loop has been blocked for over ${blocked}`);
         } else {
           await conn.kill(
             "timeout",

@@ -47,7 +47,10 @@ export class Plugin implements PluginHandle {
       id,
       log,
       isCurrent,
-      probeCpu: (conn) => this.#health.probe(conn, this.#life.options.callTimeoutMs, this.#life.options),
+      probeCpu: (conn) => {
+        const { callTimeoutMs, maxCpuPercent } = this.#life.options;
+        return this.#health.probe(conn, callTimeoutMs, "cpu", maxCpuPercent);
+      },
     }, options.maxCpuPercent);
     const parts: PluginParts = {
       id,
