@@ -16,7 +16,7 @@ import { hookError } from "./_hook_error.ts";
 import { parseHealth } from "./_health.ts";
 
 /** A plugin's options without what the host wires itself (events, call routing): what a reload replaces. */
-export type PluginDefinition = Omit<PluginOptions, "events" | "onPluginCall">;
+export type PluginRevision = Omit<PluginOptions, "events" | "onPluginCall">;
 
 /** What one plugin is, runs as, and last went through. */
 export class PluginLife {
@@ -83,7 +83,7 @@ export class PluginLife {
         this.#accepting = true;
         this.#life.moveTo("Running");
       } catch (e) {
-        await this.fail(e);
+        await this.#fail(e);
         const message = `Cannot start plugin "${this.#parts.id}": ${this.#lastError?.message}`;
         throw new PluginHostError("START_FAILED", message, { pluginId: this.#parts.id, cause: e });
       }
@@ -102,7 +102,7 @@ export class PluginLife {
         await this.#hook("stop");
         this.#life.moveTo("Stopped");
       } catch (e) {
-        await this.fail(e);
+        await this.#fail(e);
       }
     });
   }
@@ -121,7 +121,7 @@ export class PluginLife {
   }
 
   /** `Plugin.redefine`: points an unloaded plugin at a new version of its folder; the id must stay the same. */
-  redefine(definition: PluginDefinition): void {
+  redefine(definition: PluginRevision): void {
     if (this.state !== "Unloaded" && this.state !== "Unknown" && this.state !== "Failed") {
       throw new PluginHostError(
         "ILLEGAL_TRANSITION",
@@ -163,12 +163,12 @@ export class PluginLife {
         if (this.state !== "Failed") this.#life.moveTo("Failed", reason);
         return;
       }
-      await this.fail(error);
+      await this.#fail(error);
     });
   }
 
   /** `Plugin.swap`: see there. */
-  swap(definition: PluginDefinition): Promise<void> {
+  swap(definition: PluginRevision): Promise<void> {
     return this.#serial(async () => {
       const old = this.#conn;
       if (this.state !== "Running" || !old) {
@@ -207,7 +207,7 @@ export class PluginLife {
   }
 
   /** The plugin failed: Failed, its connection ended, the cause kept and counted. */
-  async fail(error: unknown): Promise<void> {
+  async #fail(error: unknown): Promise<void> {
     const cause = error instanceof Error ? error : new Error(String(error));
     this.#lastError = cause;
     this.#parts.metrics.recordError(cause);
@@ -220,7 +220,7 @@ export class PluginLife {
   }
 
   /** Same id, new definition: a reload may not turn one plugin into another. */
-  #next(definition: PluginDefinition): PluginOptions {
+  #next(definition: PluginRevision): PluginOptions {
     const id = this.#parts.id, to = definition.discovered.manifest.id;
     if (to !== id) throw new PluginHostError("PLUGIN_NOT_FOUND", `Plugin "${id}" cannot become "${to}"`);
     return { ...this.#o, ...definition };
@@ -250,7 +250,7 @@ export class PluginLife {
       if (this.#conn !== conn || info.kind === "terminated") return;
       this.#lastExit = { kind: info.kind, reason: info.reason, at: Date.now() };
       this.#o.events.emit("crash", { id: this.#parts.id, reason: info.reason, at: Date.now() });
-      void this.fail(info.error ?? new Error(info.reason));
+      void this.#fail(info.error ?? new Error(info.reason));
     });
   }
 

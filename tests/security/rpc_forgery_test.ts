@@ -393,9 +393,10 @@ Deno.test("forged answers cannot settle another plugin's pending call", async ()
   // real answer came after all it posted.
   const ping = String(await e.call("ping").catch((err: Error) => `error: ${err.message}`));
   assert.ok((own === "forged" ? ["pong", "forged", "error: forged"] : ["pong"]).includes(ping), ping);
-  // A real "pong" is posted after every forgery, so once one arrives all of them have been seen (a ping settled
-  // by a forgery proves nothing: on one core, 7 of 4000 had arrived by then).
-  for (let i = 0; i < 50 && String(await e.call("ping").catch(() => "")) !== "pong"; i++);
+  // Every forgery is dropped and counted, though not always before a later answer: a real "pong" has been seen
+  // with only 57 of the 4000 counted (under the full suite's load; a lone call's answer through the shared slot
+  // may pass messages the plugin posted itself). Round trips, not sleeps, until they are all in (bounded).
+  for (let i = 0; i < 200 && e.getMetrics().protocolErrors < 3997; i++) await e.call("ping").catch(() => {});
   assert.ok(e.getMetrics().protocolErrors >= 3997, String(e.getMetrics().protocolErrors));
   await stillFine(t, e, t.host.getPlugin("victim")!);
 });
