@@ -142,6 +142,9 @@ const CONFIG_NAMES: readonly string[] = [
   "MaxCpuPercent",
   "MaxHandles",
   "MaxTimers",
+  "SoftMemoryMB",
+  "SoftCpuPercent",
+  "MaxLifetime",
   "Hostname",
   "Port",
   "Token",
@@ -152,6 +155,11 @@ const CONFIG_NAMES: readonly string[] = [
   "Isolation",
   "ResourceLimits",
   "Settings",
+  "Replicas",
+  "MaxConcurrency",
+  "QueueTimeout",
+  "Activation",
+  "IdleTimeout",
   "AllowFileSystemAccess",
   "AllowedPaths",
   "AllowNetworkAccess",
@@ -173,6 +181,12 @@ const LIMIT_DOCS: Readonly<Record<string, string>> = {
     "plugins together also stop short of the host's reserve: its open-file limit less what it uses itself " +
     "and 256 more descriptors.",
   MaxTimers: "Timers a plugin may have pending at once (default 1024).",
+  SoftMemoryMB: "Heap use, in MiB, past which the plugin's instance is retired and replaced: a fresh one " +
+    "takes new calls while the old one finishes its calls. Below MaxMemoryMB when both are set here.",
+  SoftCpuPercent: "CPU share, in percent (more than 0, at most 100), past which the plugin's instance is " +
+    "retired and replaced, as for SoftMemoryMB. Below MaxCpuPercent when both are set here.",
+  MaxLifetime: "How long an instance of the plugin may live (more than zero) before it is retired and " +
+    "replaced, as for SoftMemoryMB.",
 };
 const limitDocs = (at: string): Record<string, JsonSchema> =>
   Object.fromEntries(Object.entries(LIMIT_DOCS).map(([k, description]) => [`${at}.${k}`, { description }]));
@@ -205,6 +219,11 @@ const CONFIG_DOCS: Readonly<Record<string, JsonSchema>> = {
   "Plugins.DrainTimeout": {
     description: "How long a stopping plugin may finish the calls it has already accepted.",
     default: d.drainTimeoutMs,
+  },
+  "Plugins.Activation": {
+    description: 'When plugins start: "eager" with the host, "lazy" at their first call. A plugin ' +
+      "block's Activation overrides it.",
+    default: d.activation,
   },
   "Plugins.ResourceLimits": {
     description: "Default limits of every plugin; a plugin block's ResourceLimits override them.",
@@ -262,6 +281,23 @@ const CONFIG_DOCS: Readonly<Record<string, JsonSchema>> = {
   ...limitDocs("Plugins.*.ResourceLimits"),
   "Plugins.*.Settings": {
     description: "Settings handed to the plugin, over its manifest's; the keys keep their case.",
+  },
+  "Plugins.*.Replicas": {
+    description: "Instances of the plugin run at once (1 to 64); the plugin must declare the Scalable " +
+      "capability.",
+  },
+  "Plugins.*.MaxConcurrency": {
+    description: "Calls in flight per replica; more wait in a queue.",
+  },
+  "Plugins.*.QueueTimeout": {
+    description: "How long a call may wait in that queue (more than zero).",
+  },
+  "Plugins.*.Activation": {
+    description: 'When the plugin starts: "eager" with the host, "lazy" at its first call; ' +
+      "default: Plugins.Activation.",
+  },
+  "Plugins.*.IdleTimeout": {
+    description: "Stop the plugin after this long without a call (more than zero).",
   },
   "PluginSecurity": {
     description:
@@ -356,6 +392,10 @@ const MANIFEST_DOCS: Readonly<Record<string, JsonSchema>> = {
   "settings": {
     description: "Default settings, overridden by the plugin's Settings in the host configuration.",
   },
+  "idempotent": {
+    description: "Methods safe to retry once on another replica when the replica running the call is lost.",
+  },
+  "idempotent[]": { description: "A method's name." },
 };
 
 /**
@@ -375,6 +415,7 @@ const MANIFEST_REFINED: Readonly<Record<string, JsonSchema>> = {
   "permissions.write[]": { pattern: NOT_BLANK },
   "permissions.net[]": { pattern: NOT_BLANK },
   "permissions.env[]": { pattern: NOT_BLANK },
+  "idempotent[]": { pattern: NOT_BLANK },
 };
 
 // --- The conversion -------------------------------------------------------------------------------------------

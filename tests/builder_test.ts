@@ -9,6 +9,7 @@ import {
   type HostConfig,
   loadConfig,
   normalizeConfig,
+  parseConfig,
   PluginHostBuilder,
   PluginState,
   usePlugins,
@@ -307,4 +308,107 @@ Deno.test("a host built from the builder runs a plugin that uses SharedModules a
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("the elastic keys: a builder and the equivalent JSONC give the same HostConfig", () => {
+  const built = normalized(
+    new PluginHostBuilder()
+      .configureManager((o) => (o.activation = "lazy"))
+      .setResourceLimits({ maxMemoryMB: 512, softMemoryMB: 384, softCpuPercent: 60, maxLifetime: "01:00:00" })
+      .configurePlugin("My.Plugin", { replicas: 4, maxConcurrency: 8, queueTimeout: "00:00:02" })
+      .configurePlugin("my.plugin", {
+        activation: "eager",
+        idleTimeout: 300_000,
+        resourceLimits: { maxCpuPercent: 80, softCpuPercent: 50, maxLifetime: 600_000 },
+      })
+      .configurePlugin("other.plugin", { activation: "lazy" }),
+  );
+  const text = `{
+  "Plugins": {
+    "activation": "lazy",
+    "ResourceLimits": { "MaxMemoryMB": 512, "SoftMemoryMB": 384, "SoftCpuPercent": 60, "MaxLifetime": "01:00:00" },
+    "my.plugin": {
+      "Replicas": 4,
+      "MaxConcurrency": 8,
+      "QueueTimeout": 2000,
+      "Activation": "eager",
+      "IdleTimeout": "00:05:00",
+      "ResourceLimits": { "MaxCpuPercent": 80, "SoftCpuPercent": 50, "MaxLifetime": "00:10:00" },
+    },
+    "other.plugin": { "ACTIVATION": "Lazy" },
+  },
+}`;
+  const { config: file, warnings } = parseConfig(text, join(BASE, "host.jsonc"));
+  assert.deepEqual(warnings, []);
+  // Only a file has a place for its Replicas key (and a file name).
+  assert.equal(file.plugins["my.plugin"].replicasAt, `${join(BASE, "host.jsonc")}:6:7`);
+  assert.equal(built.plugins["my.plugin"].replicasAt, undefined);
+  const { replicasAt: _, ...block } = file.plugins["my.plugin"];
+  const { configFile: __, ...fromFile } = file;
+  assert.deepEqual(built, { ...fromFile, plugins: { ...fromFile.plugins, "my.plugin": block } });
+  assert.equal(built.activation, "lazy");
+  assert.deepEqual(built.resourceLimits, {
+    maxMemoryMB: 512,
+    softMemoryMB: 384,
+    softCpuPercent: 60,
+    maxLifetimeMs: 3_600_000,
+  });
+  assert.deepEqual(built.plugins["my.plugin"], {
+    enabled: true,
+    isolation: "worker",
+    resourceLimits: { maxCpuPercent: 80, softCpuPercent: 50, maxLifetimeMs: 600_000 },
+    settings: {},
+    replicas: 4,
+    maxConcurrency: 8,
+    queueTimeoutMs: 2_000,
+    activation: "eager",
+    idleTimeoutMs: 300_000,
+  });
+});
+
+Deno.test("the elastic keys are written with the file's PascalCase names, and checked at build()", () => {
+  assert.deepEqual(
+    new PluginHostBuilder()
+      .configureManager((o) => (o.activation = "lazy"))
+      .setResourceLimits({ softMemoryMB: 64, softCpuPercent: 10, maxLifetime: 1_000 })
+      .configurePlugin("p", {
+        replicas: 2,
+        maxConcurrency: 1,
+        queueTimeout: 5,
+        activation: "lazy",
+        idleTimeout: "00:01:00",
+      })
+      .build(),
+    {
+      Plugins: {
+        Activation: "lazy",
+        ResourceLimits: { SoftMemoryMB: 64, SoftCpuPercent: 10, MaxLifetime: 1_000 },
+        p: { Replicas: 2, MaxConcurrency: 1, QueueTimeout: 5, Activation: "lazy", IdleTimeout: "00:01:00" },
+      },
+    },
+  );
+  // The default activation is not written; a block's options left out keep their earlier value.
+  assert.deepEqual(new PluginHostBuilder().configureManager((o) => (o.activation = "eager")).build(), {
+    Plugins: {},
+  });
+  assert.deepEqual(
+    new PluginHostBuilder().configurePlugin("p", { replicas: 3 }).configurePlugin("p", { enabled: false })
+      .build(),
+    { Plugins: { p: { Replicas: 3, Enabled: false } } },
+  );
+  const invalid = new PluginHostBuilder()
+    .setResourceLimits({ maxCpuPercent: 50, softCpuPercent: 75 })
+    .configurePlugin("p", { replicas: 65, maxConcurrency: 0, queueTimeout: 0, idleTimeout: "soon" });
+  assert.throws(() => invalid.build(), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.diagnostics.map((d) => [d.file, d.field]), [
+      ["PluginHostBuilder", "Plugins.ResourceLimits.SoftCpuPercent"],
+      ["PluginHostBuilder", "Plugins.p.Replicas"],
+      ["PluginHostBuilder", "Plugins.p.MaxConcurrency"],
+      ["PluginHostBuilder", "Plugins.p.QueueTimeout"],
+      ["PluginHostBuilder", "Plugins.p.IdleTimeout"],
+    ]);
+    assert.match(e.diagnostics[0].message, /a soft limit must be below the hard one/);
+    return true;
+  });
 });

@@ -113,6 +113,7 @@ Deno.test("defaults fill an empty configuration; an object resolves against cwd 
   assert.equal(config.callTimeoutMs, 30_000);
   assert.equal(config.enableMetrics, true);
   assert.equal(config.enableHotReload, false);
+  assert.equal(config.activation, "eager");
   assert.deepEqual(config.admin, { hostname: "127.0.0.1", port: 8080, token: null });
   assert.ok(isHostConfig(config));
   assert.ok(!isHostConfig({ Plugins: {} }));
@@ -395,4 +396,215 @@ Deno.test("SharedModules and ProbingPaths: a bad value is reported at file:line:
     assert.match(e.message, new RegExp(`${path}:3:22: "Plugins.SharedModules": must be an array of paths`));
     return true;
   });
+});
+
+// --- Elastic plugins: replicas, queues, activation, soft limits ------------------------------------------------
+
+Deno.test("elastic keys of a plugin block are read in any case; absent when not written", () => {
+  const text = `{
+  "plugins": {
+    "My.Plugin": {
+      "REPLICAS": "3",
+      "maxconcurrency": 4,
+      "QueueTimeout": "00:00:02",
+      "ACTIVATION": " Lazy ",
+      "idleTimeout": 60000,
+      "resourceLimits": { "SOFTMEMORYMB": 96, "softcpupercent": "40", "MaxLifeTime": "01:00:00" },
+    },
+    "plain": {},
+  },
+}`;
+  const { config, warnings } = parseConfig(text, "/srv/host.jsonc");
+  assert.deepEqual(warnings, []);
+  const p = pluginConfigFor(config, "my.plugin");
+  assert.equal(p.replicas, 3);
+  assert.equal(p.maxConcurrency, 4);
+  assert.equal(p.queueTimeoutMs, 2_000);
+  assert.equal(p.activation, "lazy");
+  assert.equal(p.idleTimeoutMs, 60_000);
+  assert.deepEqual(p.resourceLimits, { softMemoryMB: 96, softCpuPercent: 40, maxLifetimeMs: 3_600_000 });
+  // Not written: not set, so the host-wide value (or none) applies.
+  assert.deepEqual(pluginConfigFor(config, "plain"), {
+    enabled: true,
+    isolation: "worker",
+    resourceLimits: {},
+    settings: {},
+  });
+  for (
+    const key of ["replicas", "replicasAt", "maxConcurrency", "queueTimeoutMs", "activation", "idleTimeoutMs"]
+  ) {
+    assert.ok(!(key in pluginConfigFor(config, "plain")), key);
+    assert.ok(!(key in pluginConfigFor(config, "absent")), key);
+  }
+  assert.ok(Object.isFrozen(p) && Object.isFrozen(p.resourceLimits));
+});
+
+Deno.test("Plugins.Activation: eager by default, any case, and a block's Activation overrides it", () => {
+  assert.equal(CONFIG_DEFAULTS.activation, "eager");
+  assert.equal(normalizeConfig({}).config.activation, "eager");
+  const { config } = normalizeConfig({
+    plugins: { ACTIVATION: "LAZY", "a.plugin": { activation: "Eager" }, "b.plugin": {} },
+  });
+  assert.equal(config.activation, "lazy");
+  assert.equal(pluginConfigFor(config, "a.plugin").activation, "eager");
+  assert.equal(pluginConfigFor(config, "b.plugin").activation, undefined); // the host-wide one applies
+  assert.deepEqual(config.plugins, {
+    "a.plugin": { enabled: true, isolation: "worker", resourceLimits: {}, settings: {}, activation: "eager" },
+    "b.plugin": { enabled: true, isolation: "worker", resourceLimits: {}, settings: {} },
+  });
+  // "activation" is an option of Plugins, never a plugin block.
+  assert.deepEqual(Object.keys(config.plugins), ["a.plugin", "b.plugin"]);
+});
+
+Deno.test("host-wide ResourceLimits take the soft limits and MaxLifetime too", () => {
+  const { config } = normalizeConfig({
+    Plugins: { ResourceLimits: { softMemoryMB: "128", SoftCpuPercent: 100, maxLifetime: 1_000 } },
+  });
+  assert.deepEqual(config.resourceLimits, { softMemoryMB: 128, softCpuPercent: 100, maxLifetimeMs: 1_000 });
+});
+
+Deno.test("replicasAt is where the Replicas key was written, as file:line:column", async () => {
+  const text = `{
+  "Plugins": {
+    // two plugins, one spelling each
+    "a.plugin": { "Replicas": 2 },
+    "b.plugin": {
+      "enabled": true, "replicas": 4,
+    },
+    "c.plugin": { "MaxConcurrency": 2 },
+  },
+}`;
+  const path = await tempConfig(text);
+  const { config } = await loadConfig(path);
+  const at = (needle: string): string => {
+    const { line, column } = positionOf(text, needle);
+    return `${path}:${line}:${column}`;
+  };
+  assert.equal(pluginConfigFor(config, "a.plugin").replicasAt, at('"Replicas"'));
+  assert.equal(pluginConfigFor(config, "a.plugin").replicasAt, `${path}:4:19`);
+  assert.equal(pluginConfigFor(config, "b.plugin").replicasAt, at('"replicas"'));
+  assert.equal(pluginConfigFor(config, "c.plugin").replicasAt, undefined); // no Replicas, no place
+  // The file's name as the config's located errors give it.
+  assert.equal(
+    pluginConfigFor(parseConfig('{"Plugins":{"p":{"Replicas":1}}}', "rel/host.jsonc").config, "p").replicasAt,
+    "rel/host.jsonc:1:18",
+  );
+  // Of repeated keys the last wins, and the place is that one's.
+  const repeated = '{\n  "Plugins": { "p": { "Replicas": 2,\n    "REPLICAS": 3 } }\n}';
+  const p = pluginConfigFor(parseConfig(repeated, "r.jsonc").config, "p");
+  assert.deepEqual([p.replicas, p.replicasAt], [3, "r.jsonc:3:5"]);
+  // An object has no file: no place.
+  const fromObject = pluginConfigFor(normalizeConfig({ Plugins: { p: { Replicas: 2 } } }).config, "p");
+  assert.deepEqual([fromObject.replicas, fromObject.replicasAt], [2, undefined]);
+});
+
+Deno.test("elastic keys: bad values are reported at file:line:column", () => {
+  const text = `{
+  "Plugins": {
+    "Activation": "sometimes",
+    "ResourceLimits": { "SoftMemoryMB": 0, "SoftCpuPercent": 101, "MaxLifetime": "00:00:00" },
+    "p.one": { "Replicas": 0, "MaxConcurrency": 1.5, "QueueTimeout": 0, "Activation": true, "IdleTimeout": "500" },
+    "p.two": { "Replicas": 65, "MaxConcurrency": "many", "QueueTimeout": "soon", "IdleTimeout": -1 },
+    "p.three": { "replicas": 2.5, "ResourceLimits": { "maxLifetime": 0, "softCpuPercent": "x" } },
+  },
+}`;
+  const ds = diagnosticsOf(() => parseConfig(text, "e.jsonc"));
+  const line = (n: number, needle: string, field: string): string => {
+    const column = text.split("\n")[n - 1].indexOf(needle) + 1;
+    assert.ok(column > 0, needle);
+    return `e.jsonc:${n}:${column} ${field}`;
+  };
+  assert.deepEqual(ds.map((d) => `${d.file}:${d.line}:${d.column} ${d.field}`), [
+    line(3, '"sometimes"', "Plugins.Activation"),
+    line(4, "0,", "Plugins.ResourceLimits.SoftMemoryMB"),
+    line(4, "101", "Plugins.ResourceLimits.SoftCpuPercent"),
+    line(4, '"00:00:00"', "Plugins.ResourceLimits.MaxLifetime"),
+    line(5, "0,", "Plugins.p.one.Replicas"),
+    line(5, "1.5", "Plugins.p.one.MaxConcurrency"),
+    line(5, '0, "Activation"', "Plugins.p.one.QueueTimeout"),
+    line(5, "true", "Plugins.p.one.Activation"),
+    line(5, '"500"', "Plugins.p.one.IdleTimeout"),
+    line(6, "65", "Plugins.p.two.Replicas"),
+    line(6, '"many"', "Plugins.p.two.MaxConcurrency"),
+    line(6, '"soon"', "Plugins.p.two.QueueTimeout"),
+    line(6, "-1", "Plugins.p.two.IdleTimeout"),
+    line(7, "2.5", "Plugins.p.three.replicas"),
+    line(7, "0,", "Plugins.p.three.ResourceLimits.maxLifetime"),
+    line(7, '"x"', "Plugins.p.three.ResourceLimits.softCpuPercent"),
+  ]);
+  const message = (field: string): string => ds.find((d) => d.field === field)?.message ?? "";
+  assert.equal(message("Plugins.Activation"), 'must be "eager" or "lazy"');
+  assert.equal(message("Plugins.p.one.Replicas"), "must be at least 1");
+  assert.equal(message("Plugins.p.two.Replicas"), "must be at most 64");
+  assert.equal(message("Plugins.p.three.replicas"), "must be an integer");
+  assert.equal(message("Plugins.p.one.MaxConcurrency"), "must be an integer");
+  assert.equal(message("Plugins.p.one.QueueTimeout"), "must be more than zero");
+  assert.match(message("Plugins.p.one.IdleTimeout"), /ambiguous/);
+  assert.equal(message("Plugins.ResourceLimits.MaxLifetime"), "must be more than zero");
+  assert.equal(message("Plugins.ResourceLimits.SoftMemoryMB"), "must be greater than 0");
+  assert.equal(message("Plugins.ResourceLimits.SoftCpuPercent"), "must be in (0, 100]");
+  // A value that is right stays right: 64 replicas, one call at a time.
+  const ok = normalizeConfig({ Plugins: { p: { Replicas: 64, MaxConcurrency: 1 } } }).config;
+  assert.deepEqual([ok.plugins.p.replicas, ok.plugins.p.maxConcurrency], [64, 1]);
+});
+
+Deno.test("a soft limit must be below the hard one of the same ResourceLimits", async () => {
+  const text = `{
+  "Plugins": {
+    "ResourceLimits": { "MaxCpuPercent": 50, "SoftCpuPercent": 50 },
+    "p": { "ResourceLimits": { "MaxMemoryMB": "256", "SoftMemoryMB": "300", "MaxHandles": 0 } },
+  },
+}`;
+  const path = await tempConfig(text);
+  await assert.rejects(() => loadConfig(path), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.diagnostics.map((d) => `${d.line}:${d.column} ${d.field}`), [
+      `3:64 Plugins.ResourceLimits.SoftCpuPercent`,
+      `4:70 Plugins.p.ResourceLimits.SoftMemoryMB`,
+      `4:91 Plugins.p.ResourceLimits.MaxHandles`, // every problem at once, this one too
+    ]);
+    assert.match(
+      e.message,
+      new RegExp(
+        `${path}:3:64: "Plugins.ResourceLimits.SoftCpuPercent": a soft limit must be below the hard one ` +
+          `\\(MaxCpuPercent is 50\\)`,
+      ),
+    );
+    assert.match(e.diagnostics[1].message, /a soft limit must be below the hard one \(MaxMemoryMB is 256\)/);
+    return true;
+  });
+  // Below it is fine; so is a soft limit over a hard one set elsewhere (the host-wide one, say).
+  const { config } = normalizeConfig({
+    Plugins: {
+      ResourceLimits: { MaxMemoryMB: 128 },
+      p: { ResourceLimits: { MaxMemoryMB: 256, SoftMemoryMB: 200, SoftCpuPercent: 90 } },
+      q: { ResourceLimits: { SoftMemoryMB: 512 } },
+    },
+  });
+  assert.deepEqual(config.plugins.p.resourceLimits, {
+    maxMemoryMB: 256,
+    softMemoryMB: 200,
+    softCpuPercent: 90,
+  });
+  assert.deepEqual(config.plugins.q.resourceLimits, { softMemoryMB: 512 });
+});
+
+Deno.test("misspelt elastic keys are warnings with a did-you-mean hint", () => {
+  const text = `{
+  "Plugins": {
+    "Activaton": "lazy",
+    "p": { "Replica": 2, "IdleTimout": 5, "ResourceLimits": { "SoftMemory": 5, "MaxLifetme": 5 } },
+  },
+}`;
+  const { warnings } = parseConfig(text, "w.jsonc");
+  assert.deepEqual(
+    warnings.map((w) => `${w.line}:${w.column} ${w.field} ${w.message.match(/did you mean "(\w+)"/)?.[1]}`),
+    [
+      "3:5 Plugins.Activaton Activation",
+      "4:12 Plugins.p.Replica Replicas",
+      "4:26 Plugins.p.IdleTimout IdleTimeout",
+      "4:63 Plugins.p.ResourceLimits.SoftMemory SoftMemoryMB",
+      "4:80 Plugins.p.ResourceLimits.MaxLifetme MaxLifetime",
+    ],
+  );
 });

@@ -38,6 +38,7 @@ const CONTRACT_MANIFEST = {
   dependencies: { "storage.kv": "^2.0.0" },
   permissions: { read: ["./assets"], write: [], net: ["api.example.com:443"], env: ["MY_VAR"] },
   settings: { greeting: "hello" },
+  idempotent: [],
 };
 
 /** The diagnostics `parseManifest` throws for `text` (fails the test if it does not throw). */
@@ -78,6 +79,7 @@ Deno.test("parseManifest() fills in defaults and ignores $schema", () => {
     dependencies: {},
     permissions: { read: [], write: [], net: [], env: [] },
     settings: {},
+    idempotent: [],
   });
 });
 
@@ -199,6 +201,28 @@ Deno.test("parseManifest() rejects unknown keys, with a hint when a known key is
       message: 'unknown key "reed"; did you mean "read"?',
     },
   ]);
+});
+
+Deno.test("parseManifest() reads idempotent: method names, duplicates removed; bad values located", () => {
+  const m = parseManifest(manifest(...BASE, '  "idempotent": ["get", "list", "get"],'), FILE);
+  assert.deepEqual(m.idempotent, ["get", "list"]);
+  assert.deepEqual(parseManifest(manifest(...BASE), FILE).idempotent, []);
+  assert.deepEqual(
+    diagnosticsOf(manifest(...BASE, '  "idempotent": ["get", "", 3, "  "],')).map(formatDiagnostic),
+    [
+      `${FILE}:5:25: "idempotent.1": must not be empty`,
+      `${FILE}:5:29: "idempotent.2": expected a string, not a number`,
+      `${FILE}:5:32: "idempotent.3": must not be empty`,
+    ],
+  );
+  assert.deepEqual(diagnosticsOf(manifest(...BASE, '  "idempotent": "get",')).map(formatDiagnostic), [
+    `${FILE}:5:17: "idempotent": expected an array, not a string`,
+  ]);
+  // A misspelling gets the usual hint.
+  assert.match(
+    diagnosticsOf(manifest(...BASE, '  "idempotnet": [],'))[0].message,
+    /did you mean "idempotent"/,
+  );
 });
 
 Deno.test("parseManifest() reports wrong types and duplicate keys", () => {

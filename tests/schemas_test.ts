@@ -172,6 +172,7 @@ Deno.test("the manifest schema accepts the contract's example", () => {
     dependencies: { "storage.kv": "^2.0.0" },
     permissions: { read: ["./assets"], write: [], net: ["api.example.com:443"], env: ["MY_VAR"] },
     settings: { greeting: "hello" },
+    idempotent: ["greet"],
   };
   assert.equal(errorsOf(validateManifest, manifest), undefined);
   assert.ok(manifestSchema.safeParse(manifest).success);
@@ -195,6 +196,9 @@ Deno.test("known-bad manifests are refused by the JSON Schema as by the loader",
     "a provided version that is not semver": { ...MANIFEST, provides: { "compute.custom": "latest" } },
     "a dependency on a bad id": { ...MANIFEST, dependencies: { "Storage": "^1.0.0" } },
     "settings that are not an object": { ...MANIFEST, settings: [] },
+    "idempotent that is not an array": { ...MANIFEST, idempotent: "get" },
+    "a blank idempotent method": { ...MANIFEST, idempotent: ["get", " "] },
+    "an idempotent method that is not a string": { ...MANIFEST, idempotent: [1] },
     "not an object": [MANIFEST],
   };
   for (const [label, manifest] of Object.entries(bad)) {
@@ -314,6 +318,16 @@ Deno.test("known-bad configurations are refused by the JSON Schema as by the loa
     "an ftp endpoint": security({ AllowedNetworkEndpoints: ["ftp://files.example.com"] }),
     "an environment variable with '='": security({ AllowedEnvironmentVariables: ["A=B"] }),
     "allowed paths that are not an array": security({ AllowedPaths: "./data" }),
+    "an unknown activation": plugins({ Activation: "sometimes" }),
+    "an unknown block activation": plugins({ "my.plugin": { Activation: "later" } }),
+    "no replicas": plugins({ "my.plugin": { Replicas: 0 } }),
+    "65 replicas": plugins({ "my.plugin": { Replicas: 65 } }),
+    "a fractional MaxConcurrency": plugins({ "my.plugin": { MaxConcurrency: 1.5 } }),
+    "an ambiguous QueueTimeout": plugins({ "my.plugin": { QueueTimeout: "500" } }),
+    "a negative IdleTimeout": plugins({ "my.plugin": { IdleTimeout: -1 } }),
+    "SoftCpuPercent over 100": plugins({ ResourceLimits: { SoftCpuPercent: 150 } }),
+    "SoftMemoryMB of 0": plugins({ "my.plugin": { ResourceLimits: { SoftMemoryMB: 0 } } }),
+    "a MaxLifetime that is no duration": plugins({ ResourceLimits: { MaxLifetime: "1h" } }),
   };
   for (const [label, config] of Object.entries(bad)) {
     assert.ok(!validateConfig(config), `the JSON Schema accepts ${label}`);
@@ -331,6 +345,8 @@ Deno.test("keys the loader warns about are refused by the JSON Schema", () => {
     "a misspelt admin key": { Plugins: { Admin: { Host: "0.0.0.0" } } },
     "a misspelt block key": { Plugins: { "my.plugin": { Enable: true } } },
     "a misspelt limit": { Plugins: { ResourceLimits: { MaxMemory: 5 } } },
+    "a misspelt soft limit": { Plugins: { ResourceLimits: { SoftMemory: 5 } } },
+    "a misspelt elastic key": { Plugins: { "my.plugin": { Replica: 2 } } },
     "a misspelt security key": { PluginSecurity: { "my.plugin": { AllowNetwork: true } } },
     "a key that is no plugin id": { PluginSecurity: { "my plugin": {} } },
   };
@@ -476,7 +492,8 @@ function sample(schema: JsonSchema, path: string): unknown {
       return true;
     case "number":
     case "integer":
-      return 1;
+      // A soft limit must be below the hard one beside it (1 here).
+      return /\.Soft\w+$/.test(path) ? 0.5 : 1;
     case "array":
       return [];
     case "string":

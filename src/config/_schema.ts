@@ -1,16 +1,31 @@
 /**
  * The shape of the host configuration after its keys were lowercased: the known keys (for the "did you mean"
- * warnings), the zod schema, and the step from validated data to a frozen {@linkcode HostConfig}.
+ * warnings) and the zod schema. src/config/_build.ts turns validated data into a frozen HostConfig.
  *
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "../_npm/zod.ts";
-import type { ConfigDefaults, HostConfig, PluginConfig, ResourceLimits, SecurityEntry } from "./types.ts";
 import type { Segment } from "./_parse.ts";
-import { isPluginId, normalizeEndpoint, type Parsed, parseDuration } from "./_values.ts";
+import { isPluginId } from "./_values.ts";
+import {
+  bool,
+  choice,
+  coerceNumber,
+  duration,
+  endpoint,
+  envName,
+  localPath,
+  localPaths,
+  npmPackage,
+  num,
+  OBJECT,
+  positiveDuration,
+  positiveInt,
+  string,
+  strings,
+  thumbprint,
+} from "./_fields.ts";
 import { suggest } from "../_common/suggest.ts";
 
 type Names = Readonly<Record<string, string>>;
@@ -24,6 +39,7 @@ export const OPTIONS: Names = {
   enablemetrics: "EnableMetrics",
   calltimeout: "CallTimeout",
   draintimeout: "DrainTimeout",
+  activation: "Activation",
   resourcelimits: "ResourceLimits",
   validatesignatures: "ValidateSignatures",
   trustedcertificatethumbprints: "TrustedCertificateThumbprints",
@@ -38,6 +54,9 @@ const LIMITS: Names = {
   maxcpupercent: "MaxCpuPercent",
   maxhandles: "MaxHandles",
   maxtimers: "MaxTimers",
+  softmemorymb: "SoftMemoryMB",
+  softcpupercent: "SoftCpuPercent",
+  maxlifetime: "MaxLifetime",
 };
 const ADMIN: Names = { hostname: "Hostname", port: "Port", token: "Token", tokenfile: "TokenFile" };
 const BLOCK: Names = {
@@ -45,6 +64,11 @@ const BLOCK: Names = {
   isolation: "Isolation",
   resourcelimits: "ResourceLimits",
   settings: "Settings",
+  replicas: "Replicas",
+  maxconcurrency: "MaxConcurrency",
+  queuetimeout: "QueueTimeout",
+  activation: "Activation",
+  idletimeout: "IdleTimeout",
 };
 const SECURITY: Names = {
   allowfilesystemaccess: "AllowFileSystemAccess",
@@ -58,6 +82,9 @@ const SECURITY: Names = {
   signer: "Signer",
 };
 
+/** The most replicas a plugin block may ask for (key `Replicas`). */
+export const MAX_REPLICAS = 64;
+
 /** A warning found by {@linkcode scanKeys}, at the key of a normalized path. */
 export interface KeyWarning {
   readonly path: readonly Segment[];
@@ -66,7 +93,8 @@ export interface KeyWarning {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const has = (names: Names, key: string): boolean => Object.hasOwn(names, key);
+/** Whether `key` is one of `names`. */
+export const has = (names: Names, key: string): boolean => Object.hasOwn(names, key);
 const hint = (key: string, names: Names): string => {
   const best = suggest(key, Object.keys(names));
   return best === undefined ? "" : `; did you mean "${names[best]}"?`;
@@ -137,86 +165,47 @@ export function scanKeys(root: unknown, written: (path: readonly Segment[]) => s
   return warnings;
 }
 
-// The .NET binder reads every value from text, so "true" and "512" are accepted as well.
-const coerceBool = (v: unknown): unknown =>
-  typeof v === "string" && /^\s*(true|false)\s*$/i.test(v) ? v.trim().toLowerCase() === "true" : v;
-const coerceNumber = (v: unknown): unknown =>
-  typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v;
-const OBJECT = { error: "must be an object" };
-const bool = z.preprocess(coerceBool, z.boolean({ error: "must be true or false" }));
-const num = () => z.number({ error: "must be a number" });
-const string = z.string({ error: "must be a string" }).trim().min(1, { error: "must not be empty" });
-const strings = z.array(string, { error: "must be an array of strings" });
-const parsed = <T>(parse: (v: unknown) => Parsed<T>) =>
-  z.unknown().transform((v, ctx): T => {
-    const r = parse(v);
-    if (r.ok) return r.value;
-    ctx.issues.push({ code: "custom", message: r.reason, input: v });
-    return z.NEVER;
-  });
-const duration = parsed(parseDuration).optional();
-// A zero CallTimeout would fail every call at once: it must be positive (the fuzzer found it accepted).
-const positiveDuration = parsed((v): Parsed<number> => {
-  const r = parseDuration(v);
-  return r.ok && r.value === 0 ? { ok: false, reason: "must be more than zero" } : r;
-}).optional();
-const endpoint = parsed((v) =>
-  typeof v === "string"
-    ? normalizeEndpoint(v)
-    : { ok: false, reason: 'must be a string: a URL or "host:port"' }
-);
-const thumbprint = parsed((v): Parsed<string> => {
-  const hex = typeof v === "string" ? v.replace(/[\s:]/g, "").toLowerCase() : "";
-  return /^[0-9a-f]{64}$/.test(hex)
-    ? { ok: true, value: hex }
-    : { ok: false, reason: "must be a SHA-256 fingerprint: 64 hexadecimal digits" };
-});
-// A local path, or a file: URL (made a path); any other scheme (jsr:, https:...) is refused, as a plugin is
-// never granted remote imports. A one-letter "scheme" is a Windows drive.
-const localPath = parsed((v): Parsed<string> => {
-  if (typeof v !== "string") return { ok: false, reason: "must be a string" };
-  const text = v.trim();
-  if (text === "") return { ok: false, reason: "must not be empty" };
-  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(text)?.[1].toLowerCase();
-  if (scheme === undefined) return { ok: true, value: text };
-  if (scheme !== "file") {
-    return {
-      ok: false,
-      reason: `"${v}" is not a local path: only paths and file: URLs (no ${scheme}: modules)`,
-    };
-  }
-  try {
-    return { ok: true, value: fileURLToPath(text) };
-  } catch (e) {
-    return { ok: false, reason: `"${v}" is not a valid file: URL (${e instanceof Error ? e.message : e})` };
-  }
-});
-const localPaths = z.array(localPath, { error: "must be an array of paths" });
-const envName = string.regex(/^[^=\0*]*\*?$/, {
-  error: 'must be a variable name, or a prefix ending in "*"; no "=" and no other "*"',
-});
-
-// An npm package name as the registry spells it (`zod`, `@scope/name`), without a version: the package is
-// allowed in whatever version the host's resolution picks.
-const npmPackage = string.regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, {
-  error: 'must be an npm package name ("zod", "@scope/name"), without "npm:" or a version',
-});
-
+const megabytes = () => z.preprocess(coerceNumber, num().gt(0, { error: "must be greater than 0" }));
+const percent = () => z.preprocess(coerceNumber, num().gt(0).lte(100, { error: "must be in (0, 100]" }));
+// A soft limit at or over its hard one would never act before the hard one ends the plugin: it is a mistake,
+// caught where both are written. Across objects (a block's soft limit, the host-wide hard one) it is allowed.
+const SOFT_BELOW_HARD = [["softmemorymb", "maxmemorymb"], ["softcpupercent", "maxcpupercent"]] as const;
+const failed = (issues: readonly { readonly path?: readonly PropertyKey[] }[], ...keys: string[]): boolean =>
+  issues.some((issue) => keys.includes(String(issue.path?.[0])));
 const limits = z.object({
-  maxmemorymb: z.preprocess(coerceNumber, num().gt(0, { error: "must be greater than 0" })).optional(),
-  maxcpupercent: z.preprocess(coerceNumber, num().gt(0).lte(100, { error: "must be in (0, 100]" }))
-    .optional(),
+  maxmemorymb: megabytes().optional(),
+  maxcpupercent: percent().optional(),
   maxhandles: z.preprocess(coerceNumber, num().int({ error: "must be an integer" }).min(1)).optional(),
   maxtimers: z.preprocess(coerceNumber, num().int({ error: "must be an integer" }).min(1)).optional(),
-}, OBJECT);
+  softmemorymb: megabytes().optional(),
+  softcpupercent: percent().optional(),
+  maxlifetime: positiveDuration,
+}, OBJECT).superRefine((l, ctx) => {
+  for (const [soft, hard] of SOFT_BELOW_HARD) {
+    const [s, h] = [l[soft], l[hard]];
+    if (typeof s !== "number" || typeof h !== "number" || s < h || failed(ctx.issues, soft, hard)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [soft],
+      input: s,
+      message: `a soft limit must be below the hard one (${LIMITS[hard]} is ${h})`,
+    });
+  }
+}, {
+  // Also when another key of the object is wrong: every problem is reported at once.
+  when: (payload) => isObj(payload.value),
+});
+const activation = choice(["eager", "lazy"]);
 const pluginBlock = z.object({
   enabled: bool.optional(),
-  isolation: z.preprocess(
-    (v) => typeof v === "string" ? v.trim().toLowerCase() : v,
-    z.enum(["worker", "process"], { error: 'must be "worker" or "process"' }),
-  ).optional(),
+  isolation: choice(["worker", "process"]).optional(),
   resourcelimits: limits.optional(),
   settings: z.record(z.string(), z.unknown(), OBJECT).optional(),
+  replicas: positiveInt(MAX_REPLICAS).optional(),
+  maxconcurrency: positiveInt().optional(),
+  queuetimeout: positiveDuration,
+  activation: activation.optional(),
+  idletimeout: positiveDuration,
 }, OBJECT);
 const security = z.object({
   allowfilesystemaccess: bool.optional(),
@@ -259,6 +248,7 @@ export const configSchema = z.object({
     enablemetrics: bool.optional(),
     calltimeout: positiveDuration,
     draintimeout: duration,
+    activation: activation.optional(),
     resourcelimits: limits.optional(),
     validatesignatures: bool.optional(),
     trustedcertificatethumbprints: z.array(thumbprint, { error: "must be an array" }).optional(),
@@ -277,85 +267,9 @@ export const configSchema = z.object({
   pluginsecurity: z.record(z.string(), security, OBJECT).optional(),
 }, { error: "the configuration must be a JSON object" });
 
-type Data = z.output<typeof configSchema>;
-type Limits = z.output<typeof limits>;
-
-const toLimits = (l: Limits | undefined): ResourceLimits =>
-  Object.freeze({
-    ...(l?.maxmemorymb === undefined ? {} : { maxMemoryMB: l.maxmemorymb }),
-    ...(l?.maxcpupercent === undefined ? {} : { maxCpuPercent: l.maxcpupercent }),
-    ...(l?.maxhandles === undefined ? {} : { maxHandles: l.maxhandles }),
-    ...(l?.maxtimers === undefined ? {} : { maxTimers: l.maxtimers }),
-  });
-const unique = <T>(list: readonly T[]): readonly T[] => Object.freeze([...new Set(list)]);
-const absolute = (baseDir: string, paths: readonly string[] | undefined): readonly string[] =>
-  unique((paths ?? []).map((path) => isAbsolute(path) ? resolve(path) : resolve(baseDir, path)));
-
-/** Turns validated data into a frozen {@linkcode HostConfig}, filling in defaults. */
-export function buildConfig(
-  data: Data,
-  defaults: ConfigDefaults,
-  baseDir: string,
-  configFile: string | undefined,
-): HostConfig {
-  const d = defaults;
-  const p = data.plugins ?? {};
-  // Keyed by ids from the file: built with Object.fromEntries (own properties, never a prototype write even for
-  // "__proto__" or "constructor"), read with Object.hasOwn (config.ts here).
-  const plugins: Record<string, PluginConfig> = Object.fromEntries(
-    Object.entries(p).filter(([id]) => !has(OPTIONS, id)).map(([id, raw]) => {
-      const block = raw as z.output<typeof pluginBlock>;
-      return [
-        id,
-        Object.freeze({
-          enabled: block.enabled ?? d.plugin.enabled,
-          isolation: block.isolation ?? d.plugin.isolation,
-          resourceLimits: toLimits(block.resourcelimits),
-          settings: block.settings ?? {},
-        }),
-      ];
-    }),
-  );
-  const securityEntries: Record<string, SecurityEntry> = Object.fromEntries(
-    Object.entries(data.pluginsecurity ?? {}).map(([id, s]) => [
-      id,
-      Object.freeze({
-        allowFileSystemAccess: s.allowfilesystemaccess ?? false,
-        allowedPaths: absolute(baseDir, s.allowedpaths),
-        allowNetworkAccess: s.allownetworkaccess ?? false,
-        allowedNetworkEndpoints: unique(s.allowednetworkendpoints ?? []),
-        allowedEnvironmentVariables: unique(s.allowedenvironmentvariables ?? []),
-        // Absent unless written, so that an entry without them reads as it always did.
-        ...(s.allowgpu === undefined ? {} : { allowGpu: s.allowgpu }),
-        ...(s.allowednpmpackages === undefined ? {} : { allowedNpmPackages: unique(s.allowednpmpackages) }),
-        ...(s.folder === undefined ? {} : { folder: absolute(baseDir, [s.folder])[0] }),
-        ...(s.signer === undefined ? {} : { signer: s.signer }),
-      }),
-    ]),
-  );
-  return Object.freeze({
-    ...(configFile === undefined ? {} : { configFile }),
-    baseDir,
-    pluginsDirectory: resolve(baseDir, p.pluginsdirectory ?? d.pluginsDirectory),
-    enableHotReload: p.enablehotreload ?? d.enableHotReload,
-    reloadDelayMs: p.reloaddelay ?? d.reloadDelayMs,
-    healthCheckIntervalMs: p.healthcheckinterval ?? d.healthCheckIntervalMs,
-    enableMetrics: p.enablemetrics ?? d.enableMetrics,
-    callTimeoutMs: p.calltimeout ?? d.callTimeoutMs,
-    drainTimeoutMs: p.draintimeout ?? d.drainTimeoutMs,
-    resourceLimits: toLimits(p.resourcelimits),
-    validateSignatures: p.validatesignatures ?? d.validateSignatures,
-    trustedCertificateThumbprints: unique(p.trustedcertificatethumbprints ?? []),
-    sharedModules: absolute(baseDir, p.sharedmodules),
-    probingPaths: absolute(baseDir, p.probingpaths),
-    admin: Object.freeze({
-      hostname: p.admin?.hostname ?? d.admin.hostname,
-      port: p.admin?.port ?? d.admin.port,
-      token: p.admin?.token ?? d.admin.token,
-      ...(p.admin?.tokenfile === undefined ? {} : { tokenFile: resolve(baseDir, p.admin.tokenfile) }),
-    }),
-    logging: Object.freeze({ format: p.logging?.format ?? d.logging.format }),
-    plugins: Object.freeze(plugins),
-    security: Object.freeze(securityEntries),
-  });
-}
+/** The validated (lowercased) configuration, as src/config/_build.ts turns it into a HostConfig. */
+export type ConfigData = z.output<typeof configSchema>;
+/** A validated plugin block. */
+export type BlockData = z.output<typeof pluginBlock>;
+/** A validated `ResourceLimits` object. */
+export type LimitsData = z.output<typeof limits>;

@@ -9,7 +9,8 @@
 import { dirname, resolve } from "node:path";
 import { ConfigError, type Diagnostic } from "../errors.ts";
 import { type Locator, lowerKeys, parseJsonc, pathKey, type Segment } from "./_parse.ts";
-import { buildConfig, configSchema, isSettingsPath, scanKeys } from "./_schema.ts";
+import { configSchema, isSettingsPath, scanKeys } from "./_schema.ts";
+import { buildConfig, type KeyLocator } from "./_build.ts";
 import type { ConfigDefaults, HostConfig, PluginConfig, SecurityEntry } from "./types.ts";
 export type {
   AdminConfig,
@@ -55,6 +56,7 @@ export const CONFIG_DEFAULTS: ConfigDefaults = Object.freeze({
   enableMetrics: true,
   callTimeoutMs: 30_000,
   drainTimeoutMs: 5_000,
+  activation: "eager" as const,
   validateSignatures: false,
   admin: Object.freeze({ hostname: "127.0.0.1", port: 8080, token: null }),
   logging: Object.freeze({ format: "text" as const }),
@@ -98,7 +100,13 @@ function normalize(
         .sort(byPosition),
     );
   }
-  const config = buildConfig(result.data, CONFIG_DEFAULTS, baseDir, configFile);
+  // The same position a located error at the key would give, for the checks made later (`Replicas` of a plugin
+  // that is not `Scalable`, when manifests are known).
+  const keyAt: KeyLocator = (norm) => {
+    const pos = locate?.(original(norm), "key");
+    return pos === undefined ? undefined : `${file}:${pos.line}:${pos.column}`;
+  };
+  const config = buildConfig(result.data, CONFIG_DEFAULTS, baseDir, configFile, keyAt);
   return Object.freeze({ config, warnings: Object.freeze(warnings.sort(byPosition)) });
 }
 

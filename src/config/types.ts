@@ -4,7 +4,12 @@
  * @module
  */
 
-/** Resource limits for the host's plugins or one plugin. Absent means unlimited. */
+/**
+ * Resource limits for the host's plugins or one plugin. Absent means unlimited. A hard limit (`Max...`) ends
+ * the plugin; a soft limit (`Soft...`, and `MaxLifetime`) retires its instance and replaces it: a fresh one
+ * takes the new calls while the old one finishes those it has. A soft limit must be below the hard one when
+ * one object sets both.
+ */
 export interface ResourceLimits {
   /** Heap limit of a plugin, in MiB. */
   readonly maxMemoryMB?: number;
@@ -17,6 +22,12 @@ export interface ResourceLimits {
   readonly maxHandles?: number;
   /** Timers a plugin may have pending at once (key `MaxTimers`). Absent: the host's default budget. */
   readonly maxTimers?: number;
+  /** Heap use, in MiB, past which the plugin's instance is retired and replaced (key `SoftMemoryMB`). */
+  readonly softMemoryMB?: number;
+  /** CPU share, in percent (0 < x <= 100), past which the instance is replaced (key `SoftCpuPercent`). */
+  readonly softCpuPercent?: number;
+  /** How long an instance may live before it is replaced, in ms (key `MaxLifetime`); more than zero. */
+  readonly maxLifetimeMs?: number;
 }
 
 /** The host's settings for one plugin (a block under `Plugins` keyed by the plugin id). */
@@ -29,6 +40,24 @@ export interface PluginConfig {
   readonly resourceLimits: ResourceLimits;
   /** Settings handed to the plugin, overriding its manifest's; keys keep their case. Default `{}`. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** Instances of the plugin run at once (key `Replicas`): an integer from 1 to 64. Absent: not set. */
+  readonly replicas?: number;
+  /**
+   * Where the `Replicas` key was written, as `file:line:column`, when the configuration came from a file: for
+   * the located error a plugin that does not declare `Scalable` gets.
+   */
+  readonly replicasAt?: string;
+  /** Calls in flight per replica (key `MaxConcurrency`); more wait in a queue. A positive integer. */
+  readonly maxConcurrency?: number;
+  /** How long a call may wait in that queue, in ms (key `QueueTimeout`); more than zero. */
+  readonly queueTimeoutMs?: number;
+  /**
+   * When the plugin starts (key `Activation`): `"eager"` with the host, `"lazy"` at its first call. Absent: the
+   * host-wide {@linkcode HostConfig.activation}.
+   */
+  readonly activation?: "eager" | "lazy";
+  /** Stop the plugin after this long without a call, in ms (key `IdleTimeout`); more than zero. */
+  readonly idleTimeoutMs?: number;
 }
 
 /** A plugin's `PluginSecurity` entry: the most it may be granted. Everything defaults to false / empty. */
@@ -73,6 +102,11 @@ export interface HostConfig {
   readonly callTimeoutMs: number;
   /** How long a stopping plugin may finish pending calls (key `DrainTimeout`); default 5000. */
   readonly drainTimeoutMs: number;
+  /**
+   * When plugins start (key `Plugins.Activation`): `"eager"` (default) with the host, `"lazy"` at their first
+   * call. A plugin block's `Activation` overrides it.
+   */
+  readonly activation: "eager" | "lazy";
   /** Host-wide default limits. */
   readonly resourceLimits: ResourceLimits;
   /** Require signed plugins; default false. */
@@ -115,6 +149,8 @@ export interface ConfigDefaults {
   readonly callTimeoutMs: number;
   /** 5000 */
   readonly drainTimeoutMs: number;
+  /** `"eager"` */
+  readonly activation: "eager" | "lazy";
   /** false */
   readonly validateSignatures: boolean;
   /** `127.0.0.1:8080`, no token. */

@@ -10,145 +10,30 @@ import { fileURLToPath } from "node:url";
 import { CONFIG_DEFAULTS, normalizeConfig } from "../config/config.ts";
 import { OPTIONS } from "../config/_schema.ts";
 import { isPluginId } from "../config/_values.ts";
-
-/** A duration: milliseconds as a number, or a .NET time span string such as `"00:01:00"`. */
-export type Duration = number | string;
-
-/** Resource limits as the builder takes them (`Plugins.ResourceLimits` or a plugin block's). */
-export interface ResourceLimitOptions {
-  /** Heap limit of a plugin, in MiB (`MaxMemoryMB`). */
-  readonly maxMemoryMB?: number;
-  /** CPU share of a plugin, in percent (`MaxCpuPercent`). */
-  readonly maxCpuPercent?: number;
-  /** Handles a plugin may hold at once (`MaxHandles`). */
-  readonly maxHandles?: number;
-  /** Timers a plugin may have pending at once (`MaxTimers`). */
-  readonly maxTimers?: number;
-}
-
-/** What {@linkcode PluginHostBuilder.configureLoader} lets its callback change (the seed's loader options). */
-export interface LoaderOptions {
-  /** `Plugins.EnableHotReload`. */
-  enableHotReload: boolean;
-  /** `Plugins.ReloadDelay`: the debounce before a hot reload. */
-  reloadDelay: Duration;
-}
-
-/** What {@linkcode PluginHostBuilder.configureManager} lets its callback change (the seed's manager options). */
-export interface ManagerOptions {
-  /** `Plugins.ValidateSignatures`: require signed plugins. */
-  validateSignatures: boolean;
-  /** `Plugins.TrustedCertificateThumbprints`; `push` works like the seed's `.Add`. */
-  trustedCertificateThumbprints: string[];
-  /** `Plugins.CallTimeout`: timeout of a call or hook. */
-  callTimeout: Duration;
-  /** `Plugins.HealthCheckInterval`. */
-  healthCheckInterval: Duration;
-  /** `Plugins.DrainTimeout`: how long a stopping plugin may finish pending calls. */
-  drainTimeout: Duration;
-}
-
-/** A plugin block (`Plugins.<id>`) as {@linkcode PluginHostBuilder.configurePlugin} takes it. */
-export interface PluginBlockOptions {
-  /** `Enabled`: whether the host loads the plugin. */
-  readonly enabled?: boolean;
-  /** `Isolation`: `"worker"` (default) or `"process"`. */
-  readonly isolation?: "worker" | "process";
-  /** `ResourceLimits` of this plugin; merged key by key with earlier calls. */
-  readonly resourceLimits?: ResourceLimitOptions;
-  /** `Settings` handed to the plugin; merged key by key with earlier calls. */
-  readonly settings?: Readonly<Record<string, unknown>>;
-}
-
-/** A `PluginSecurity.<id>` entry as {@linkcode PluginHostBuilder.configureSecurity} takes it. */
-export interface SecurityOptions {
-  /** `AllowFileSystemAccess`. */
-  readonly allowFileSystemAccess?: boolean;
-  /** `AllowedPaths`: paths or `file:` URL objects. */
-  readonly allowedPaths?: readonly (string | URL)[];
-  /** `AllowNetworkAccess`. */
-  readonly allowNetworkAccess?: boolean;
-  /** `AllowedNetworkEndpoints`: URLs or `"host:port"`. */
-  readonly allowedNetworkEndpoints?: readonly string[];
-  /** `AllowedEnvironmentVariables`: names, or prefixes ending in `*`. */
-  readonly allowedEnvironmentVariables?: readonly string[];
-  /** `AllowGpu`: whether the plugin may see WebGPU (`navigator.gpu`). */
-  readonly allowGpu?: boolean;
-  /** `AllowedNpmPackages`: npm package names the plugin may import. */
-  readonly allowedNpmPackages?: readonly string[];
-  /** `Folder`: the only plugin folder that may claim this id (a path or a `file:` URL object). */
-  readonly folder?: string | URL;
-  /** `Signer`: the only key thumbprint whose signature may claim this id. */
-  readonly signer?: string;
-}
-
-/** `Plugins.Admin` as {@linkcode PluginHostBuilder.setAdmin} takes it. */
-export interface AdminOptions {
-  /** `Hostname` to listen on. */
-  readonly hostname?: string;
-  /** `Port`; 0 picks a free one. */
-  readonly port?: number;
-  /** `Token` every route but `/health` requires (16 bytes or more); `null` removes it. */
-  readonly token?: string | null;
-  /** `TokenFile`: a file whose content is the token (relative paths resolve against the config's folder). */
-  readonly tokenFile?: string;
-}
-
-interface Limits {
-  MaxMemoryMB?: number;
-  MaxCpuPercent?: number;
-  MaxHandles?: number;
-  MaxTimers?: number;
-}
-
-// The `Plugins` options, as a file spells them.
-interface Section {
-  PluginsDirectory?: string;
-  EnableHotReload?: boolean;
-  ReloadDelay?: Duration;
-  HealthCheckInterval?: Duration;
-  EnableMetrics?: boolean;
-  CallTimeout?: Duration;
-  DrainTimeout?: Duration;
-  ResourceLimits?: Limits;
-  ValidateSignatures?: boolean;
-  TrustedCertificateThumbprints?: string[];
-  SharedModules?: string[];
-  ProbingPaths?: string[];
-  Admin?: { Hostname?: string; Port?: number; Token?: string | null; TokenFile?: string };
-}
-
-interface Block {
-  Enabled?: boolean;
-  Isolation?: "worker" | "process";
-  ResourceLimits?: Limits;
-  Settings?: Record<string, unknown>;
-}
-
-interface Security {
-  AllowFileSystemAccess?: boolean;
-  AllowedPaths?: string[];
-  AllowNetworkAccess?: boolean;
-  AllowedNetworkEndpoints?: string[];
-  AllowedEnvironmentVariables?: string[];
-  AllowGpu?: boolean;
-  AllowedNpmPackages?: string[];
-  Folder?: string;
-  Signer?: string;
-}
-
-/** Copies the defined values only, so that an option left out never overwrites an earlier one. */
-function defined<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-const limits = (l: ResourceLimitOptions): Limits =>
-  defined({
-    MaxMemoryMB: l.maxMemoryMB,
-    MaxCpuPercent: l.maxCpuPercent,
-    MaxHandles: l.maxHandles,
-    MaxTimers: l.maxTimers,
-  });
+import {
+  type AdminOptions,
+  type Block,
+  blockScalars,
+  defined,
+  type Duration,
+  limits,
+  type LoaderOptions,
+  type ManagerOptions,
+  type PluginBlockOptions,
+  type ResourceLimitOptions,
+  type Section,
+  type Security,
+  type SecurityOptions,
+} from "./_builder_options.ts";
+export type {
+  AdminOptions,
+  Duration,
+  LoaderOptions,
+  ManagerOptions,
+  PluginBlockOptions,
+  ResourceLimitOptions,
+  SecurityOptions,
+} from "./_builder_options.ts";
 
 function toPath(path: string | URL, method: string): string {
   if (typeof path === "string") return path;
@@ -286,7 +171,8 @@ export class PluginHostBuilder {
 
   /**
    * Sets `Plugins.ResourceLimits`, the host-wide default limits of each plugin (the seed's
-   * `SetResourceLimits(maxMemoryMB:, maxCpuPercent:)`). Limits left out keep their earlier value.
+   * `SetResourceLimits(maxMemoryMB:, maxCpuPercent:)`). Limits left out keep their earlier value. The soft
+   * limits (`softMemoryMB`, `softCpuPercent`, `maxLifetime`) replace a plugin's instance instead of ending it.
    *
    * @example
    * ```ts
@@ -296,6 +182,14 @@ export class PluginHostBuilder {
    *   .setResourceLimits({ maxMemoryMB: 512, maxCpuPercent: 50 })
    *   .build();
    * assert.deepEqual(config, { Plugins: { ResourceLimits: { MaxMemoryMB: 512, MaxCpuPercent: 50 } } });
+   * const soft = new PluginHostBuilder()
+   *   .setResourceLimits({ maxMemoryMB: 512, softMemoryMB: 384, maxLifetime: "01:00:00" })
+   *   .build();
+   * assert.deepEqual(soft.Plugins, {
+   *   ResourceLimits: { MaxMemoryMB: 512, SoftMemoryMB: 384, MaxLifetime: "01:00:00" },
+   * });
+   * // A soft limit must be below the hard one of the same object.
+   * assert.throws(() => new PluginHostBuilder().setResourceLimits({ maxMemoryMB: 256, softMemoryMB: 256 }).build());
    * ```
    */
   setResourceLimits(limitsOptions: ResourceLimitOptions): this {
@@ -407,8 +301,9 @@ export class PluginHostBuilder {
   /**
    * The seed's `ConfigureManager(options => ...)`: the callback gets the current manager options (or their
    * defaults) and may change them; what it changes is written to `Plugins.ValidateSignatures`,
-   * `TrustedCertificateThumbprints`, `CallTimeout`, `HealthCheckInterval` and `DrainTimeout`. The callback
-   * must be synchronous; a misspelt option throws.
+   * `TrustedCertificateThumbprints`, `CallTimeout`, `HealthCheckInterval`, `DrainTimeout` and `Activation`
+   * (when plugins start; a block's `activation` overrides it). The callback must be synchronous; a misspelt
+   * option throws.
    *
    * @example
    * ```ts
@@ -418,12 +313,14 @@ export class PluginHostBuilder {
    *   options.validateSignatures = true;
    *   options.trustedCertificateThumbprints.push("ab".repeat(32));
    *   options.callTimeout = "00:00:10";
+   *   options.activation = "lazy"; // plugins start at their first call
    * }).build();
    * assert.deepEqual(config, {
    *   Plugins: {
    *     ValidateSignatures: true,
    *     TrustedCertificateThumbprints: ["ab".repeat(32)],
    *     CallTimeout: "00:00:10",
+   *     Activation: "lazy",
    *   },
    * });
    * ```
@@ -437,6 +334,7 @@ export class PluginHostBuilder {
         callTimeout: o.CallTimeout ?? CONFIG_DEFAULTS.callTimeoutMs,
         healthCheckInterval: o.HealthCheckInterval ?? CONFIG_DEFAULTS.healthCheckIntervalMs,
         drainTimeout: o.DrainTimeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
+        activation: o.Activation ?? CONFIG_DEFAULTS.activation,
       },
       configure,
       "configureManager",
@@ -447,6 +345,7 @@ export class PluginHostBuilder {
       CallTimeout: changed.callTimeout,
       HealthCheckInterval: changed.healthCheckInterval,
       DrainTimeout: changed.drainTimeout,
+      Activation: changed.activation,
     });
     return this;
   }
@@ -456,6 +355,8 @@ export class PluginHostBuilder {
    * for one plugin (whatever the case of `id`) merge: each option given replaces the earlier one, and
    * `resourceLimits` and `settings` merge key by key. Throws a `TypeError` for an id no plugin can have, or
    * one that is the name of a `Plugins` option (such as `"admin"`), which a file cannot give a block either.
+   * `replicas`, `maxConcurrency`, `queueTimeout`, `activation` and `idleTimeout` write the elastic keys
+   * (`Replicas`...), checked at `build()` as a file's are.
    *
    * @example
    * ```ts
@@ -476,6 +377,19 @@ export class PluginHostBuilder {
    *   },
    * });
    * assert.throws(() => new PluginHostBuilder().configurePlugin("admin", {}), TypeError); // a Plugins option
+   * const elastic = new PluginHostBuilder()
+   *   .configurePlugin("my.plugin", { replicas: 4, maxConcurrency: 8, queueTimeout: "00:00:02" })
+   *   .configurePlugin("my.plugin", { activation: "lazy", idleTimeout: 60_000 })
+   *   .build();
+   * assert.deepEqual(elastic.Plugins, {
+   *   "my.plugin": {
+   *     Replicas: 4,
+   *     MaxConcurrency: 8,
+   *     QueueTimeout: "00:00:02",
+   *     Activation: "lazy",
+   *     IdleTimeout: 60_000,
+   *   },
+   * });
    * ```
    */
   configurePlugin(id: string, options: PluginBlockOptions): this {
@@ -486,7 +400,7 @@ export class PluginHostBuilder {
       );
     }
     const block = this.#blocks.get(key) ?? {};
-    Object.assign(block, defined({ Enabled: options.enabled, Isolation: options.isolation }));
+    Object.assign(block, blockScalars(options));
     if (options.resourceLimits !== undefined) {
       block.ResourceLimits = { ...block.ResourceLimits, ...limits(options.resourceLimits) };
     }

@@ -109,6 +109,11 @@ export interface PluginManifest {
   readonly permissions: ManifestPermissions;
   /** Default settings, overridden by the host configuration. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /**
+   * Methods safe to retry once on another replica when the replica running the call is lost (duplicates
+   * removed); default `[]`.
+   */
+  readonly idempotent: readonly string[];
 }
 
 // semver ships no types, so pin down the two functions used here.
@@ -199,6 +204,7 @@ const shape = {
   })
     .default(() => ({ read: [], write: [], net: [], env: [] })),
   settings: z.record(z.string(), z.unknown()).default(() => ({})),
+  idempotent: z.array(nonEmpty).default(() => []),
 };
 const TOP_LEVEL_KEYS = Object.keys(shape);
 
@@ -333,7 +339,14 @@ export function analyzeManifest(text: string, file: string): Analysis {
   if (!result.success || found.length > 0) return { id, idPosition, entryPosition, diagnostics: found };
   const { $schema: _, ...manifest } = result.data as PluginManifest & { $schema?: string };
   const capabilities = [...new Set(manifest.capabilities)];
-  return { manifest: { ...manifest, capabilities }, id, idPosition, entryPosition, diagnostics: [] };
+  const idempotent = [...new Set(manifest.idempotent)];
+  return {
+    manifest: { ...manifest, capabilities, idempotent },
+    id,
+    idPosition,
+    entryPosition,
+    diagnostics: [],
+  };
 }
 
 /**
