@@ -65,12 +65,15 @@ export type {
 } from "./src/permissions/permissions.ts";
 export { canTransition, Lifecycle, PluginState } from "./src/lifecycle/lifecycle.ts";
 export type { StateChange } from "./src/lifecycle/lifecycle.ts";
+export { SHUTDOWN_REASONS } from "./src/lifecycle/shutdown.ts";
+export type { RetireReason, ShutdownEvent, ShutdownReason } from "./src/lifecycle/shutdown.ts";
 export { Plugin } from "./src/plugin/plugin.ts";
 export { DEFAULT_LOG_RATE } from "./src/logging/log_rate.ts";
 export type { LogRate } from "./src/logging/log_rate.ts";
 export type { PluginHandle, PluginOptions } from "./src/plugin/plugin.ts";
 export { CallMetrics, LatencyHistogram } from "./src/plugin/metrics.ts";
 export type { LatencySummary, PluginMetricsSnapshot, ResourceUsage } from "./src/plugin/metrics.ts";
+export type { QueueSnapshot, ReplicaSnapshot } from "./src/plugin/pool_metrics.ts";
 export { Emitter } from "./src/events/events.ts";
 export type {
   ApprovalEvent,

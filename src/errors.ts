@@ -33,7 +33,9 @@ export type PluginHostErrorCode =
   | "APPROVAL_REQUIRED"
   | "APPROVAL_NOT_FOUND"
   | "DEPENDENCY_FAILED"
-  | "INVALID_RANGE";
+  | "INVALID_RANGE"
+  | "REPLICA_LOST"
+  | "QUEUE_TIMEOUT";
 
 /** Options for {@linkcode PluginHostError}. */
 export interface PluginHostErrorOptions {

@@ -281,6 +281,12 @@ export interface PluginDefinition<S extends Record<string, unknown> = Record<str
   /** A dependency stopped, failed, started again or was reloaded (see {@linkcode DependencyChange}). */
   dependencyChanged?(change: DependencyChange, ctx: PluginContext<S>): void | Promise<void>;
   /**
+   * This instance passed a soft limit (`reason`: `retired:memory`, `retired:cpu` or `retired:lifetime`): a fresh
+   * one is starting and takes the new calls; this one finishes its calls in flight, then stops. Flush what it
+   * should hand on.
+   */
+  retiring?(reason: string, ctx: PluginContext<S>): void | Promise<void>;
+  /**
    * Checks settings before `initialize` and before every `configure`: return the problems (or throw). Invalid
    * settings fail this plugin alone at start, and are refused (the old ones stay) on a live change.
    */
@@ -387,6 +393,10 @@ export abstract class BackendPluginBase<S extends Record<string, unknown> = Reco
   async dependencyChanged(change: DependencyChange, _ctx: PluginContext<S>): Promise<void> {
     await this.onDependencyChanged(change);
   }
+  /** Called by the runtime; override {@linkcode BackendPluginBase.onRetiring} instead. */
+  async retiring(reason: string, _ctx: PluginContext<S>): Promise<void> {
+    await this.onRetiring(reason);
+  }
   /** Called by the runtime; override {@linkcode BackendPluginBase.checkHealth} instead. */
   health(): HealthReport | Promise<HealthReport> {
     return this.checkHealth();
@@ -402,6 +412,8 @@ export abstract class BackendPluginBase<S extends Record<string, unknown> = Reco
   protected onConfigure(_settings: Readonly<S>): void | Promise<void> {}
   /** React to a dependency that stopped, failed, started again or was reloaded. */
   protected onDependencyChanged(_change: DependencyChange): void | Promise<void> {}
+  /** This instance passed a soft limit and is being replaced (see {@linkcode PluginDefinition.retiring}). */
+  protected onRetiring(_reason: string): void | Promise<void> {}
   /** Check settings before they are used (see {@linkcode PluginDefinition.validateSettings}); all valid by default. */
   validateSettings(
     _settings: Readonly<Record<string, unknown>>,

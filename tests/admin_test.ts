@@ -263,8 +263,9 @@ Deno.test("/events streams host events and lets go of its listeners when the cli
   assert.equal(res.headers.get("Content-Type"), "text/event-stream");
   assert.equal(
     counting.active(),
-    10,
-    "state, crash, protocolError, discoveryFailure, config, reload, approval, dependency, heal; state for health",
+    11,
+    "state, crash, shutdown, protocolError, discoveryFailure, config, reload, approval, dependency, heal; " +
+      "state for health",
   );
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   await t.host.stopPlugin("echo");

@@ -75,12 +75,15 @@ const STATUS: Readonly<Partial<Record<PluginHostErrorCode, ContentfulStatusCode>
   APPROVAL_NOT_FOUND: 404,
   DEPENDENCY_FAILED: 409,
   INVALID_RANGE: 400,
+  REPLICA_LOST: 502,
+  QUEUE_TIMEOUT: 503,
 };
 
 /** Every host event, forwarded on `/events` under its own name. A Record, so a new event fails type checking. */
 const EVENTS: Readonly<Record<keyof HostEventMap, true>> = {
   state: true,
   crash: true,
+  shutdown: true,
   protocolError: true,
   discoveryFailure: true,
   config: true,

@@ -156,6 +156,12 @@ export class Dependencies {
     return false;
   }
 
+  /** The plugins `id` is bound to now (its resolved providers), required or optional. */
+  providersOf(id: string): string[] {
+    const r = this.current().plugins.get(id);
+    return r?.ok ? r.bindings.flatMap((b) => b.provider === undefined ? [] : [b.provider]) : [];
+  }
+
   /** Throws `DEPENDENCY_FAILED`, naming the cause, unless plugin `id` may start now. */
   assertStartable(id: string): void {
     const why = this.#blocker(id);
@@ -220,9 +226,9 @@ export class Dependencies {
   /** Whether a Running plugin outside `gone` offers what `b` asks for. */
   #available(b: DependencyBinding, gone: ReadonlySet<string> = NONE): boolean {
     const bound = b.provider === undefined ? undefined : this.#host.plugins.get(b.provider);
-    if (bound?.state === "Running" && !gone.has(bound.id)) return true;
+    if (bound && serves(bound) && !gone.has(bound.id)) return true;
     for (const p of this.#host.plugins.values()) {
-      if (p.state !== "Running" || gone.has(p.id)) continue;
+      if (!serves(p) || gone.has(p.id)) continue;
       const version = offeredVersion(p, b.name);
       if (version !== undefined && satisfiesRange(version, b.range)) return true;
     }
@@ -246,7 +252,10 @@ export class Dependencies {
 
   #onState(c: StateChange): void {
     if (this.#closed) return;
+    // An idle stop is no going down: the next call starts it again, so its dependents keep running untold.
+    if (c.to === "Stopping" && this.#host.plugins.get(c.id)?.dormant === "idle") return;
     if (c.to === "Running") {
+      if (this.#up.has(c.id)) return; // back from idle
       this.#up.add(c.id);
       void this.#enqueue(async () => {
         await this.#tell(c.id, "started");
@@ -377,4 +386,9 @@ function byLevel(r: Resolution, ids: readonly string[]): string[][] {
     groups.set(level, [...groups.get(level) ?? [], id]);
   }
   return [...groups.entries()].sort(([a], [b]) => a - b).map(([, g]) => g.sort());
+}
+
+/** Whether `p` serves calls: Running, or dormant (lazy or idle: a call starts it). */
+function serves(p: Plugin): boolean {
+  return p.state === "Running" || p.dormant !== undefined;
 }

@@ -115,7 +115,7 @@ export function findService(
   }
   let best: { plugin: PluginHandle; version: string } | undefined;
   for (const plugin of plugins) {
-    if (plugin.state !== "Running") continue;
+    if (plugin.state !== "Running" && plugin.dormant === undefined) continue; // a dormant one starts on need
     const version = offeredVersion(plugin, name);
     if (version === undefined || !ranges.every((r) => satisfiesRange(version, r))) continue;
     const order = best ? byVersionDesc(version, best.version) : -1;

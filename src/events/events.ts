@@ -7,6 +7,7 @@
 import type { ManifestPermissions } from "../manifest/manifest.ts";
 
 import type { StateChange } from "../lifecycle/lifecycle.ts";
+import type { ShutdownEvent } from "../lifecycle/shutdown.ts";
 import type { DependencyChange } from "../plugin_api.ts";
 import type { HealEvent } from "../health/self_heal.ts";
 
@@ -123,6 +124,8 @@ export interface HostEventMap {
   state: StateChange;
   /** A plugin died unasked. */
   crash: CrashEvent;
+  /** A plugin's instance (or one replica) ended, with the typed reason why. */
+  shutdown: ShutdownEvent;
   /** A plugin sent a malformed message. */
   protocolError: ProtocolErrorEvent;
   /** A plugin folder failed discovery. */

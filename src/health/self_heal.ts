@@ -18,6 +18,8 @@ export interface HealEvent {
   readonly attempt?: number;
   /** The delay before the restart, for `scheduled`. */
   readonly delayMs?: number;
+  /** The replica (0-based) restarted alone, for a plugin that runs several (`Replicas`). */
+  readonly replica?: number;
   /** What happened, in words. */
   readonly reason: string;
   /** When, in ms since the epoch. */

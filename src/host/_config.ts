@@ -97,12 +97,17 @@ export class ConfigKeeper {
         if (plan.action === "configure") await plugin.configure(target.settings);
         else if (plan.action === "disable") await control.disable(plugin.id);
         else {
-          const wasRunning = plugin.state === "Running";
-          if (plan.action === "enable") registry.enable(plugin.id);
-          await plugin.unload();
-          plugin.redefine(target);
-          if (plan.action === "enable" || (wasRunning && !registry.disabled.has(plugin.id))) {
-            await plugin.start();
+          const wasRunning = plugin.state === "Running", dormant = plugin.dormant;
+          // Replicas roll one at a time (or all at once, blue/green, when their number changes): no downtime.
+          if (plan.action === "restart" && wasRunning && plugin.pooled(target)) await plugin.swap(target);
+          else {
+            if (plan.action === "enable") registry.enable(plugin.id);
+            await plugin.unload(undefined, "reload");
+            plugin.redefine(target);
+            if (dormant && target.activation === "lazy") await plugin.prepare();
+            else if (plan.action === "enable" || (wasRunning && !registry.disabled.has(plugin.id))) {
+              await plugin.start();
+            }
           }
         }
         log.info("config: {id} {action} ({reason})", { ...plan });

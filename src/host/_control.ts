@@ -32,6 +32,7 @@ export class Control {
     const p = this.#registry.get(id);
     this.#healer?.reset(id); // an operator's start lifts a quarantine
     this.#deps.assertStartable(id);
+    await this.wakeProviders(p);
     await p.start();
     await this.#deps.idle(); // dependents waiting for it are back
     return p;
@@ -45,6 +46,13 @@ export class Control {
     if (dependentsFirst) await dependentsFirst;
     await p.unload();
     return p;
+  }
+
+  /** A dependent's start starts the dormant (lazy or idle) plugins it is bound to first. */
+  async wakeProviders(p: Plugin): Promise<void> {
+    const dormant = this.#deps.providersOf(p.id).map((id) => this.#registry.plugins.get(id))
+      .filter((d): d is Plugin => d?.dormant !== undefined);
+    await Promise.all(dormant.map((d) => d.activate().catch(() => {}))); // a failure is its own, and shows
   }
 
   /** `PluginHost.enable`. */
@@ -69,6 +77,9 @@ export class Control {
       return;
     }
     if (!await this.#deps.admit(p)) return;
+    // Lazy: verified and resolved, shown as Loaded; its worker waits for a call, a lookup or a dependent.
+    if (p.activation === "lazy" && p.state !== "Running") return void await p.prepare();
+    await this.wakeProviders(p);
     await p.start().catch((e) => {
       log.error("{message}", { message: e.message });
       if (failsOnEveryTry(e)) {

@@ -6,7 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type HostConfig, pluginConfigFor, securityFor } from "../config/config.ts";
+import { type HostConfig, type PluginConfig, pluginConfigFor, securityFor } from "../config/config.ts";
 import { PluginHostError } from "../errors.ts";
 import type { IsolationTier } from "../isolation/tier.ts";
 import type { DiscoveredPlugin } from "../discovery/plugin_folder.ts";
@@ -48,6 +48,16 @@ export class Definitions {
     const id = d.manifest.id;
     const cfg = pluginConfigFor(config, id);
     const logRate = this.#s.logRate;
+    if ((cfg.replicas ?? 1) > 1 && !d.manifest.capabilities.includes("Scalable")) {
+      const where = cfg.replicasAt ?? `Plugins.${id}.Replicas`;
+      throw new PluginHostError(
+        "CONFIG_INVALID",
+        `${where}: Replicas ${cfg.replicas} for plugin "${id}", which does not declare the Scalable capability ` +
+          `(its plugin.json "capabilities"); only a Scalable plugin may run as several replicas`,
+        { pluginId: id },
+      );
+    }
+    const own = cfg.resourceLimits, all = config.resourceLimits;
     return {
       discovered: d,
       settings: mergeSettings(d.manifest.settings, cfg.settings),
@@ -70,6 +80,12 @@ export class Definitions {
       ...maxMemory(cfg.resourceLimits.maxMemoryMB ?? config.resourceLimits.maxMemoryMB),
       ...maxCpu(cfg.resourceLimits.maxCpuPercent ?? config.resourceLimits.maxCpuPercent),
       ...budgets(cfg.resourceLimits, config.resourceLimits),
+      ...elastic(cfg, config),
+      ...defined({
+        softMemoryMB: own.softMemoryMB ?? all.softMemoryMB,
+        softCpuPercent: own.softCpuPercent ?? all.softCpuPercent,
+        maxLifetimeMs: own.maxLifetimeMs ?? all.maxLifetimeMs,
+      }),
       enableMetrics: config.enableMetrics,
       ...(logRate === undefined ? {} : { logRate }),
     };
@@ -103,6 +119,22 @@ function budgets(
 ): { maxHandles?: number; maxTimers?: number } {
   const handles = own.maxHandles ?? all.maxHandles, timers = own.maxTimers ?? all.maxTimers;
   return { ...(handles ? { maxHandles: handles } : {}), ...(timers ? { maxTimers: timers } : {}) };
+}
+
+/** Replicas, the concurrency cap and its queue, activation and idle stop, as the plugin's block sets them. */
+function elastic(cfg: PluginConfig, config: HostConfig): Partial<PluginOptions> {
+  return defined({
+    replicas: cfg.replicas,
+    maxConcurrency: cfg.maxConcurrency,
+    queueTimeoutMs: cfg.queueTimeoutMs,
+    activation: cfg.activation ?? config.activation,
+    idleTimeoutMs: cfg.idleTimeoutMs,
+  });
+}
+
+/** `o` without its undefined keys (options are exact: an absent limit is no key at all). */
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function unavailableTier(kind: string): IsolationTier {

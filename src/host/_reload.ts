@@ -99,9 +99,10 @@ export class Reloader {
         await plugin.swap(target);
         return emit("swapped", { toVersion });
       }
-      await plugin.unload();
+      const lazy = plugin.state !== "Running" && target.activation === "lazy";
+      await plugin.unload(undefined, "reload");
       plugin.redefine(target);
-      if (!s.registry.disabled.has(plugin.id)) await plugin.start();
+      if (!s.registry.disabled.has(plugin.id)) await (lazy ? plugin.prepare() : plugin.start());
       return emit("restarted", { toVersion });
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);

@@ -55,6 +55,9 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
  * assert.equal(planPluginChange(config("hi"), config("hi"), plugin, plugin), undefined); // nothing to do
  * ```
  */
+/** A plugin block's keys of replicas, concurrency and activation: a change rolls or restarts the plugin. */
+const ELASTIC_KEYS = ["replicas", "maxConcurrency", "queueTimeoutMs", "activation", "idleTimeoutMs"] as const;
+
 export function planPluginChange(
   prev: HostConfig,
   next: HostConfig,
@@ -76,6 +79,11 @@ export function planPluginChange(
   if (prev.callTimeoutMs !== next.callTimeoutMs || prev.drainTimeoutMs !== next.drainTimeoutMs) {
     restart.push("timeouts");
   }
+  const elastic = ELASTIC_KEYS.filter((k) => before[k] !== after[k]);
+  if (prev.activation !== next.activation && !before.activation && !after.activation) {
+    elastic.push("activation");
+  }
+  if (elastic.length > 0) restart.push(elastic.join(", "));
   if (restart.length > 0) return { id, action: "restart", reason: `${restart.join(", ")} changed` };
   if (!same(now.settings, target.settings)) return { id, action: "configure", reason: "settings changed" };
   return undefined;

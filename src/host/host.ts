@@ -174,7 +174,10 @@ class Host implements PluginHost {
 
   getService<P = unknown>(name: string, range = "*"): ServiceHandle<PluginMethods<P>> | undefined {
     const plugins = this.#registry.plugins.values();
-    return findService(plugins, name, range) as ServiceHandle<PluginMethods<P>> | undefined;
+    const found = findService(plugins, name, range) as ServiceHandle<PluginMethods<P>> | undefined;
+    // The lookup that picks a dormant plugin starts it: its first call then waits less.
+    if (found) void this.#registry.plugins.get(found.id)?.activate().catch(() => {});
+    return found;
   }
 
   getDiscoveryFailures(): readonly DiscoveryFailureEvent[] {

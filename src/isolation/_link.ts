@@ -108,6 +108,10 @@ export class Link implements PluginConnection {
     return this.#methods;
   }
 
+  get gone(): boolean {
+    return this.#gone !== undefined;
+  }
+
   get pending(): number {
     return this.#endpoint.pending;
   }

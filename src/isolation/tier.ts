@@ -98,6 +98,8 @@ export interface PluginConnection {
   readonly exited: Promise<ExitInfo>;
   /** How many calls into the plugin are pending. */
   readonly pending: number;
+  /** Whether its worker or process has ended or is ending: a call rejected now was lost with it. */
+  readonly gone: boolean;
   /** Calls a hook of the plugin. */
   call(kind: "hook", hook: HookName, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
   /** Calls a method of the plugin. */

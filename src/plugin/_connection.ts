@@ -19,6 +19,9 @@ import type { CallMetrics } from "./metrics.ts";
 import type { LogBudget } from "../logging/log_rate.ts";
 import { poolShare } from "../isolation/fd_reserve.ts";
 import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_TIMERS } from "../runtime/_budget.ts";
+import { ReplicaSet } from "./_replicas.ts";
+import type { Shutdowns } from "./_shutdowns.ts";
+import type { SoftLimits } from "./_soft_limits.ts";
 
 /** The parts of a plugin a connection reports to; each owns what it is told. */
 export interface PluginParts {
@@ -30,6 +33,60 @@ export interface PluginParts {
   readonly logs: LogBudget | undefined;
   readonly resources: ResourceWatch;
   readonly health: HealthChecks;
+  /** The ends of its instances, by reason. */
+  readonly shutdowns: Shutdowns;
+  /** Its soft limits: an instance past one is retired. */
+  readonly soft: SoftLimits;
+}
+
+/** Whether `o` runs as a replica set: several replicas, or a cap on calls in flight. */
+const pooled = (o: PluginOptions): boolean => (o.replicas ?? 1) > 1 || o.maxConcurrency !== undefined;
+
+/** Whether a reload from `a` to `b` can roll replicas one at a time (the set itself stays as it is). */
+export function samePool(a: PluginOptions, b: PluginOptions): boolean {
+  const idem = (o: PluginOptions): string => [...o.discovered.manifest.idempotent].sort().join();
+  return pooled(a) && pooled(b) && a.replicas === b.replicas && a.maxConcurrency === b.maxConcurrency &&
+    a.queueTimeoutMs === b.queueTimeoutMs && a.callTimeoutMs === b.callTimeoutMs &&
+    a.hookTimeoutMs === b.hookTimeoutMs && a.drainTimeoutMs === b.drainTimeoutMs && idem(a) === idem(b);
+}
+
+/**
+ * The plugin's connection for definition `o`: one worker (or process), or a {@linkcode ReplicaSet} whose
+ * replicas, restarted later, are of `current(set)` (the definition in force once the set is the plugin's).
+ */
+export async function open(
+  c: PluginParts,
+  o: PluginOptions,
+  current: (set: ReplicaSet) => PluginOptions,
+): Promise<PluginConnection> {
+  if (!pooled(o)) return spawn(c, o);
+  let set: ReplicaSet | undefined;
+  const metered = o.enableMetrics !== false;
+  return await ReplicaSet.open({
+    id: c.id,
+    count: o.replicas ?? 1,
+    ...(o.maxConcurrency ? { maxConcurrency: o.maxConcurrency } : {}),
+    ...(o.queueTimeoutMs ? { queueTimeoutMs: o.queueTimeoutMs } : {}),
+    callTimeoutMs: o.callTimeoutMs,
+    hookTimeoutMs: o.hookTimeoutMs,
+    drainTimeoutMs: o.drainTimeoutMs,
+    idempotent: new Set(o.discovered.manifest.idempotent),
+    spawn: () => spawn(c, set ? current(set) : o, (conn, heap) => set?.usage(conn, heap)),
+    ended: (index, reason, detail) => c.shutdowns.record(o.events, undefined, reason, detail, index),
+    healed: (replica, attempt, error) =>
+      o.events.emit("heal", {
+        id: c.id,
+        action: error ? "failed" : "restarted",
+        attempt,
+        replica,
+        reason: error
+          ? `replica ${replica} could not be restarted: ${error.message}`
+          : `replica ${replica} restarted`,
+        at: Date.now(),
+      }),
+    retried: () => metered && c.metrics.started(),
+    dropped: (at, error) => metered && c.metrics.finish(at, error),
+  }).then((opened) => set = opened);
 }
 
 /** Says (at most once a second) how many of the plugin's log records were dropped over its budget. */
@@ -44,7 +101,11 @@ function droppedLogs(c: PluginParts): void {
 }
 
 /** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
-export async function spawn(c: PluginParts, o: PluginOptions): Promise<PluginConnection> {
+export async function spawn(
+  c: PluginParts,
+  o: PluginOptions,
+  heapOf?: (conn: PluginConnection, heapUsed: number) => void,
+): Promise<PluginConnection> {
   const d = o.discovered;
   const links = await checkGrantLinks(o.permissions, [d.dir]);
   for (const folder of links.unchecked) {
@@ -95,6 +156,10 @@ export async function spawn(c: PluginParts, o: PluginOptions): Promise<PluginCon
     onUsage: (m) => {
       c.resources.usage(m.blockedMs, m.intervalMs, m.heapUsed, m.tickMs ?? 100);
       c.resources.overMemory(conn, m.heapUsed, m.external ?? 0, o.maxMemoryMB);
+      if (conn) {
+        heapOf?.(conn, m.heapUsed);
+        c.soft.usage(conn, o, m);
+      }
       droppedLogs(c); // once a second: a flood that stopped is still reported
     },
     onLog: (m) => {
@@ -124,7 +189,9 @@ export async function spawn(c: PluginParts, o: PluginOptions): Promise<PluginCon
     onPluginCall: (target, method, args, signal) => o.onPluginCall(c.id, target, method, args, signal),
   });
   spawning.then((spawned) => void spawned.exited.then(() => share?.reclaim()), () => share?.reclaim());
-  return await spawning.then((spawned) => conn = spawned);
+  const spawned = await spawning.then((s) => conn = s);
+  c.soft.watch(spawned, o);
+  return spawned;
 }
 
 /** A method call ended (told by the connection, once per call): metrics, and a probe after a timeout. */

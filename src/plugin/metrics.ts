@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { QueueSnapshot, ReplicaSnapshot } from "./pool_metrics.ts";
+import type { ShutdownReason } from "../lifecycle/shutdown.ts";
 import type { HistogramSnapshot } from "../rpc/protocol.ts";
 
 /** Latency percentiles in milliseconds. */
@@ -76,6 +78,12 @@ export interface PluginMetricsSnapshot {
     /** Lone small calls that went through the shared-memory slot, not a message (worker tier). */
     readonly sharedCalls: number;
   };
+  /** Its replicas (a plugin with `Replicas` or `MaxConcurrency`): each one's calls, in flight, restarts, heap. */
+  readonly replicas?: readonly ReplicaSnapshot[];
+  /** The calls waiting for a replica with room (`MaxConcurrency`), and how long they waited. */
+  readonly queue?: QueueSnapshot;
+  /** How many of its instances ended, by typed reason, since the host created it. */
+  readonly shutdowns?: Readonly<Partial<Record<ShutdownReason, number>>>;
   /** The plugin's own counters and histograms (`ctx.metrics`). */
   readonly custom: {
     readonly counters: Readonly<Record<string, number>>;

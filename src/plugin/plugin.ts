@@ -21,6 +21,10 @@ import { CallMetrics } from "./metrics.ts";
 import { HealthChecks } from "./_health.ts";
 import { ResourceWatch } from "./_resources.ts";
 import { PluginLife } from "./_life.ts";
+import { Shutdowns } from "./_shutdowns.ts";
+import { SoftLimits } from "./_soft_limits.ts";
+import type { ShutdownEvent, ShutdownReason } from "../lifecycle/shutdown.ts";
+import { settledWithin } from "../_common/deadline.ts";
 import type { PluginParts } from "./_connection.ts";
 import type { PluginHandle, PluginOptions } from "./types.ts";
 export type { PluginHandle, PluginOptions } from "./types.ts";
@@ -35,7 +39,10 @@ export class Plugin implements PluginHandle {
   readonly #metrics: CallMetrics = new CallMetrics();
   readonly #traffic: WireTraffic = { messagesSent: 0, messagesReceived: 0, sharedCalls: 0 };
   readonly #log: Logger;
+  readonly #shutdowns: Shutdowns;
   #lastReload: ReloadEvent | undefined;
+  /** When the last call came (`performance.now()`), for `IdleTimeout`. */
+  #lastCallAt = performance.now();
 
   /** Creates the plugin in `Unknown`; nothing runs until {@linkcode Plugin.start}. */
   constructor(options: PluginOptions) {
@@ -61,6 +68,8 @@ export class Plugin implements PluginHandle {
       logs: options.logRate === false ? undefined : new LogBudget(options.logRate ?? DEFAULT_LOG_RATE),
       resources: this.#resources,
       health: this.#health,
+      shutdowns: this.#shutdowns = new Shutdowns(id),
+      soft: new SoftLimits((conn, reason, detail) => void this.#life.retire(conn, reason, detail)),
     };
     this.#life = new PluginLife(options, parts);
   }
@@ -111,6 +120,24 @@ export class Plugin implements PluginHandle {
   get lastExit(): PluginHandle["lastExit"] {
     return this.#life.lastExit;
   }
+  /** `Activation` in force: `lazy` plugins wait for their first call to start a worker. */
+  get activation(): "eager" | "lazy" {
+    return this.#life.options.activation ?? "eager";
+  }
+  /** Whether it runs as a replica set now, or would under `next` (a change then rolls, never restarts). */
+  pooled(next: Omit<PluginOptions, "events" | "onPluginCall">): boolean {
+    return this.#life.replicas !== undefined || (next.replicas ?? 1) > 1 || next.maxConcurrency !== undefined;
+  }
+  /** `IdleTimeout` in force, if any. */
+  get idleTimeoutMs(): number | undefined {
+    return this.#life.options.idleTimeoutMs;
+  }
+  get dormant(): "lazy" | "idle" | undefined {
+    return this.#life.dormant;
+  }
+  get lastShutdown(): ShutdownEvent | undefined {
+    return this.#shutdowns.last;
+  }
   /** The plugin folder as discovery found it. */
   get discovered(): DiscoveredPlugin {
     return this.#life.options.discovered;
@@ -131,10 +158,12 @@ export class Plugin implements PluginHandle {
 
   request(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const life = this.#life, conn = life.conn;
+    this.#lastCallAt = performance.now();
     if (this.#resources.throttled && this.state === "Running") {
       return Promise.reject(this.#resources.overloaded());
     }
     if (!life.accepting || !conn) {
+      if (life.dormant) return this.#wake(method, args, options);
       const state = this.state === "Running" ? "stopping" : this.state;
       return Promise.reject(
         new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.id}" is ${state}, not Running`, {
@@ -147,9 +176,52 @@ export class Plugin implements PluginHandle {
     return conn.call("method", method, args, options);
   }
 
+  /** A call to a dormant plugin starts it, and waits (bounded by its timeout) before it goes in. */
+  async #wake(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    const timeoutMs = options?.timeoutMs ?? this.#life.options.callTimeoutMs;
+    const started = this.activate();
+    if (!await settledWithin(started, timeoutMs)) {
+      throw new PluginHostError(
+        "CALL_TIMEOUT",
+        `Plugin "${this.id}" did not start within ${timeoutMs} ms for a call to "${method}"`,
+        { pluginId: this.id },
+      );
+    }
+    await started;
+    if (!this.#life.accepting) {
+      throw new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.id}" is ${this.state}, not Running`, {
+        pluginId: this.id,
+      });
+    }
+    return this.request(method, args, options);
+  }
+
+  /** Starts a dormant plugin (lazy or idle); a running one is left as it is. */
+  activate(): Promise<void> {
+    return this.#life.dormant ? this.#life.start() : Promise.resolve();
+  }
+
+  /** Lazy activation: Unknown → Loading → Loaded with no worker (see {@linkcode PluginHandle.dormant}). */
+  prepare(): Promise<void> {
+    return this.#life.prepare();
+  }
+
+  /** `IdleTimeout`: stops the plugin (reason idle) and ends its worker when it had no call for `idleMs`. */
+  sleepIfIdle(idleMs: number): Promise<void> {
+    if (this.state !== "Running" || performance.now() - this.#lastCallAt < idleMs) return Promise.resolve();
+    return this.#life.sleep(idleMs, () => this.#lastCallAt);
+  }
+
   getMetrics(): PluginMetricsSnapshot {
     const resources = this.#resources.snapshot(this.#life.options, this.#life.lastExit?.kind);
-    return { ...this.#metrics.snapshot(), resources, wire: { ...this.#traffic } };
+    const pool = this.#life.replicas?.snapshot();
+    return {
+      ...this.#metrics.snapshot(),
+      resources,
+      wire: { ...this.#traffic },
+      ...(pool ? { replicas: pool.replicas, queue: pool.queue } : {}),
+      shutdowns: this.#shutdowns.counts(),
+    };
   }
 
   checkHealth(options: { readonly timeoutMs?: number } = {}): Promise<HealthReport> {
@@ -197,9 +269,12 @@ export class Plugin implements PluginHandle {
     this.#life.quarantine(reason);
   }
 
-  /** Stops the plugin if it runs (`reason` goes on the `Stopping` state change), then ends its worker. */
-  unload(reason?: string): Promise<void> {
-    return this.#life.unload(reason);
+  /**
+   * Stops the plugin if it runs (`reason` goes on the `Stopping` state change), then ends its worker; `why` is
+   * the shutdown's typed reason (default `stop`).
+   */
+  unload(reason?: string, why?: ShutdownReason): Promise<void> {
+    return this.#life.unload(reason, why);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { DiscoveredPlugin } from "../discovery/plugin_folder.ts";
 import type { Emitter, HostEventMap, ReloadEvent } from "../events/events.ts";
 import type { IsolationTier } from "../isolation/tier.ts";
 import type { PluginState } from "../lifecycle/lifecycle.ts";
+import type { ShutdownEvent } from "../lifecycle/shutdown.ts";
 import type { LogRate } from "../logging/log_rate.ts";
 import type { PluginManifest } from "../manifest/manifest.ts";
 import type { EffectivePermissions } from "../permissions/permissions.ts";
@@ -55,6 +56,14 @@ export interface PluginHandle<M = UntypedMethods> {
    * after a call timed out), `exit`, `crash`, `load-failed`.
    */
   readonly lastExit: { readonly kind: string; readonly reason: string; readonly at: number } | undefined;
+  /**
+   * Why it has no worker although it serves: `lazy` (`Activation: "lazy"`, not needed yet; state `Loaded`) or
+   * `idle` (stopped after `IdleTimeout`; state `Stopped`). A call, a service lookup or a dependent's start
+   * starts it; undefined otherwise.
+   */
+  readonly dormant: "lazy" | "idle" | undefined;
+  /** The last end of one of its instances (a worker, a process, a replica), with its typed reason. */
+  readonly lastShutdown: ShutdownEvent | undefined;
   /** Calls one of its methods; arguments and results are structured-cloned, buffers transferred. */
   call<K extends MethodName<M>>(method: K, ...args: MethodArgs<M, K>): Promise<MethodResult<M, K>>;
   /** Calls a method with options: timeout, AbortSignal, what to transfer. */
@@ -100,6 +109,22 @@ export interface PluginOptions {
   readonly maxHandles?: number;
   /** Timers the plugin may have pending (`ResourceLimits.MaxTimers`); the runtime's default (1024) when absent. */
   readonly maxTimers?: number;
+  /** Replicas to run (`Replicas`, only for a `Scalable` plugin); default 1. */
+  readonly replicas?: number;
+  /** Calls in flight per replica (`MaxConcurrency`); more wait in a queue. None: no cap. */
+  readonly maxConcurrency?: number;
+  /** How long a call may wait in that queue (`QueueTimeout`); default: the call's own timeout. */
+  readonly queueTimeoutMs?: number;
+  /** `"lazy"`: its worker starts on the first call (or dependent, or service lookup); default `"eager"`. */
+  readonly activation?: "eager" | "lazy";
+  /** Stop the plugin (and end its worker) after this long without a call (`IdleTimeout`); none when absent. */
+  readonly idleTimeoutMs?: number;
+  /** Soft heap-and-buffers limit in MiB (`ResourceLimits.SoftMemoryMB`): retire and replace past it. */
+  readonly softMemoryMB?: number;
+  /** Soft CPU limit in percent of one core (`ResourceLimits.SoftCpuPercent`): retire and replace past it. */
+  readonly softCpuPercent?: number;
+  /** An instance's longest life (`ResourceLimits.MaxLifetime`): retired and replaced after it. */
+  readonly maxLifetimeMs?: number;
   /** `Plugins.EnableMetrics`: false skips counting calls and their latency (default true). */
   readonly enableMetrics?: boolean;
   /** How fast the plugin may log; false: no limit. Default 200 records a second, bursts of 2,000. */

@@ -17,6 +17,7 @@ export type HookName =
   | "health"
   | "configure"
   | "dependencyChanged"
+  | "retiring"
   | "ping";
 
 /**

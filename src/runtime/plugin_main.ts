@@ -68,6 +68,7 @@ const HOOKS = new Set([
   "configure",
   "validateSettings",
   "dependencyChanged",
+  "retiring",
   "constructor",
 ]);
 const BASE_ONLY = new Set([
@@ -76,6 +77,7 @@ const BASE_ONLY = new Set([
   "onStop",
   "onConfigure",
   "onDependencyChanged",
+  "onRetiring",
   "checkHealth",
 ]);
 
@@ -294,7 +296,7 @@ async function runHook(name: string, args: readonly unknown[]): Promise<unknown>
     settings = next;
     return typeof hook === "function" ? hook.call(plugin.hooks, settings, ctx) : undefined;
   }
-  if (name === "dependencyChanged") {
+  if (name === "dependencyChanged" || name === "retiring") {
     return typeof hook === "function" ? hook.call(plugin.hooks, args[0], ctx) : undefined;
   }
   if (typeof hook !== "function") return name === "health" ? { status: "healthy" } : undefined;

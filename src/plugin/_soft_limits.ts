@@ -1,0 +1,67 @@
+/**
+ * Internal: a plugin's soft limits (`SoftMemoryMB`, `SoftCpuPercent`, `MaxLifetime`). An instance that passes
+ * one is retired, once: a fresh instance takes its new calls and it finishes its own, where a hard limit ends it
+ * at once. Each instance (a worker, a process, one replica) is judged on its own usage reports and its own age.
+ *
+ * @module
+ */
+
+import type { RetireReason } from "../lifecycle/shutdown.ts";
+import type { PluginConnection } from "../isolation/tier.ts";
+import type { UsageMessage } from "../rpc/protocol.ts";
+import { CpuBudget, WINDOW_MS } from "../permissions/cpu_budget.ts";
+import type { PluginOptions } from "./types.ts";
+
+/** Asks for `conn` to be retired: `detail` says which limit, in words for an operator. */
+export type Retire = (conn: PluginConnection, reason: RetireReason, detail: string) => void;
+
+/** The soft limits of one plugin's instances. */
+export class SoftLimits {
+  readonly #retire: Retire;
+  readonly #cpu = new WeakMap<PluginConnection, CpuBudget>();
+  /** Instances already asked to retire: one retirement each, however many reports still arrive. */
+  readonly #retired = new WeakSet<PluginConnection>();
+
+  constructor(retire: Retire) {
+    this.#retire = retire;
+  }
+
+  /** A new instance under options `o`: its lifetime starts now. */
+  watch(conn: PluginConnection, o: PluginOptions): void {
+    if (o.softCpuPercent) this.#cpu.set(conn, new CpuBudget(o.softCpuPercent));
+    const lifetime = o.maxLifetimeMs;
+    if (!lifetime) return;
+    const timer = setTimeout(
+      () => this.#ask(conn, "retired:lifetime", `it has run for its MaxLifetime (${lifetime} ms)`),
+      lifetime,
+    );
+    Deno.unrefTimer(timer); // a plugin's lifetime never keeps the host alive
+    void conn.exited.then(() => clearTimeout(timer));
+  }
+
+  /** One usage report of `conn` under options `o`. */
+  usage(conn: PluginConnection, o: PluginOptions, m: UsageMessage): void {
+    if (this.#retired.has(conn)) return;
+    const mib = (m.heapUsed + (m.external ?? 0)) / 2 ** 20;
+    if (o.softMemoryMB && mib > o.softMemoryMB) {
+      return this.#ask(
+        conn,
+        "retired:memory",
+        `its heap and buffers reached ${mib.toFixed(0)} MiB, over SoftMemoryMB ${o.softMemoryMB}`,
+      );
+    }
+    const cpu = this.#cpu.get(conn);
+    if (!cpu) return;
+    cpu.record(m.blockedMs, m.intervalMs);
+    if (cpu.over) {
+      const over = `${cpu.percent.toFixed(0)}% of one core over the last ${WINDOW_MS / 1000} s`;
+      this.#ask(conn, "retired:cpu", `it used ${over}, over SoftCpuPercent ${o.softCpuPercent}`);
+    }
+  }
+
+  #ask(conn: PluginConnection, reason: RetireReason, detail: string): void {
+    if (this.#retired.has(conn) || conn.gone) return;
+    this.#retired.add(conn);
+    this.#retire(conn, reason, detail);
+  }
+}

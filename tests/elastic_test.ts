@@ -1,0 +1,165 @@
+// Elastic plugins against real Workers: replicas (a killed one restarts alone, its calls REPLICA_LOST or retried),
+// the concurrency cap's queue, lazy activation, idle stop and restart, a soft memory limit, and Replicas refused
+// for a plugin that does not declare Scalable.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createPluginHost, type HealEvent, PluginHostError, type ShutdownEvent } from "../mod.ts";
+import { captureLogs, hostWith, type PluginSource, writePlugins } from "./_helpers.ts";
+
+const pool: PluginSource = {
+  manifest: { id: "pool", capabilities: ["Scalable"], idempotent: ["get"] },
+  code: `const worker = crypto.randomUUID();
+    const keep = [];
+    export default {
+      retiring(reason, ctx) { ctx.log.info("retiring: " + reason); },
+      methods: {
+        who: () => worker,
+        hold: (ms) => new Promise((r) => setTimeout(() => r(worker), ms)),
+        get: (ms) => new Promise((r) => setTimeout(() => r(worker), ms)),
+        dieSoon(ms) { setTimeout(() => Deno.exit(3), ms); return new Promise(() => {}); },
+        grow(mb) { keep.push(new Uint8Array(mb * 2 ** 20).fill(1)); return worker; },
+      },
+    };`,
+};
+
+/** The next event of `name` that `match` accepts. */
+function next<T>(
+  host: { on(name: string, l: (e: T) => void): () => void },
+  name: string,
+  match: (e: T) => boolean = () => true,
+): Promise<T> {
+  return new Promise((resolve) => {
+    const off = host.on(name, (e: T) => {
+      if (!match(e)) return;
+      off();
+      resolve(e);
+    });
+  });
+}
+
+Deno.test("a killed replica restarts alone: its call is REPLICA_LOST, an idempotent one is retried", async () => {
+  await using t = await hostWith({ pool }, { Plugins: { pool: { Replicas: 2 } } });
+  await t.host.start();
+  const p = t.host.getPlugin("pool")!;
+  assert.equal(p.getMetrics().replicas?.length, 2);
+  const lost = next<ShutdownEvent>(t.host as never, "shutdown", (e) => e.reason === "crash");
+  const healed = next<HealEvent>(t.host as never, "heal", (e) => e.action === "restarted");
+  // Least in flight, ties to the lower slot: dieSoon and get land on replica 0, hold on replica 1.
+  const dying = p.call("dieSoon", 300);
+  const held = p.call("hold", 600) as Promise<string>;
+  const retried = p.call("get", 1000) as Promise<string>;
+  await assert.rejects(dying, (e) => e instanceof PluginHostError && e.code === "REPLICA_LOST");
+  const other = await held;
+  assert.equal(await retried, other, "the idempotent call was answered by the replica that lived");
+  assert.equal((await lost).replica, 0);
+  const heal = await healed;
+  assert.equal(heal.replica, 0);
+  assert.equal(p.state, "Running", "the plugin never stopped serving");
+  const replicas = p.getMetrics().replicas!;
+  assert.deepEqual(replicas.map((r) => [r.index, r.restarts]), [[0, 1], [1, 0]]);
+  const answers = new Set(await Promise.all([p.call("hold", 50), p.call("hold", 50)]));
+  assert.equal(answers.size, 2, "both replicas serve again");
+  assert.ok(answers.has(other));
+  assert.equal(p.getMetrics().shutdowns?.crash, 1);
+});
+
+Deno.test("MaxConcurrency queues calls; one that waits past QueueTimeout rejects with QUEUE_TIMEOUT", async () => {
+  await using t = await hostWith({ pool }, { Plugins: { pool: { MaxConcurrency: 1, QueueTimeout: 200 } } });
+  await t.host.start();
+  const p = t.host.getPlugin("pool")!;
+  const first = p.call("hold", 800);
+  const t0 = performance.now();
+  await assert.rejects(p.call("who"), (e) => e instanceof PluginHostError && e.code === "QUEUE_TIMEOUT");
+  const waited = performance.now() - t0;
+  assert.ok(waited >= 190 && waited < 700, `waited ${waited} ms`);
+  await first;
+  const queue = p.getMetrics().queue!;
+  assert.equal(queue.timeouts, 1);
+  assert.equal(queue.length, 0);
+  // With room again, a queued call goes in as soon as the one ahead of it ends.
+  const [a, b] = [p.call("hold", 100), p.call("who")];
+  assert.equal(await b, await a);
+  assert.equal(p.getMetrics().queue!.queued, 2);
+  assert.equal(p.getMetrics().inFlight, 0);
+});
+
+Deno.test("IdleTimeout stops a plugin (reason idle, worker ended) and the next call starts it again", async () => {
+  await using t = await hostWith({ pool }, { Plugins: { pool: { IdleTimeout: 300 } } });
+  await t.host.start();
+  const p = t.host.getPlugin("pool")!;
+  const idle = next<ShutdownEvent>(t.host as never, "shutdown");
+  const before = await p.call("who");
+  assert.equal((await idle).reason, "idle");
+  assert.equal(p.state, "Stopped");
+  assert.equal(p.dormant, "idle");
+  assert.equal(p.lastShutdown?.reason, "idle");
+  const after = await p.call("who");
+  assert.notEqual(after, before, "a fresh worker answered");
+  assert.equal(p.state, "Running");
+  assert.equal(p.dormant, undefined);
+});
+
+Deno.test("Activation lazy: Loaded with no worker until the first call", async () => {
+  await using t = await hostWith({ pool }, { Plugins: { Activation: "lazy" } });
+  await t.host.start();
+  const p = t.host.getPlugin("pool")!;
+  assert.equal(p.state, "Loaded");
+  assert.equal(p.dormant, "lazy");
+  assert.deepEqual(p.methods, [], "nothing loaded yet");
+  assert.equal(typeof await p.call("who"), "string");
+  assert.equal(p.state, "Running");
+  assert.equal(p.dormant, undefined);
+});
+
+Deno.test("a soft memory limit retires the instance: its call in flight finishes, a fresh one takes new calls", async () => {
+  await using logs = await captureLogs();
+  await using t = await hostWith({ pool }, { Plugins: { pool: { ResourceLimits: { SoftMemoryMB: 48 } } } });
+  await t.host.start();
+  const p = t.host.getPlugin("pool")!;
+  const retired = next<ShutdownEvent>(t.host as never, "shutdown");
+  const old = await p.call("who");
+  const inFlight = p.call("hold", 1500);
+  await p.call("grow", 64);
+  const event = await retired;
+  assert.equal(event.reason, "retired:memory");
+  assert.match(event.detail ?? "", /SoftMemoryMB 48/);
+  assert.equal(await inFlight, old, "the old instance finished its call");
+  const fresh = await p.call("who");
+  assert.notEqual(fresh, old);
+  assert.equal(p.state, "Running");
+  assert.equal(p.getMetrics().errors, 0);
+  assert.ok(logs.records.some((r) => String(r.message.join("")).includes("retiring: retired:memory")));
+});
+
+Deno.test("Replicas for a plugin that does not declare Scalable: a located config error, the others run", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dotcompute_test_" }));
+  try {
+    const dir = await writePlugins(root, {
+      plain: { manifest: { id: "plain" }, code: `export default { methods: { hi: () => "hi" } };` },
+      pool,
+    });
+    const file = join(root, "host.jsonc");
+    await Deno.writeTextFile(
+      file,
+      `{\n  "Plugins": {\n    "PluginsDirectory": ${
+        JSON.stringify(dir)
+      },\n    "plain": {\n      "Replicas": 2\n    },\n` +
+        `    "pool": { "Replicas": 2 }\n  }\n}\n`,
+    );
+    const host = await createPluginHost(file);
+    await host.start();
+    try {
+      const failure = host.getDiscoveryFailures().find((f) => f.id === "plain");
+      assert.ok(failure, "plain was refused");
+      assert.ok(failure.message.includes(`${file}:5:7`), failure.message);
+      assert.match(failure.message, /Scalable/);
+      assert.equal(host.getPlugin("plain"), undefined);
+      assert.equal(host.getPlugin("pool")!.state, "Running");
+      assert.equal(host.getPlugin("pool")!.getMetrics().replicas?.length, 2);
+    } finally {
+      await host.stop();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
