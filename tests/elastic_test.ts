@@ -163,3 +163,58 @@ Deno.test("Replicas for a plugin that does not declare Scalable: a located confi
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** Keeps `depth` calls to `hold(5)` in flight until `until` settles; counts answers and failures. */
+async function underLoad(
+  call: () => Promise<unknown>,
+  until: Promise<unknown>,
+  depth = 64,
+): Promise<{ ok: number; failed: Error[] }> {
+  let done = false, ok = 0;
+  const failed: Error[] = [];
+  const finished = until.finally(() => done = true);
+  const lane = async (): Promise<void> => {
+    while (!done) {
+      try {
+        await call();
+        ok++;
+      } catch (e) {
+        failed.push(e as Error);
+      }
+    }
+  };
+  await Promise.all([finished, ...Array.from({ length: depth }, lane)]);
+  return { ok, failed };
+}
+
+Deno.test("a reload rolls 4 replicas one at a time under 64 calls in flight: 0 failed", async () => {
+  const hot = { ...pool, manifest: { ...pool.manifest, capabilities: ["Scalable", "HotReloadable"] } };
+  await using t = await hostWith({ pool: hot }, { Plugins: { pool: { Replicas: 4 } } });
+  await t.host.start();
+  const p = t.host.getPlugin("pool")!;
+  const reloads: ShutdownEvent[] = [];
+  t.host.on("shutdown", (e) => void (e.reason === "reload" && reloads.push(e)));
+  const before = new Set(await Promise.all([1, 2, 3, 4].map(() => p.call("hold", 30))));
+  assert.equal(before.size, 4);
+  const manifest = join(p.dir, "plugin.jsonc");
+  await Deno.writeTextFile(manifest, JSON.stringify({ ...hot.manifest, name: "pool", version: "1.1.0" }));
+  const { ok, failed } = await underLoad(() => p.call("hold", 5), t.host.reload("pool"));
+  assert.deepEqual(failed.map((e) => e.message), []);
+  assert.ok(ok > 64, `${ok} calls answered`);
+  assert.equal(p.version, "1.1.0");
+  assert.deepEqual(reloads.map((e) => e.replica).sort(), [0, 1, 2, 3], "each replica replaced once");
+  const after = new Set(await Promise.all([1, 2, 3, 4].map(() => p.call("hold", 30))));
+  assert.equal(after.size, 4);
+  assert.equal([...after].filter((w) => before.has(w)).length, 0, "every replica is a fresh worker");
+});
+
+Deno.test("MaxLifetime retires and replaces an instance under 64 calls in flight: 0 failed", async () => {
+  await using t = await hostWith({ pool }, { Plugins: { pool: { ResourceLimits: { MaxLifetime: 400 } } } });
+  await t.host.start();
+  const p = t.host.getPlugin("pool")!;
+  const retired = next<ShutdownEvent>(t.host as never, "shutdown", (e) => e.reason === "retired:lifetime");
+  const { ok, failed } = await underLoad(() => p.call("hold", 5), retired);
+  assert.deepEqual(failed.map((e) => e.message), []);
+  assert.ok(ok > 64, `${ok} calls answered`);
+  assert.equal(p.state, "Running");
+});

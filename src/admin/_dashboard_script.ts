@@ -82,6 +82,8 @@ function render(p, metrics, reported = false) {
   const tr = ensureRow(p.id);
   tr.querySelector(".name").textContent = p.name ?? p.id;
   badge(tr.querySelector(".col-state"), "state", p.state);
+  const note = replicaNote(p, metrics);
+  if (note) tr.querySelector(".col-state").append(el("span", { className: "note", ...note }));
   if (p.health && (reported || tr.dataset.reportedIn !== p.state)) {
     badge(tr.querySelector(".col-health"), "health", p.health);
     if (reported) tr.dataset.reportedIn = p.state;
@@ -98,6 +100,19 @@ function render(p, metrics, reported = false) {
   const running = p.state === "Running";
   tr.querySelector('[data-op="start"]').disabled = running;
   tr.querySelector('[data-op="stop"]').disabled = ["Unloaded", "Stopped", "Unknown"].includes(p.state);
+}
+
+// Replicas (serving of all, and each one's load) and dormancy (lazy, idle: the next call starts it).
+function replicaNote(p, metrics) {
+  const dormant = p.dormant ? " (" + p.dormant + ")" : "";
+  const replicas = metrics?.replicas;
+  if (!replicas) return dormant ? { textContent: dormant, title: "starts on the next call" } : undefined;
+  const serving = replicas.filter((r) => r.state === "serving").length;
+  const title = replicas.map((r) =>
+    "replica " + r.index + ": " + r.state + ", " + r.inFlight + " in flight, " + r.calls + " calls, " +
+    r.restarts + " restarts"
+  ).join("\n");
+  return { textContent: " ×" + serving + dormant, title };
 }
 
 function removeRow(id) {

@@ -27,6 +27,8 @@ export interface PluginSummary {
   readonly capabilities: readonly string[];
   /** Where it runs: `worker` or `process`. */
   readonly isolation: string;
+  /** `lazy` or `idle` when it has no worker but serves (the next call starts it). */
+  readonly dormant?: "lazy" | "idle";
 }
 
 /**
@@ -45,7 +47,8 @@ export interface PluginSummary {
  * ```
  */
 export function healthFromState(p: PluginHandle): HealthStatus {
-  return p.state === "Running" ? "healthy" : p.state === "Failed" ? "unhealthy" : "unknown";
+  // A dormant plugin (lazy, or stopped for being idle) serves: the next call starts it.
+  return p.state === "Running" || p.dormant ? "healthy" : p.state === "Failed" ? "unhealthy" : "unknown";
 }
 
 /**
@@ -77,12 +80,14 @@ export function summarize(p: PluginHandle): PluginSummary {
     health: healthFromState(p),
     capabilities: p.manifest.capabilities,
     isolation: p.isolation,
+    ...(p.dormant ? { dormant: p.dormant } : {}),
   };
 }
 
 /**
  * A plugin as `GET /plugins/:id` shows it: the summary with the health the plugin reports now (asked with a
- * 2 s bound when it runs), its effective permissions, dependencies, restarts, last error and metrics.
+ * 2 s bound when it runs), its effective permissions, dependencies, restarts, last error, whether it is dormant
+ * (lazy or idle), its last shutdown with its typed reason, its replicas and its metrics.
  *
  * @example
  * ```ts
@@ -113,6 +118,9 @@ export async function describePlugin(p: PluginHandle): Promise<Record<string, un
     restarts: metrics.restarts,
     lastError: error ? { name: error.name, message: error.message } : null,
     lastReload: p.lastReload ?? null,
+    dormant: p.dormant ?? null,
+    lastShutdown: p.lastShutdown ?? null,
+    replicas: metrics.replicas ?? null,
     metrics,
   };
 }
@@ -143,7 +151,8 @@ export function notReady(
 ): { readonly starting: readonly string[]; readonly started: boolean } | null {
   const starting = host.getPlugins()
     .filter((p) =>
-      pluginConfigFor(host.config, p.id).enabled && (p.state === "Loading" || p.state === "Starting")
+      pluginConfigFor(host.config, p.id).enabled && (p.state === "Loading" || p.state === "Starting") &&
+      !p.dormant // waking on a call: the host is ready, that call waits
     )
     .map((p) => p.id);
   return host.started && starting.length === 0 ? null : { starting, started: host.started };
@@ -152,7 +161,8 @@ export function notReady(
 export function hostHealth(host: PluginHost): "healthy" | "degraded" | "unhealthy" {
   const enabled = host.getPlugins().filter((p) => pluginConfigFor(host.config, p.id).enabled);
   if (enabled.some((p) => p.state === "Failed")) return "unhealthy";
-  if (enabled.some((p) => p.state !== "Running") || host.getDiscoveryFailures().length > 0) return "degraded";
+  const down = enabled.some((p) => p.state !== "Running" && !p.dormant);
+  if (down || host.getDiscoveryFailures().length > 0) return "degraded";
   return "healthy";
 }
 

@@ -13,7 +13,7 @@ import { Lifecycle, type PluginState } from "../lifecycle/lifecycle.ts";
 import type { PluginHandle, PluginOptions } from "./types.ts";
 import { open, type PluginParts, samePool, spawn } from "./_connection.ts";
 import { hookError } from "./_hook_error.ts";
-import { parseHealth } from "./_health.ts";
+import { bringUp } from "./_fresh.ts";
 import { ReplicaSet } from "./_replicas.ts";
 import { exitReason, type RetireReason, type ShutdownReason } from "../lifecycle/shutdown.ts";
 
@@ -283,22 +283,7 @@ export class PluginLife {
     why: ShutdownReason,
     detail?: string,
   ): Promise<void> {
-    let fresh: PluginConnection | undefined;
-    try {
-      fresh = await this.#open(next);
-      const bound = { timeoutMs: next.hookTimeoutMs };
-      await fresh.call("hook", "initialize", [], bound);
-      await fresh.call("hook", "start", [], bound);
-      const health = parseHealth(
-        await fresh.call("hook", "health", [], { timeoutMs: Math.min(3000, next.hookTimeoutMs) }),
-      );
-      if (health.status === "unhealthy") {
-        throw new Error(`the new version reported itself unhealthy: ${JSON.stringify(health.details ?? {})}`);
-      }
-    } catch (e) {
-      await fresh?.terminate("the new version failed to start");
-      throw e;
-    }
+    const fresh = await bringUp(await this.#open(next), "started", next.hookTimeoutMs, true);
     this.#o = next;
     this.#adopt(fresh);
     await this.#drain(old);

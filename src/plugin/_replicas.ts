@@ -7,45 +7,17 @@
  * @module
  */
 
-import { CallTimeoutError, PluginHostError } from "../errors.ts";
+import { PluginHostError } from "../errors.ts";
 import { settledWithin } from "../_common/deadline.ts";
 import { exitReason, type ShutdownReason } from "../lifecycle/shutdown.ts";
 import type { ExitInfo, PluginConnection } from "../isolation/tier.ts";
 import type { CallMessage, HookName } from "../rpc/protocol.ts";
 import type { CallOptions } from "../rpc/endpoint.ts";
-import type { HealthReport } from "../plugin_api.ts";
-import { parseHealth } from "./_health.ts";
+import { bringUp, type Phase } from "./_fresh.ts";
+import { hookAll } from "./_replica_hooks.ts";
+import type { ReplicaSetOptions } from "./_replica_options.ts";
 import { CallQueue } from "./_queue.ts";
 import type { QueueSnapshot, ReplicaSnapshot } from "./pool_metrics.ts";
-
-/** What a replica set needs from its plugin. */
-export interface ReplicaSetOptions {
-  readonly id: string;
-  /** How many replicas serve. */
-  readonly count: number;
-  /** Calls in flight per replica; more wait in the queue. None: no cap. */
-  readonly maxConcurrency?: number;
-  /** How long a call may wait in the queue; the call's own timeout when absent. */
-  readonly queueTimeoutMs?: number;
-  /** The default bound of a call. */
-  readonly callTimeoutMs: number;
-  /** Bounds each hook of a restart. */
-  readonly hookTimeoutMs: number;
-  /** How long a replaced replica may finish its calls. */
-  readonly drainTimeoutMs: number;
-  /** Methods retried once on another replica when theirs is lost. */
-  readonly idempotent: ReadonlySet<string>;
-  /** Spawns one replica of the current definition, loaded (no hook run yet). */
-  spawn(): Promise<PluginConnection>;
-  /** A replica ended (a restart, a replacement, a stop): for the `shutdown` event and the metrics. */
-  ended(index: number, reason: ShutdownReason, detail: string): void;
-  /** A lost replica's slot was restarted (or a try failed: `error`), on try `attempt`. */
-  healed(index: number, attempt: number, error?: Error): void;
-  /** A lost call is retried: it counts as a call of its own. */
-  retried(): void;
-  /** A call ended without reaching a replica (its queue wait ran out, the set ended): for the metrics. */
-  dropped(queuedAt: number, error: Error): void;
-}
 
 interface Replica {
   readonly conn: PluginConnection;
@@ -69,7 +41,7 @@ export class ReplicaSet implements PluginConnection {
   #exit!: (info: ExitInfo) => void;
   #ended: ExitInfo | undefined;
   /** Hooks every new replica must go through to catch up with the others. */
-  #phase: "loaded" | "initialized" | "started" = "loaded";
+  #phase: Phase = "loaded";
   #active = 0;
   #idle: (() => void)[] = [];
 
@@ -221,21 +193,7 @@ export class ReplicaSet implements PluginConnection {
     reason: ShutdownReason,
     spawn: () => Promise<PluginConnection>,
   ): Promise<Replica> {
-    const conn = await spawn();
-    const fresh = await this.#catchUp(conn).catch(async (e) => {
-      await conn.terminate("the fresh replica failed to start");
-      throw e;
-    });
-    const health = parseHealth(
-      await fresh.call("hook", "health", [], this.#bound(3000)).catch((e) => ({
-        status: "unhealthy",
-        details: { error: String(e?.message ?? e) },
-      })),
-    );
-    if (health.status === "unhealthy") {
-      await fresh.terminate("the fresh replica is unhealthy");
-      throw new Error(`the fresh replica reported itself unhealthy: ${JSON.stringify(health.details ?? {})}`);
-    }
+    const fresh = await bringUp(await spawn(), this.#phase, this.#o.hookTimeoutMs, true);
     if (this.#ended) {
       await fresh.terminate("the plugin ended");
       throw new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.#o.id}" has ended`);
@@ -244,22 +202,13 @@ export class ReplicaSet implements PluginConnection {
     const replica = this.#add(fresh, old.index, old.restarts);
     this.#queue.kick();
     await settledWithin(old.conn.idle(), this.#o.drainTimeoutMs);
-    if (this.#phase === "started") await old.conn.call("hook", "stop", [], this.#bound()).catch(() => {});
+    if (this.#phase === "started") {
+      await old.conn.call("hook", "stop", [], { timeoutMs: this.#o.hookTimeoutMs }).catch(() => {});
+    }
     this.#remove(old);
     await old.conn.terminate(reason);
     this.#o.ended(old.index, reason, `replaced by a fresh replica (${reason})`);
     return replica;
-  }
-
-  #bound(ms = this.#o.hookTimeoutMs): CallOptions {
-    return { timeoutMs: Math.min(ms, this.#o.hookTimeoutMs) };
-  }
-
-  /** Runs the hooks a new replica needs to reach the others' phase. */
-  async #catchUp(conn: PluginConnection): Promise<PluginConnection> {
-    if (this.#phase !== "loaded") await conn.call("hook", "initialize", [], this.#bound());
-    if (this.#phase === "started") await conn.call("hook", "start", [], this.#bound());
-    return conn;
   }
 
   #add(conn: PluginConnection, index: number, restarts: number): Replica {
@@ -281,11 +230,7 @@ export class ReplicaSet implements PluginConnection {
     this.#o.ended(r.index, exitReason(info.kind), info.reason);
     for (let failures = 0; !this.#ended; failures++) {
       try {
-        const conn = await this.#o.spawn();
-        await this.#catchUp(conn).catch(async (e) => {
-          await conn.terminate("the restarted replica failed to start");
-          throw e;
-        });
+        const conn = await bringUp(await this.#o.spawn(), this.#phase, this.#o.hookTimeoutMs, false);
         if (this.#ended) return void await conn.terminate("the plugin ended");
         this.#add(conn, r.index, r.restarts + 1);
         this.#o.healed(r.index, failures + 1);
@@ -365,45 +310,13 @@ export class ReplicaSet implements PluginConnection {
   }
 
   /** A hook goes to every serving replica; `health` and `ping` answer for the set. */
-  async #hook(name: HookName, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+  #hook(name: HookName, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     if (name === "initialize") this.#phase = "initialized";
     if (name === "start") this.#phase = "started";
     if (name === "stop") this.#phase = "initialized";
-    const serving = this.#replicas.filter((r) => r.state === "serving");
-    const answers = await Promise.allSettled(serving.map((r) => r.conn.call("hook", name, args, options)));
-    if (name === "ping") {
-      // A replica that does not answer is stuck (a busy loop): it alone ends, and restarts.
-      answers.forEach((a, i) => {
-        if (a.status === "rejected" && a.reason instanceof CallTimeoutError) {
-          void serving[i].conn.kill("timeout", "unresponsive: no answer to a health ping");
-        }
-      });
-      if (answers.some((a) => a.status === "fulfilled")) return true;
-      throw (answers[0] as PromiseRejectedResult | undefined)?.reason ??
-        new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.#o.id}" has no replica serving`);
-    }
-    if (name === "health") return combinedHealth(serving, answers);
-    const failed = answers.find((a): a is PromiseRejectedResult => a.status === "rejected");
-    if (failed) throw failed.reason;
-    return (answers[0] as PromiseFulfilledResult<unknown> | undefined)?.value;
+    const serving = this.#replicas.filter((r) => r.state === "serving").map((r) =>
+      [r.index, r.conn] as const
+    );
+    return hookAll(this.#o.id, serving, name, args, options);
   }
-}
-
-/** The set's health: healthy when every replica is, unhealthy when none is, degraded in between. */
-function combinedHealth(serving: readonly Replica[], answers: PromiseSettledResult<unknown>[]): HealthReport {
-  const reports = answers.map((a) =>
-    a.status === "fulfilled"
-      ? parseHealth(a.value)
-      : { status: "unhealthy" as const, details: { error: String(a.reason?.message ?? a.reason) } }
-  );
-  const healthy = reports.filter((r) => r.status === "healthy").length;
-  const status = reports.length > 0 && healthy === reports.length
-    ? "healthy"
-    : reports.some((r) => r.status !== "unhealthy")
-    ? "degraded"
-    : "unhealthy";
-  return {
-    status,
-    details: { replicas: reports.map((r, i) => ({ index: serving[i].index, ...r })) },
-  };
 }
