@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createPluginHost, type HealEvent, PluginHostError, type ShutdownEvent } from "../mod.ts";
+import { renderPrometheus } from "../src/admin/_prometheus.ts";
 import { captureLogs, hostWith, type PluginSource, writePlugins } from "./_helpers.ts";
 
 const pool: PluginSource = {
@@ -217,4 +218,53 @@ Deno.test("MaxLifetime retires and replaces an instance under 64 calls in flight
   assert.deepEqual(failed.map((e) => e.message), []);
   assert.ok(ok > 64, `${ok} calls answered`);
   assert.equal(p.state, "Running");
+});
+
+Deno.test("a lazy plugin starts for its dependent's start, and for the getService that picks it", async () => {
+  const kv: PluginSource = {
+    manifest: { id: "kv", provides: { "kv.store": "1.0.0" } },
+    code: `export default { methods: { get: () => 42 } };`,
+  };
+  const app: PluginSource = {
+    manifest: { id: "app", dependencies: { kv: "^1.0.0" } },
+    code: `export default { methods: { read: () => 1 } };`,
+  };
+  const lone: PluginSource = {
+    manifest: { id: "lone", provides: { "lone.svc": "2.0.0" } },
+    code: `export default { methods: { hi: () => "hi" } };`,
+  };
+  await using t = await hostWith({ kv, app, lone }, {
+    Plugins: { kv: { Activation: "lazy" }, lone: { Activation: "lazy" } },
+  });
+  await t.host.start();
+  assert.equal(t.host.getPlugin("kv")!.state, "Running", "app's start started it");
+  assert.equal(t.host.getPlugin("app")!.state, "Running");
+  const lonely = t.host.getPlugin("lone")!;
+  assert.equal(lonely.state, "Loaded");
+  const running = next<{ id: string; to: string }>(
+    t.host as never,
+    "state",
+    (e) => e.id === "lone" && e.to === "Running",
+  );
+  const svc = t.host.getService("lone.svc", "^2.0.0");
+  assert.equal(svc?.id, "lone");
+  await running; // the lookup itself started it, before any call
+  assert.equal(await svc!.call("hi"), "hi");
+});
+
+Deno.test("replicas in the process tier are processes of their own; Prometheus shows them", async () => {
+  const proc: PluginSource = {
+    manifest: { id: "proc", capabilities: ["Scalable"] },
+    code:
+      `export default { methods: { pid: () => new Promise((r) => setTimeout(() => r(Deno.pid), 100)) } };`,
+  };
+  await using t = await hostWith({ proc }, { Plugins: { proc: { Isolation: "process", Replicas: 2 } } });
+  await t.host.start();
+  const p = t.host.getPlugin("proc")!;
+  const pids = new Set(await Promise.all([p.call("pid"), p.call("pid")]));
+  assert.equal(pids.size, 2);
+  assert.ok(!pids.has(Deno.pid));
+  const text = renderPrometheus(t.host);
+  assert.match(text, /^dotcompute_plugin_replicas\{plugin="proc",state="serving"\} 2$/m);
+  assert.match(text, /^dotcompute_plugin_replica_restarts_total\{plugin="proc",replica="1"\} 0$/m);
 });

@@ -6,6 +6,7 @@
 
 import type { PluginHost } from "../host/types.ts";
 import { PluginState } from "../lifecycle/lifecycle.ts";
+import type { PluginMetricsSnapshot } from "../plugin/metrics.ts";
 
 /** The `Content-Type` of {@linkcode renderPrometheus}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -200,6 +201,7 @@ export function renderPrometheus(host: PluginHost): string {
         ]]
       ),
     ),
+    ...elasticFamilies(plugins),
     family(
       "dotcompute_plugin_custom_total",
       "counter",
@@ -233,4 +235,75 @@ export function renderPrometheus(host: PluginHost): string {
     ),
   ];
   return `${families.join("\n")}\n`;
+}
+
+/** Replicas, the concurrency queue and shutdowns by reason (families with no sample keep their HELP and TYPE). */
+function elasticFamilies(
+  plugins: readonly { readonly m: PluginMetricsSnapshot; readonly l: Labels }[],
+): string[] {
+  const replicas = plugins.flatMap(({ m, l }) => (m.replicas ?? []).map((r) => ({ r, l })));
+  const queued = plugins.flatMap(({ m, l }) => m.queue ? [{ q: m.queue, l }] : []);
+  return [
+    family(
+      "dotcompute_plugin_replicas",
+      "gauge",
+      "Replicas of the plugin (Replicas), by state: serving, or draining before it ends.",
+      plugins.flatMap(({ m, l }): Sample[] =>
+        m.replicas
+          ? (["serving", "draining"] as const).map((state): Sample => [
+            "",
+            { ...l, state },
+            m.replicas!.filter((r) => r.state === state).length,
+          ])
+          : []
+      ),
+    ),
+    family(
+      "dotcompute_plugin_replica_in_flight",
+      "gauge",
+      "Calls in flight on each replica.",
+      replicas.map(({ r, l }): Sample => ["", { ...l, replica: String(r.index) }, r.inFlight]),
+    ),
+    family(
+      "dotcompute_plugin_replica_restarts_total",
+      "counter",
+      "Times each replica's slot was restarted alone after its replica died.",
+      replicas.map(({ r, l }): Sample => ["", { ...l, replica: String(r.index) }, r.restarts]),
+    ),
+    family(
+      "dotcompute_plugin_queue_length",
+      "gauge",
+      "Calls waiting for a replica with room (MaxConcurrency).",
+      queued.map(({ q, l }): Sample => ["", l, q.length]),
+    ),
+    family(
+      "dotcompute_plugin_queued_total",
+      "counter",
+      "Calls that had to wait for a replica with room.",
+      queued.map(({ q, l }): Sample => ["", l, q.queued]),
+    ),
+    family(
+      "dotcompute_plugin_queue_timeouts_total",
+      "counter",
+      "Calls that waited longer than QueueTimeout and were refused (QUEUE_TIMEOUT).",
+      queued.map(({ q, l }): Sample => ["", l, q.timeouts]),
+    ),
+    family(
+      "dotcompute_plugin_queue_wait_seconds",
+      "gauge",
+      "Mean and longest wait of the calls that left the queue for a replica.",
+      queued.flatMap(({ q, l }): Sample[] => [
+        ["", { ...l, stat: "mean" }, q.meanWaitMs / 1000],
+        ["", { ...l, stat: "max" }, q.maxWaitMs / 1000],
+      ]),
+    ),
+    family(
+      "dotcompute_plugin_shutdowns_total",
+      "counter",
+      "Ends of the plugin's instances (workers, processes, replicas), by typed reason.",
+      plugins.flatMap(({ m, l }) =>
+        Object.entries(m.shutdowns ?? {}).map(([reason, n]): Sample => ["", { ...l, reason }, n ?? 0])
+      ),
+    ),
+  ];
 }
