@@ -3,7 +3,13 @@
 // for a plugin that does not declare Scalable.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createPluginHost, type HealEvent, PluginHostError, type ShutdownEvent } from "../mod.ts";
+import {
+  createPluginHost,
+  type HealEvent,
+  parseConfig,
+  PluginHostError,
+  type ShutdownEvent,
+} from "../mod.ts";
 import { renderPrometheus } from "../src/admin/_prometheus.ts";
 import { captureLogs, hostWith, type PluginSource, writePlugins } from "./_helpers.ts";
 
@@ -267,4 +273,21 @@ Deno.test("replicas in the process tier are processes of their own; Prometheus s
   const text = renderPrometheus(t.host);
   assert.match(text, /^dotcompute_plugin_replicas\{plugin="proc",state="serving"\} 2$/m);
   assert.match(text, /^dotcompute_plugin_replica_restarts_total\{plugin="proc",replica="1"\} 0$/m);
+});
+
+Deno.test("the README's Elastic plugins example is a valid configuration that means what it says", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("## Elastic plugins"));
+  const text = section.slice(
+    section.indexOf("```jsonc") + 8,
+    section.indexOf("```", section.indexOf("```jsonc") + 8),
+  );
+  const { config } = parseConfig(text, "README.md");
+  assert.equal(config.activation, "lazy");
+  const block = config.plugins["dotcompute.compute"];
+  assert.deepEqual(
+    [block.replicas, block.maxConcurrency, block.queueTimeoutMs, block.idleTimeoutMs],
+    [2, 8, 2000, 600_000],
+  );
+  assert.deepEqual(block.resourceLimits, { softMemoryMB: 512, maxLifetimeMs: 86_400_000 });
 });
