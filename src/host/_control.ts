@@ -31,8 +31,8 @@ export class Control {
   async start(id: string): Promise<PluginHandle> {
     const p = this.#registry.get(id);
     this.#healer?.reset(id); // an operator's start lifts a quarantine
-    this.#deps.assertStartable(id);
     await this.wakeProviders(p);
+    this.#deps.assertStartable(id);
     await p.start();
     await this.#deps.idle(); // dependents waiting for it are back
     return p;
@@ -76,10 +76,11 @@ export class Control {
       log.info("plugin {id} is disabled", { id: p.id });
       return;
     }
-    if (!await this.#deps.admit(p)) return;
     // Lazy: verified and resolved, shown as Loaded; its worker waits for a call, a lookup or a dependent.
-    if (p.activation === "lazy" && p.state !== "Running") return void await p.prepare();
-    await this.wakeProviders(p);
+    const lazy = p.activation === "lazy" && p.state !== "Running";
+    if (!lazy) await this.wakeProviders(p); // first, so a provider that cannot start blocks it below
+    if (!await this.#deps.admit(p)) return;
+    if (lazy) return void await p.prepare();
     await p.start().catch((e) => {
       log.error("{message}", { message: e.message });
       if (failsOnEveryTry(e)) {

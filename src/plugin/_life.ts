@@ -172,8 +172,11 @@ export class PluginLife {
       if (this.state !== "Failed") this.#life.moveTo("Unloading");
       const conn = this.#conn;
       this.#conn = undefined;
-      if (conn) await this.#end(conn, why, reason ?? "unloaded");
-      this.#life.moveTo("Unloaded");
+      try {
+        if (conn) await this.#end(conn, why, reason ?? "unloaded");
+      } finally {
+        this.#life.moveTo("Unloaded"); // the worker is gone or going: never stuck in Unloading
+      }
     });
   }
 

@@ -228,6 +228,7 @@ export class ReplicaSet implements PluginConnection {
     if (info.kind === "terminated" || !this.#replicas.includes(r) || this.#ended) return;
     this.#remove(r);
     this.#o.ended(r.index, exitReason(info.kind), info.reason);
+    if (r.state === "draining") return; // its slot already has the fresh replica that replaced it
     for (let failures = 0; !this.#ended; failures++) {
       try {
         const conn = await bringUp(await this.#o.spawn(), this.#phase, this.#o.hookTimeoutMs, false);
