@@ -10,7 +10,7 @@
 // processes, an admin server on 127.0.0.1 and temp folders).
 import { parseArgs } from "node:util";
 import { callScenarios } from "./_scenarios_calls.ts";
-import { coldStartRow, idleChild, idleMemoryRow, reloadRow, startChild } from "./_scenarios_start.ts";
+import { coldStartRow, idleChild, idleRows, reloadRow, startChild } from "./_scenarios_start.ts";
 import { discoveryRow, metricsScrapeRow } from "./_scenarios_ops.ts";
 import { passes, type Row, table } from "./_row.ts";
 
@@ -56,7 +56,7 @@ await step("start", async () => [
   await coldStartRow(10, quick ? 3 : 7, self),
   await coldStartRow(sizes.plugins, quick ? 3 : 7, self, 1.3),
 ]);
-await step("memory", () => idleMemoryRow(20, quick ? 1 : 3, self));
+await step("memory", () => idleRows(sizes.plugins, quick ? 1 : 3, self)); // 100 plugins (--quick: 20)
 await step("reload", () => reloadRow(quick ? 5 : 11));
 await step("discovery", () => discoveryRow(sizes.signed, quick ? 3 : 5));
 await step("metrics", () => metricsScrapeRow(sizes.plugins, quick ? 3 : 7));

@@ -22,6 +22,8 @@ export interface LinkSink {
   isReady(): boolean;
   /** Whether the plugin is already gone. */
   gone(): boolean;
+  /** Whether a call into the plugin is in flight. */
+  busy(): boolean;
 }
 
 /** One plugin's unit (a Worker, a process) as its link drives it. */
@@ -64,6 +66,7 @@ export class Link implements PluginConnection {
       die: (info) => this.#die(info),
       isReady: () => this.#inbox.isReady,
       gone: () => this.#gone !== undefined,
+      busy: () => this.#endpoint.pending > 0,
     });
     const send = (m: unknown, transfer: Transferable[]): void => {
       t.send(m, transfer);

@@ -52,6 +52,12 @@ export interface SpawnSpec {
   readonly maxMemoryMB?: number;
   /** CPU budget in percent of one core; it makes the tier able to end the plugin mid-loop. */
   readonly maxCpuPercent?: number;
+  /**
+   * Whether a limit rests on the plugin's usage reports (a hard or soft memory or CPU limit). False lets the
+   * tier report an idle plugin's usage rarely (src/isolation/_usage_clock.ts); absent counts as true, so that a
+   * limit is never left without reports because nobody said it was there.
+   */
+  readonly usageNeeded?: boolean;
   /** The host's import scan left dynamic imports only the runtime can judge (src/runtime/_import_hook.ts). */
   readonly importHook?: boolean;
   /** Handle and timer budgets (`ResourceLimits.MaxHandles` / `MaxTimers`), counted inside the plugin. */

@@ -15,11 +15,11 @@ import type { CallMessage, LoadMessage } from "../rpc/protocol.ts";
 import type { IsolationTier, PluginConnection, SpawnSpec } from "./tier.ts";
 import { Link, type LinkSink, type Transport } from "./_link.ts";
 import { SharedCalls } from "./_shared_calls.ts";
-import { tickEvery } from "./_usage_clock.ts";
+import { type Ticked, tickEvery } from "./_usage_clock.ts";
 import { WRAPPER_READS } from "./_wrapper_reads.ts";
+import { runtimeEntry } from "./_runtime_entry.ts";
 
 const SUPERVISOR_URL = new URL("../runtime/supervisor.ts", import.meta.url).href;
-const RUNTIME_URL = new URL("../runtime/plugin_main.ts", import.meta.url).href;
 const THREAD_URL = new URL("../runtime/thread_main.ts", import.meta.url).href;
 /** The plugin's thread loads the runtime under the plugin's grants: it may read these, and only these, too. */
 const RUNTIME_READS: readonly string[] = ["../runtime/", "../rpc/", "../errors.ts"]
@@ -89,8 +89,8 @@ class WorkerTransport implements Transport {
   readonly #threadEnded: Promise<void> = new Promise((resolve) => this.#threadGone = resolve);
   #port2: MessagePort | undefined;
   readonly #shared: SharedCalls | undefined;
-  /** Stops the host's usage ticks to this worker (direct workers only; a guarded thread has its own timer). */
-  #untick: (() => void) | undefined;
+  /** This worker on the host's usage clock (direct workers only; a guarded thread has its own timer). */
+  #ticked: Ticked | undefined;
   /** Every message from the worker, unreadable ones too: the shared slot's answers wait for this count. */
   #messagesIn = 0;
 
@@ -102,7 +102,7 @@ class WorkerTransport implements Transport {
     const own = Array.isArray(permissions.read) ? permissions.read : [];
     permissions.read = [...own, ...(guarded ? RUNTIME_READS : WRAPPER_READS)];
     try {
-      this.#worker = new Worker(guarded ? SUPERVISOR_URL : RUNTIME_URL, {
+      this.#worker = new Worker(guarded ? SUPERVISOR_URL : runtimeEntry(), {
         type: "module",
         name: `plugin:${spec.id}`,
         deno: { permissions },
@@ -143,10 +143,18 @@ class WorkerTransport implements Transport {
       received: () => this.#messagesIn,
     });
     const traffic = spec.traffic;
-    if (shared) this.fastSend = (m) => shared.trySend(m) && (traffic && traffic.sharedCalls++, true);
+    if (shared) {
+      this.fastSend = (m) => {
+        if (!shared.trySend(m)) return false;
+        this.#ticked?.touch();
+        if (traffic) traffic.sharedCalls++;
+        return true;
+      };
+    }
   }
 
   send(m: unknown, t: Transferable[]): void {
+    this.#ticked?.touch();
     // One argument when nothing moves: Deno then takes its fast path (no transfer-list conversion), which
     // measured about 10% of a round trip.
     if (t.length === 0) this.#channel.postMessage(m);
@@ -167,17 +175,18 @@ class WorkerTransport implements Transport {
     }
     channel.postMessage(shared ? { ...load, shared: shared.buffer, hostTicks: true } : load);
     if (shared) {
-      this.#untick = tickEvery(load.usageTickMs ?? 1000, (at) => {
-        if (this.#sink.gone()) return;
+      const sink = this.#sink;
+      this.#ticked = tickEvery(load.usageTickMs ?? 1000, (at) => {
+        if (sink.gone()) return;
         channel.postMessage({ v: 1, t: "tick", at });
         if (traffic) traffic.messagesSent++;
-      });
+      }, { needed: this.#spec.usageNeeded !== false, busy: () => sink.busy() });
     }
   }
 
   closing(): void {
     this.#shared?.close();
-    this.#untick?.();
+    this.#ticked?.stop();
   }
 
   /** Ends the plugin's thread through the supervisor (even a spinning one), then the Worker itself. */
@@ -190,6 +199,8 @@ class WorkerTransport implements Transport {
 
   #received(data: unknown): void {
     this.#messagesIn++;
+    // Anything but the answer to a tick keeps the worker on the full clock a period longer (_usage_clock.ts).
+    if ((data as { t?: unknown } | null)?.t !== "usage") this.#ticked?.touch();
     this.#sink.receive(data);
     this.#shared?.caughtUp();
   }

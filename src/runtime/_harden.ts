@@ -3,13 +3,16 @@
 // host process, changing its working directory or signal handling, starting workers (Deno's or Node's: a new
 // thread would start unhardened), prompting for permissions, generating code from strings, and Deno's internals.
 // Node's compatibility layer is hardened when it loads, if it ever does (_harden_node.ts).
-import { installNodeGuards } from "./_harden_node.ts";
+import { guardNode, installNodeGuards } from "./_harden_node.ts";
 import { type AmbientControl, closeAmbient } from "./_ambient.ts";
 import { installBudgets } from "./_budget.ts";
+import { budgetNodeFs, budgetNodeFsPromises } from "./_budget_node.ts";
+import { guardNodeCode } from "./_import_hook.ts";
+import { provideNodeGuards } from "./_node_bridge.ts";
 // Linked now, evaluated only when Node's layer loads: hardening it then needs node:fs and node:v8 at once, and
 // `process.getBuiltinModule` at that moment can be a circular load (measured: node:worker_threads first).
 // The node:* wrappers plugins import are not linked (_node_wrappers.ts).
-import defer * as builtins from "./_node_builtins.ts";
+import { builtins } from "./_node_builtins_deferred.ts";
 
 type Post = (message: unknown) => void;
 
@@ -101,6 +104,7 @@ export function harden(post: Post, options: HardenOptions): AmbientControl {
   installBudgets(internals); // descriptors, pending operations and timers: per-plugin budgets (_budget.ts)
   const ambient = closeAmbient(internals, options.send, refuse, options.processTier === true);
   installNodeGuards(internals, post, refuse, options.processTier !== true, () => builtins);
+  provideNodeGuards({ guardNode, guardNodeCode, budgetNodeFs, budgetNodeFsPromises }); // for the node:* wrappers
   blockCodeGeneration();
   return ambient;
 }

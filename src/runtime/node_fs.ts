@@ -8,8 +8,7 @@
  * @module
  */
 import fs from "node:fs";
-import { guardNode } from "./_harden_node.ts";
-import { budgetNodeFs } from "./_budget_node.ts";
+import { budgetNodeFs, guardNode } from "./_node_bridge.ts"; // the runtime's own (see there)
 
 export * from "node:fs";
 export default fs;

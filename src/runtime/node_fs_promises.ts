@@ -7,8 +7,7 @@
  * @module
  */
 import fsp from "node:fs/promises";
-import { guardNode } from "./_harden_node.ts";
-import { budgetNodeFsPromises } from "./_budget_node.ts";
+import { budgetNodeFsPromises, guardNode } from "./_node_bridge.ts"; // the runtime's own (see there)
 
 export * from "node:fs/promises";
 export default fsp;

@@ -8,8 +8,7 @@
  * @module
  */
 import Module from "node:module";
-import { guardNode } from "./_harden_node.ts";
-import { guardNodeCode } from "./_import_hook.ts";
+import { guardNode, guardNodeCode } from "./_node_bridge.ts"; // the runtime's own (see there)
 
 // @ts-expect-error: the types of node:module use `export =`; at run time it has named exports to pass on.
 export * from "node:module";

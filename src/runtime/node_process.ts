@@ -9,7 +9,7 @@
  * @module
  */
 import process from "node:process";
-import { guardNode } from "./_harden_node.ts";
+import { guardNode } from "./_node_bridge.ts"; // the runtime's own (see there)
 
 // @ts-expect-error: the types of node:process use `export =`; at run time it has named exports to pass on.
 export * from "node:process";

@@ -8,8 +8,7 @@
  * @module
  */
 import vm from "node:vm";
-import { guardNode } from "./_harden_node.ts";
-import { guardNodeCode } from "./_import_hook.ts";
+import { guardNode, guardNodeCode } from "./_node_bridge.ts"; // the runtime's own (see there)
 
 export * from "node:vm";
 export default vm;

@@ -245,15 +245,16 @@ const timeOrigin = performance.timeOrigin;
 let onTick: ((at: number) => void) | undefined;
 
 /**
- * Reports heap and blocked time once a second. In a direct worker the host sends the ticks and the runtime
- * measures how late it handles each one (no timer in the worker: the first one costs a Worker ~1.7 MiB);
- * elsewhere (the process tier, a guarded thread) a timer ticks, and its lateness is measured the same way.
+ * Reports heap and blocked time once a second. In a direct worker the host sends the ticks (an idle one's
+ * rarely) and the runtime measures how late it handles each one (no timer in the worker: the first one costs a
+ * Worker ~1.7 MiB); elsewhere (the process tier, a guarded thread) a timer ticks, and its lateness is measured
+ * the same way.
  */
 function reportUsage(tick: number, hostTicks: boolean): void {
   const perReport = Math.max(1, Math.round(1000 / tick));
   let start = clock(), n = 0;
   const blocked = new BlockedTime();
-  const report = (): void => {
+  const report = (tickMs = tick): void => {
     if (++n % perReport !== 0) return;
     const now = clock();
     const { heapUsed, external } = memoryUsage();
@@ -264,14 +265,24 @@ function reportUsage(tick: number, hostTicks: boolean): void {
       intervalMs: now - start,
       heapUsed,
       external,
-      tickMs: tick,
+      tickMs: Math.min(60_000, Math.max(1, tickMs)),
     });
     start = now;
   };
   if (hostTicks) {
+    // The host ticks an idle worker rarely (src/isolation/_usage_clock.ts): the lag per tick is over the ticks
+    // as the host spaced them (their `at`s), not over the period asked.
+    let lastAt = NaN, spacing = 0, ticks = 0;
     onTick = (at) => {
       blocked.tick(at, timeOrigin + clock());
-      if (clock() - start >= tick / 2) report(); // one report a period, however many ticks queued
+      if (at > lastAt) {
+        spacing += at - lastAt;
+        ticks++;
+      }
+      lastAt = at;
+      if (clock() - start < tick / 2) return; // one report a period, however many ticks queued
+      report(ticks > 0 ? spacing / ticks : tick);
+      spacing = ticks = 0;
     };
     return;
   }
@@ -396,8 +407,14 @@ let ownTask: ThreadOptions["ownTask"];
 /** What the load message still decides about the plugin's ambient authority (WebGPU). */
 let ambient: AmbientControl | undefined;
 
+let serving = false;
+
 /** Serves the plugin over `over`: the worker scope, the thread's MessagePort, or the process tier's pipe. */
 export function serveOn(over: Channel, thread: ThreadOptions = {}): void {
+  // Once per thread, before the plugin's code runs: a plugin can import this very module (Deno does not check
+  // a grant for a module it has loaded already), and a second call would hand it the runtime's channel.
+  if (serving) return;
+  serving = true;
   channel = over;
   ownTask = thread.ownTask;
   if (over === scope) posted = countPosts(scope); // before anything is posted, so the count is every message
