@@ -291,3 +291,23 @@ Deno.test("the README's Elastic plugins example is a valid configuration that me
   );
   assert.deepEqual(block.resourceLimits, { softMemoryMB: 512, maxLifetimeMs: 86_400_000 });
 });
+
+Deno.test("a soft CPU limit retires a busy instance for a fresh one; no call fails", async () => {
+  const busy: PluginSource = {
+    manifest: { id: "busy" },
+    code: `const worker = crypto.randomUUID();
+      export default { methods: {
+        who: () => worker,
+        burn(ms) { const end = performance.now() + ms; while (performance.now() < end); return worker; },
+      } };`,
+  };
+  await using t = await hostWith({ busy }, { Plugins: { busy: { ResourceLimits: { SoftCpuPercent: 30 } } } });
+  await t.host.start();
+  const p = t.host.getPlugin("busy")!;
+  const retired = next<ShutdownEvent>(t.host as never, "shutdown", (e) => e.reason === "retired:cpu");
+  const old = await p.call("who");
+  const { failed } = await underLoad(() => p.call("burn", 200), retired, 1);
+  assert.deepEqual(failed.map((e) => e.message), []);
+  assert.match((await retired).detail ?? "", /SoftCpuPercent 30/);
+  assert.notEqual(await p.call("who"), old);
+});

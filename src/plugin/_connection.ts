@@ -148,6 +148,8 @@ export async function spawn(
     onMethodEnd: (startedAt, error) => methodEnded(c, o, conn, startedAt, error),
     ...(o.maxMemoryMB ? { maxMemoryMB: o.maxMemoryMB } : {}),
     ...(o.maxCpuPercent ? { maxCpuPercent: o.maxCpuPercent } : {}),
+    // A limit judged from usage reports needs them every second, busy or idle; an unlimited idle plugin not.
+    usageNeeded: Boolean(o.maxMemoryMB || o.maxCpuPercent || o.softMemoryMB || o.softCpuPercent),
     budget: {
       maxHandles: o.maxHandles ?? DEFAULT_MAX_HANDLES,
       maxTimers: o.maxTimers ?? DEFAULT_MAX_TIMERS,
