@@ -4,7 +4,7 @@
 //   deno task bench                 # the full run (several minutes on 2 cores)
 //   deno task bench --quick         # fewer rounds and smaller scales, for CI
 //   deno task bench --json out.json # also writes the rows as JSON
-//   deno task bench --only calls,start,memory,reload,discovery,metrics
+//   deno task bench --only calls,start,memory,reload,discovery,metrics,replicas,lazy,rolling
 //
 // Run it with the host's flags: --unstable-worker-options --no-prompt and -A (it spawns workers, child
 // processes, an admin server on 127.0.0.1 and temp folders).
@@ -12,6 +12,8 @@ import { parseArgs } from "node:util";
 import { callScenarios } from "./_scenarios_calls.ts";
 import { coldStartRow, idleChild, idleRows, reloadRow, startChild } from "./_scenarios_start.ts";
 import { discoveryRow, metricsScrapeRow } from "./_scenarios_ops.ts";
+import { replicasRow, rollingRows } from "./_scenarios_elastic.ts";
+import { lazyChild, lazyRows } from "./_scenarios_lazy.ts";
 import { passes, type Row, table } from "./_row.ts";
 
 const { values } = parseArgs({
@@ -26,15 +28,19 @@ const { values } = parseArgs({
   strict: true,
 });
 
-// `--child idle|start raw|host N`: one measurement in this fresh process (see _scenarios_start.ts).
+// `--child idle|start raw|host N`: one measurement in this fresh process (see _scenarios_start.ts);
+// `--child lazy PAIRS N`: see _scenarios_lazy.ts.
 if (values.child) {
   const [kind, count] = [Deno.args.at(-2) as "raw" | "host", Number(Deno.args.at(-1))];
-  await (values.child === "idle" ? idleChild(kind, count) : startChild(kind, count));
+  if (values.child === "lazy") await lazyChild(count, Number(kind));
+  else await (values.child === "idle" ? idleChild(kind, count) : startChild(kind, count));
   Deno.exit(0);
 }
 
 const quick = values.quick;
-const only = new Set((values.only ?? "calls,start,memory,reload,discovery,metrics").split(","));
+const only = new Set(
+  (values.only ?? "calls,start,memory,reload,discovery,metrics,replicas,lazy,rolling").split(","),
+);
 const sizes = quick
   ? { rounds: 7, sequential: 300, pipelined: 4000, depth: 64, transfers: 5, plugins: 20, signed: 200 }
   : { rounds: 21, sequential: 500, pipelined: 20_000, depth: 64, transfers: 10, plugins: 100, signed: 1000 };
@@ -60,6 +66,11 @@ await step("memory", () => idleRows(sizes.plugins, quick ? 1 : 3, self)); // 100
 await step("reload", () => reloadRow(quick ? 5 : 11));
 await step("discovery", () => discoveryRow(sizes.signed, quick ? 3 : 5));
 await step("metrics", () => metricsScrapeRow(sizes.plugins, quick ? 3 : 7));
+// Elastic plugins (--quick: 200 lazy plugins instead of 1,000, fewer rounds; a replicas sample of 300 calls,
+// since answers come back 24 at a time and a shorter sample is mostly its ragged end).
+await step("replicas", () => replicasRow(quick ? 3 : 11, quick ? 300 : 400));
+await step("lazy", () => lazyRows(quick ? 200 : 1000, quick ? 3 : 7, quick ? 3 : 5, self));
+await step("rolling", () => rollingRows(quick ? 1 : 3));
 
 console.log(
   `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ${Deno.build.target}, ${navigator.hardwareConcurrency} cores; ` +
