@@ -306,9 +306,8 @@ Deno.test("a soft CPU limit retires a busy instance for a fresh one; no call fai
   const p = t.host.getPlugin("busy")!;
   const retired = next<ShutdownEvent>(t.host as never, "shutdown", (e) => e.reason === "retired:cpu");
   const old = await p.call("who");
-  // Calls longer than the 1 s usage tick: its blocked time is how late it handles the ticks, so back-to-back
-  // calls shorter than a tick are under-counted (src/permissions/cpu_budget.ts; measured: 1 s calls read 2%).
-  const { failed } = await underLoad(() => p.call("burn", 1500), retired, 1);
+  // Short calls back to back: their run time counts, not only the usage ticks' lateness (which misses them).
+  const { failed } = await underLoad(() => p.call("burn", 50), retired, 1);
   assert.deepEqual(failed.map((e) => e.message), []);
   assert.match((await retired).detail ?? "", /SoftCpuPercent 25/);
   assert.notEqual(await p.call("who"), old);
