@@ -254,3 +254,30 @@ export default { initialize(c) { ctx = c; }, methods: {
   // Every call went through the slot; the host held each answer until the messages posted before it arrived.
   assert.equal(p.getMetrics().wire!.sharedCalls - before, 10);
 });
+
+Deno.test("answers of CPU-bound calls served in one long tick go back as they are ready, not all at its end", async () => {
+  const busy = {
+    manifest: { id: "busy" },
+    code: `export default { methods: {
+      burn(ms) { const end = performance.now() + ms; while (performance.now() < end); return 1; },
+    } };`,
+  };
+  await using t = await hostWith({ busy });
+  await t.host.start();
+  const p = t.host.getPlugin("busy")!;
+  await p.call("burn", 1);
+  const before = p.getMetrics().wire!.messagesReceived;
+  const t0 = performance.now();
+  const at: number[] = [];
+  // 32 calls sent in one tick arrive as one batch and are served one after the other in one task (~160 ms).
+  await Promise.all(
+    Array.from({ length: 32 }, () => p.call("burn", 5).then(() => at.push(performance.now() - t0))),
+  );
+  const messages = p.getMetrics().wire!.messagesReceived - before;
+  // Held to the end of the task they would come back in 3 messages (BATCH_FLUSH_AT, then the rest).
+  assert.ok(messages >= 8, `${messages} messages for 32 answers`);
+  assert.ok(
+    at[1] < at[31] / 2,
+    `the second answer came at ${at[1].toFixed(0)} ms of ${at[31].toFixed(0)} ms`,
+  );
+});

@@ -8,6 +8,9 @@ import type { SerializedError } from "../rpc/protocol.ts";
 
 type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
+/** Answers ready first wait at most this long for a long tick to end (see Batcher's `flushAfterMs`). */
+const ANSWERS_FLUSH_AFTER_MS = 2;
+
 /** What the plugin threw, as it crosses the wire; a value that throws when read (a Proxy...) is named so. */
 export function errorOf(e: unknown): SerializedError {
   try {
@@ -47,7 +50,7 @@ export class AnswerQueue {
       try {
         post({ v: 1, t: "error", id: m.id, error: unsendable(method, e) });
       } catch { /* the channel itself is gone */ }
-    });
+    }, ANSWERS_FLUSH_AFTER_MS);
   }
 
   /** Queues an answer; `method` names the call in the error sent instead when its result cannot be sent. */
