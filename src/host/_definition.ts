@@ -16,6 +16,7 @@ import { routePluginCall } from "../deps/services.ts";
 import { mergeSettings } from "../config/settings.ts";
 import type { LogRate } from "../logging/log_rate.ts";
 import type { Registry } from "./_registry.ts";
+import { defined } from "./_builder_options.ts";
 
 const API_PATH = (() => {
   const url = new URL("../plugin_api.ts", import.meta.url);
@@ -130,11 +131,6 @@ function elastic(cfg: PluginConfig, config: HostConfig): Partial<PluginOptions> 
     activation: cfg.activation ?? config.activation,
     idleTimeoutMs: cfg.idleTimeoutMs,
   });
-}
-
-/** `o` without its undefined keys (options are exact: an absent limit is no key at all). */
-function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function unavailableTier(kind: string): IsolationTier {

@@ -21,6 +21,7 @@ import { poolShare } from "../isolation/fd_reserve.ts";
 import { DEFAULT_MAX_HANDLES, DEFAULT_MAX_TIMERS } from "../runtime/_budget.ts";
 import { ReplicaSet } from "./_replicas.ts";
 import type { Shutdowns } from "./_shutdowns.ts";
+import type { ShutdownReason } from "../lifecycle/shutdown.ts";
 import type { SoftLimits } from "./_soft_limits.ts";
 
 /** The parts of a plugin a connection reports to; each owns what it is told. */
@@ -38,6 +39,9 @@ export interface PluginParts {
   /** Its soft limits: an instance past one is retired. */
   readonly soft: SoftLimits;
 }
+
+/** The ends nobody asked for: a replica's is logged, since it raises no crash event. */
+const UNASKED: ReadonlySet<ShutdownReason> = new Set(["crash", "memory", "cpu", "unresponsive"]);
 
 /** Whether `o` runs as a replica set: several replicas, or a cap on calls in flight. */
 const pooled = (o: PluginOptions): boolean => (o.replicas ?? 1) > 1 || o.maxConcurrency !== undefined;
@@ -72,7 +76,18 @@ export async function open(
     drainTimeoutMs: o.drainTimeoutMs,
     idempotent: new Set(o.discovered.manifest.idempotent),
     spawn: () => spawn(c, set ? current(set) : o, (conn, heap) => set?.usage(conn, heap)),
-    ended: (index, reason, detail) => c.shutdowns.record(o.events, undefined, reason, detail, index),
+    ended: (index, reason, detail) => {
+      c.shutdowns.record(o.events, undefined, reason, detail, index);
+      // A replica's death is no crash of the plugin (no crash event, no self-healing of it all): said here.
+      if (UNASKED.has(reason)) {
+        c.log.warn("replica {replica} of plugin {id} ended ({reason}): {detail}; it restarts alone", {
+          replica: index,
+          id: c.id,
+          reason,
+          detail,
+        });
+      }
+    },
     healed: (replica, attempt, error) =>
       o.events.emit("heal", {
         id: c.id,

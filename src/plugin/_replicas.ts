@@ -126,11 +126,11 @@ export class ReplicaSet implements PluginConnection {
     options?: CallOptions,
   ): Promise<unknown> {
     if (this.#ended) {
-      return Promise.reject(
-        new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.#o.id}" has ended`, {
-          pluginId: this.#o.id,
-        }),
-      );
+      const error = new PluginHostError("PLUGIN_NOT_RUNNING", `Plugin "${this.#o.id}" has ended`, {
+        pluginId: this.#o.id,
+      });
+      this.#o.dropped(performance.now(), error); // counted as started by the plugin: it ends here
+      return Promise.reject(error);
     }
     this.#active++;
     const r = this.#queue.length === 0 ? this.#pick() : undefined; // no overtaking the queue
@@ -296,8 +296,12 @@ export class ReplicaSet implements PluginConnection {
           return this.#send(next, kind, method, args, options, true);
         }
         this.#settled();
-        const message = `Plugin "${this.#o.id}" lost replica ${r.index} with this call in flight` +
-          (this.#o.idempotent.has(method) ? " (retried once already)" : "");
+        const why = retry
+          ? " (its one retry)"
+          : this.#o.idempotent.has(method)
+          ? " (no other replica to retry on)"
+          : "";
+        const message = `Plugin "${this.#o.id}" lost replica ${r.index} with this call in flight${why}`;
         throw new PluginHostError("REPLICA_LOST", message, { pluginId: this.#o.id, cause: e });
       },
     );

@@ -12,6 +12,9 @@ import type { UsageMessage } from "../rpc/protocol.ts";
 import { CpuBudget, WINDOW_MS } from "../permissions/cpu_budget.ts";
 import type { PluginOptions } from "./types.ts";
 
+/** An instance younger than this is not retired for its memory or CPU (see `usage`). */
+const MIN_AGE_MS = 2000;
+
 /** Asks for `conn` to be retired: `detail` says which limit, in words for an operator. */
 export type Retire = (conn: PluginConnection, reason: RetireReason, detail: string) => void;
 
@@ -21,6 +24,8 @@ export class SoftLimits {
   readonly #cpu = new WeakMap<PluginConnection, CpuBudget>();
   /** Instances already asked to retire: one retirement each, however many reports still arrive. */
   readonly #retired = new WeakSet<PluginConnection>();
+  /** When each instance started (`performance.now()`). */
+  readonly #born = new WeakMap<PluginConnection, number>();
 
   constructor(retire: Retire) {
     this.#retire = retire;
@@ -28,6 +33,7 @@ export class SoftLimits {
 
   /** A new instance under options `o`: its lifetime starts now. */
   watch(conn: PluginConnection, o: PluginOptions): void {
+    this.#born.set(conn, performance.now());
     if (o.softCpuPercent) this.#cpu.set(conn, new CpuBudget(o.softCpuPercent));
     const lifetime = o.maxLifetimeMs;
     if (!lifetime) return;
@@ -41,7 +47,10 @@ export class SoftLimits {
 
   /** One usage report of `conn` under options `o`. */
   usage(conn: PluginConnection, o: PluginOptions, m: UsageMessage): void {
-    if (this.#retired.has(conn)) return;
+    // Usage reports are the plugin's thread's word: a plugin can forge them. Judging none in an instance's first
+    // MIN_AGE_MS bounds what forging can do to one retirement per instance per MIN_AGE_MS (no respawn storm);
+    // evading a soft limit is possible, which is why the hard limits do not rest on these reports alone.
+    if (this.#retired.has(conn) || performance.now() - (this.#born.get(conn) ?? 0) < MIN_AGE_MS) return;
     const mib = (m.heapUsed + (m.external ?? 0)) / 2 ** 20;
     if (o.softMemoryMB && mib > o.softMemoryMB) {
       return this.#ask(
