@@ -156,7 +156,10 @@ export class PluginLife {
       this.#accepting = false;
       this.#dormant = "idle";
       await this.#stop(`idle: no call for ${idleMs} ms`);
-      if (this.state !== "Stopped" || this.#conn !== conn) return;
+      if (this.state !== "Stopped" || this.#conn !== conn) {
+        this.#dormant = undefined; // its stop failed: Failed, not dormant (self-healing decides)
+        return;
+      }
       this.#conn = undefined;
       await this.#end(conn, "idle", `no call for ${idleMs} ms`);
     });
