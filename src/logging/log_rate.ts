@@ -67,6 +67,7 @@ export class LogBudget {
   #at: number;
   #dropped = 0;
   #reportedAt = 0;
+  #due: ReturnType<typeof setTimeout> | undefined;
 
   constructor(rate: LogRate, now: number = Date.now()) {
     this.rate = rate;
@@ -86,12 +87,35 @@ export class LogBudget {
     return false;
   }
 
-  /** The records dropped since the last report, if any and a second has passed since it; else 0. */
-  report(now: number = Date.now()): number {
-    if (this.#dropped === 0 || now - this.#reportedAt < 1000) return 0;
+  /**
+   * The records dropped since the last report, if any and a second has passed since it (or `now` is forced,
+   * as when a worker ends); else 0.
+   */
+  report(now: number = Date.now(), force = false): number {
+    if (this.#dropped === 0 || (!force && now - this.#reportedAt < 1000)) return 0;
     const dropped = this.#dropped;
     this.#dropped = 0;
     this.#reportedAt = now;
     return dropped;
+  }
+
+  /**
+   * Calls `say` once when the records dropped but not yet reported are due (a second after the last report):
+   * a flood that stopped is reported then, not at some later record or usage report (an idle plugin has
+   * none for minutes). One timer at most, and none while nothing waits.
+   */
+  later(say: () => void, now: number = Date.now()): void {
+    if (this.#dropped === 0 || this.#due !== undefined) return;
+    const due = this.#due = setTimeout(() => {
+      this.#due = undefined;
+      say();
+    }, Math.max(0, this.#reportedAt + 1000 - now));
+    Deno.unrefTimer(due);
+  }
+
+  /** Drops the pending `later` (its worker ended; what waited was reported with `force`). */
+  cancel(): void {
+    clearTimeout(this.#due);
+    this.#due = undefined;
   }
 }

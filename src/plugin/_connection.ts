@@ -105,9 +105,9 @@ export async function open(
 }
 
 /** Says (at most once a second) how many of the plugin's log records were dropped over its budget. */
-function droppedLogs(c: PluginParts): void {
-  const dropped = c.logs?.report() ?? 0;
-  if (dropped === 0) return;
+function droppedLogs(c: PluginParts, force = false): void {
+  const dropped = c.logs?.report(Date.now(), force) ?? 0;
+  if (dropped === 0) return void c.logs?.later(() => droppedLogs(c));
   c.log.warn("plugin {id} logged faster than its budget ({perSecond}/s): {dropped} records dropped", {
     id: c.id,
     perSecond: c.logs!.rate.perSecond,
@@ -205,7 +205,13 @@ export async function spawn(
     },
     onPluginCall: (target, method, args, signal) => o.onPluginCall(c.id, target, method, args, signal),
   });
-  spawning.then((spawned) => void spawned.exited.then(() => share?.reclaim()), () => share?.reclaim());
+  spawning.then((spawned) =>
+    void spawned.exited.then(() => {
+      share?.reclaim();
+      // What its last second dropped is said now, and no timer outlives the worker.
+      droppedLogs(c, true);
+      c.logs?.cancel();
+    }), () => share?.reclaim());
   const spawned = await spawning.then((s) => conn = s);
   c.soft.watch(spawned, o);
   return spawned;
