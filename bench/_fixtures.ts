@@ -53,10 +53,14 @@ export async function writeBenchPlugins(
   return { dir, ids, entries, folders, cleanup: () => Deno.remove(dir, { recursive: true }) };
 }
 
-/** Starts `count` raw workers that each load a module and answer once; resolves when all have answered. */
+/**
+ * Starts `count` raw workers that each load a module (plugin `from`, the next, …) and answer once; resolves
+ * when all have answered.
+ */
 export async function rawWorkers(
   plugins: BenchPlugins,
   count = plugins.entries.length,
+  from = 0,
 ): Promise<Worker[]> {
   const url = new URL("./workers/raw_start.ts", import.meta.url);
   const workers: Worker[] = [];
@@ -64,11 +68,11 @@ export async function rawWorkers(
   for (let i = 0; i < count; i++) {
     const w = new Worker(url, {
       type: "module",
-      deno: { permissions: { read: [plugins.folders[i]] } },
+      deno: { permissions: { read: [plugins.folders[from + i]] } },
     });
     workers.push(w);
     answered.push(new Promise((resolve) => w.onmessage = resolve));
-    w.postMessage(plugins.entries[i]);
+    w.postMessage(plugins.entries[from + i]);
   }
   await Promise.all(answered);
   return workers;

@@ -62,8 +62,8 @@ export interface InboxOwner {
   gone(): boolean;
   /** Ends the plugin for the reason given. */
   die(info: ExitInfo): void;
-  /** The plugin loaded; these are its methods. */
-  ready(methods: readonly string[]): void;
+  /** The plugin loaded; these are its methods, and the skippable hooks it defines (if it said). */
+  ready(methods: readonly string[], hooks: ReadonlySet<string> | undefined): void;
 }
 
 /** One plugin's incoming messages. */
@@ -127,7 +127,7 @@ export class Inbox {
         // Only the first: a plugin must not rewrite its method list later.
         if (this.#ready) return spec.onProtocolError("a second ready message");
         this.#ready = true;
-        return this.#o.ready(Object.freeze([...m.methods]));
+        return this.#o.ready(Object.freeze([...m.methods]), m.hooks && new Set(m.hooks));
       case "result":
         // A fresh clone, the host's alone: shared memory in it is copied out here, before anyone sees it.
         if (typeof m.value === "object" && m.value !== null) {

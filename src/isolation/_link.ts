@@ -45,6 +45,8 @@ export class Link implements PluginConnection {
   readonly ready: Promise<PluginConnection>;
   readonly exited: Promise<ExitInfo>;
   #methods: readonly string[] = [];
+  /** The skippable hooks the plugin defines, if it said (ReadyMessage.hooks). */
+  #hooks: ReadonlySet<string> | undefined;
   readonly #spec: SpawnSpec;
   readonly #transport: Transport;
   readonly #endpoint: RpcEndpoint;
@@ -87,8 +89,9 @@ export class Link implements PluginConnection {
       send,
       gone: () => this.#gone !== undefined,
       die: (info) => this.#die(info),
-      ready: (methods) => {
+      ready: (methods, hooks) => {
         this.#methods = methods;
+        this.#hooks = hooks;
         this.#loaded(true);
       },
     });
@@ -130,7 +133,16 @@ export class Link implements PluginConnection {
     args: readonly unknown[],
     options?: Parameters<RpcEndpoint["call"]>[3],
   ): Promise<unknown> {
+    if (kind === "hook" && this.#skips(method)) return Promise.resolve(undefined);
     return this.#endpoint.call(kind, method, args, options);
+  }
+
+  /** A hook the plugin does not define, that would do nothing in it: no round trip (on a live unit only). */
+  #skips(hook: string): boolean {
+    const has = this.#hooks;
+    if (!has || this.#gone) return false;
+    if (hook === "initialize") return !has.has("initialize") && !has.has("validateSettings");
+    return hook === "start" && !has.has("start");
   }
 
   kill(kind: "timeout" | "cpu" | "memory", reason: string): Promise<void> {

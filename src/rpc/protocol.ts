@@ -182,6 +182,12 @@ export interface ReadyMessage {
   readonly t: "ready";
   /** The names of the plugin's callable methods. */
   readonly methods: readonly string[];
+  /**
+   * Which of the hooks the host may skip (`initialize`, `validateSettings`, `start`) the plugin defines: the
+   * host sends no `initialize` to a plugin with neither of the first two, and no `start` to one without it (a
+   * round trip each, on every cold start). Absent: the host sends them all.
+   */
+  readonly hooks?: readonly string[];
 }
 /** Worker → host: a log record of the plugin. */
 export interface LogMessage {
@@ -368,7 +374,9 @@ export function parseWorkerMessage(data: unknown): WorkerMessage | string {
       if (!isId(m.id) || !isText(m.reason)) return "malformed cancel";
       break;
     case "ready":
-      if (!isStrArr(m.methods, 10_000)) return "malformed ready";
+      if (!isStrArr(m.methods, 10_000) || (m.hooks !== undefined && !isStrArr(m.hooks, 16))) {
+        return "malformed ready";
+      }
       break;
     case "log":
       if (
