@@ -65,7 +65,12 @@ for (const [kind, runs] of Object.entries(seen)) {
   const names = Object.keys(runs[0]).sort((a, b) => runs[0][a] - runs[0][b]);
   console.log(`${kind} (median of ${samples}, ms from the start):`);
   for (const name of names) {
-    console.log(`  ${median(runs.map((r) => r[name])).toFixed(1).padStart(6)}  ${name}`);
+    const at = runs.map((r) => r[name]).filter((t) => t !== undefined);
+    console.log(
+      `  ${median(at).toFixed(1).padStart(6)}  ${name}${
+        at.length < runs.length ? ` (${at.length} of ${runs.length})` : ""
+      }`,
+    );
   }
 }
 for (const w of kept) w.terminate();

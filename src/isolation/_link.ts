@@ -107,7 +107,16 @@ export class Link implements PluginConnection {
         else reject(error);
       };
     });
-    t.start(loadMessage(spec));
+    if (!spec.admission) t.start(loadMessage(spec));
+    else {
+      spec.admission.then(
+        (verdict) => this.#gone || t.start(loadMessage({ ...spec, ...verdict })),
+        (e: unknown) => {
+          const error = e instanceof Error ? e : new Error(String(e));
+          this.#die({ kind: "load-failed", reason: error.message, error });
+        },
+      );
+    }
   }
 
   get methods(): readonly string[] {

@@ -28,6 +28,12 @@ export interface WireTraffic {
   sharedCalls: number;
 }
 
+/** The host's verdict on a plugin it is starting (SpawnSpec.admission). */
+export interface SpawnAdmission {
+  /** As SpawnSpec.importHook. */
+  readonly importHook?: boolean;
+}
+
 /** Everything a tier needs to start one plugin. */
 export interface SpawnSpec {
   /** The plugin id from the manifest. */
@@ -60,6 +66,12 @@ export interface SpawnSpec {
   readonly usageNeeded?: boolean;
   /** The host's import scan left dynamic imports only the runtime can judge (src/runtime/_import_hook.ts). */
   readonly importHook?: boolean;
+  /**
+   * What the host still checks while the unit boots (a Worker's constructor alone holds the host's thread for
+   * ~27 ms): the load message waits for it, and takes `importHook` from it. A rejection ends the unit before any
+   * plugin code ran, and the spawn rejects with that error.
+   */
+  readonly admission?: Promise<SpawnAdmission>;
   /** Handle and timer budgets (`ResourceLimits.MaxHandles` / `MaxTimers`), counted inside the plugin. */
   readonly budget?: LoadBudget;
   /** Counters the tier adds every message it sends and receives to, when given. */

@@ -9,7 +9,7 @@ import type { Logger, LogLevel } from "../_npm/logtape.ts";
 import { CallTimeoutError, PluginHostError } from "../errors.ts";
 import { checkGrantLinks } from "../permissions/grant_links.ts";
 import { checkImports } from "../discovery/import_check.ts";
-import type { PluginConnection, WireTraffic } from "../isolation/tier.ts";
+import type { PluginConnection, SpawnAdmission, WireTraffic } from "../isolation/tier.ts";
 import type { PluginOptions } from "./types.ts";
 import { boundLogProperties } from "../rpc/_log_bounds.ts";
 import { toFileUrl } from "../_common/paths.ts";
@@ -115,12 +115,8 @@ function droppedLogs(c: PluginParts, force = false): void {
   });
 }
 
-/** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
-export async function spawn(
-  c: PluginParts,
-  o: PluginOptions,
-  heapOf?: (conn: PluginConnection, heapUsed: number) => void,
-): Promise<PluginConnection> {
+/** The checks a plugin's grants and imports must pass before its module loads; resolves what the load needs. */
+async function admit(c: PluginParts, o: PluginOptions): Promise<SpawnAdmission> {
   const d = o.discovered;
   const links = await checkGrantLinks(o.permissions, [d.dir]);
   for (const folder of links.unchecked) {
@@ -145,6 +141,20 @@ export async function spawn(
       },
     );
   }
+  return imports.importHook ? { importHook: true } : {};
+}
+
+/** Spawns a connection for the plugin as `o` defines it (the current options, or a new version's). */
+export async function spawn(
+  c: PluginParts,
+  o: PluginOptions,
+  heapOf?: (conn: PluginConnection, heapUsed: number) => void,
+): Promise<PluginConnection> {
+  const d = o.discovered;
+  // Judged once the unit is booting, not before (its Worker's constructor alone holds this thread ~27 ms, and the
+  // microtask runs after it): the load message waits for the verdict; no plugin code runs in a unit refused here.
+  const admission = Promise.resolve().then(() => admit(c, o));
+  admission.catch(() => {}); // the link reports it; a unit that never started must not leave it unhandled
   let conn: PluginConnection | undefined;
   // Worker-tier plugins share the host's descriptor table: they also draw on its pool (src/isolation/fd_reserve.ts).
   const share = o.tier.kind === "worker" ? poolShare() : undefined;
@@ -156,7 +166,7 @@ export async function spawn(
     settings: o.settings,
     dependencies: Object.keys(d.manifest.dependencies),
     permissions: o.permissions,
-    ...(imports.importHook ? { importHook: true } : {}),
+    admission,
     callTimeoutMs: o.callTimeoutMs,
     loadTimeoutMs: o.hookTimeoutMs,
     traffic: c.traffic,
