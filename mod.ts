@@ -132,6 +132,7 @@ export type {
   ExitInfo,
   IsolationTier,
   PluginConnection,
+  SpawnAdmission,
   SpawnSpec,
   WireTraffic,
 } from "./src/isolation/tier.ts";
