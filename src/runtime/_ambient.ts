@@ -80,19 +80,44 @@ function muteInput(stream: object, refuse: Refuse): void {
   set(stream, "setRaw", () => refuse("Deno.stdin.setRaw"));
 }
 
-/** The console object (the very one Node's `node:console` hands out) prints through log records. */
+/**
+ * The console object (the very one Node's `node:console` hands out) prints through log records. Its methods
+ * become those of a Console of ours, made on the first read of any of them: a Console is ~18 KiB of young
+ * objects, which every start paid (and a Worker whose start allocations pass ~0.8 MiB pays a collection, in
+ * time and in memory: BENCHMARKS.md, idle memory).
+ */
 function muteConsole(internals: Record<string, unknown> | undefined, write: Write): void {
   const Console = internals?.Console as
     | (new (print: (msg: string, level: number) => void) => object)
     | undefined;
   if (typeof Console !== "function") return;
   const levels: readonly Level[] = ["debug", "info", "warning", "error"];
-  const ours = new Console((msg, level) => write(levels[level] ?? "info", "console", msg)) as Record<
-    string,
-    unknown
-  >;
   const console = globalThis.console as unknown as Record<string, unknown>;
-  for (const key of keys(ours)) set(console, key, ours[key]);
+  let ours: Record<string, unknown> | undefined;
+  const make = (): Record<string, unknown> => {
+    if (ours) return ours;
+    ours = new Console((msg, level) => write(levels[level] ?? "info", "console", msg)) as Record<
+      string,
+      unknown
+    >;
+    for (const key of keys(ours)) set(console, key, ours[key]); // plain values from now on
+    return ours;
+  };
+  // Deno's console has the same methods as any Console: each is replaced, until the first read, by a getter.
+  for (const key of keys(console)) {
+    if (typeof console[key] !== "function") continue;
+    try {
+      defineProperty(console, key, {
+        get: () => make()[key],
+        set(value: unknown): void {
+          make();
+          set(console, key, value);
+        },
+        configurable: true,
+        enumerable: true,
+      });
+    } catch { /* not configurable: left as Deno made it */ }
+  }
 }
 
 /** Channels every Worker of the process shares: plugins meet only through declared dependencies. */

@@ -45,8 +45,11 @@ function own(desc: PropertyDescriptor | undefined): PropertyDescriptor | undefin
   return desc && setPrototypeOf(desc, null);
 }
 
-/** The structured stack of the caller, or undefined when the plugin has made that impossible. */
-function stackSites(): readonly object[] | undefined {
+/**
+ * The structured stack of the caller (its top `frames` frames), or undefined when the plugin has made that
+ * impossible.
+ */
+function stackSites(frames = 32): readonly object[] | undefined {
   const saved = own(getOwnPropertyDescriptor(ErrorCtor, "prepareStackTrace"));
   const limit = own(getOwnPropertyDescriptor(ErrorCtor, "stackTraceLimit"));
   try {
@@ -56,7 +59,7 @@ function stackSites(): readonly object[] | undefined {
       configurable: true,
       writable: true,
     } as PropertyDescriptor);
-    defineProperty(ErrorCtor, "stackTraceLimit", { __proto__: null, value: 32 } as PropertyDescriptor);
+    defineProperty(ErrorCtor, "stackTraceLimit", { __proto__: null, value: frames } as PropertyDescriptor);
     const holder: { stack?: unknown } = { __proto__: null } as { stack?: unknown };
     captureStackTrace(holder);
     const desc = getOwnPropertyDescriptor(holder, "stack");
@@ -75,7 +78,7 @@ function stackSites(): readonly object[] | undefined {
 
 /** CallSite's own methods, taken before the plugin could see (and patch) a CallSite. */
 function callSiteMethods(): { file: Fn; isConstructor: Fn } | undefined {
-  const site = stackSites()?.[0];
+  const site = stackSites(1)?.[0]; // one frame is a CallSite: every start pays for the frames taken
   if (!site) return undefined;
   const proto = getPrototypeOf(site) as { getFileName: Fn; isConstructor: Fn };
   return { file: proto.getFileName, isConstructor: proto.isConstructor };
