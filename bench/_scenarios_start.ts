@@ -31,6 +31,13 @@ export async function startChild(kind: "raw" | "host", count: number): Promise<v
   console.log(JSON.stringify({ kind, count, ms }));
 }
 
+/**
+ * The V8 flags of the fresh processes: the host's recommended ones (README, "The host needs"), or
+ * `BENCH_V8_FLAGS` (e.g. `--disallow-code-generation-from-strings` alone, V8's default young generation).
+ */
+export const CHILD_V8_FLAGS: string = Deno.env.get("BENCH_V8_FLAGS") ??
+  "--disallow-code-generation-from-strings,--min-semi-space-size=2";
+
 /** Runs this suite's `--child` mode in a fresh process and returns the JSON it printed last. */
 export async function child<T>(suite: URL, args: readonly string[]): Promise<T> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -38,7 +45,7 @@ export async function child<T>(suite: URL, args: readonly string[]): Promise<T> 
       "run",
       "--unstable-worker-options",
       "--no-prompt",
-      "--v8-flags=--disallow-code-generation-from-strings",
+      `--v8-flags=${CHILD_V8_FLAGS}`,
       "-A",
       suite.pathname,
       ...args,

@@ -3,7 +3,7 @@
 // (bench/workers/raw_start.ts) are measured alternately in the same process; both kinds stay alive, as in the
 // suite's lazy row (a Worker created just after another ended reuses its memory and starts ~10 ms faster).
 //
-//   deno run --unstable-worker-options --no-prompt --v8-flags=--disallow-code-generation-from-strings -A \
+//   deno run --unstable-worker-options --no-prompt --v8-flags=--disallow-code-generation-from-strings,--min-semi-space-size=2 -A \
 //     bench/cold_call_marks.ts 1000 15      # lazy plugins, cold calls
 import { createPluginHost } from "../mod.ts";
 import { rawWorkers, writeBenchPlugins } from "./_fixtures.ts";

@@ -5,12 +5,20 @@
 //   deno task bench --quick         # fewer rounds and smaller scales, for CI
 //   deno task bench --json out.json # also writes the rows as JSON
 //   deno task bench --only calls,start,memory,reload,discovery,metrics,replicas,lazy,rolling
+//   BENCH_V8_FLAGS=--disallow-code-generation-from-strings deno task bench --only memory  # V8's default young gen
 //
 // Run it with the host's flags: --unstable-worker-options --no-prompt and -A (it spawns workers, child
 // processes, an admin server on 127.0.0.1 and temp folders).
 import { parseArgs } from "node:util";
 import { callScenarios } from "./_scenarios_calls.ts";
-import { coldStartRow, idleChild, idleRows, reloadRow, startChild } from "./_scenarios_start.ts";
+import {
+  CHILD_V8_FLAGS,
+  coldStartRow,
+  idleChild,
+  idleRows,
+  reloadRow,
+  startChild,
+} from "./_scenarios_start.ts";
 import { discoveryRow, metricsScrapeRow } from "./_scenarios_ops.ts";
 import { replicasRow, rollingRows } from "./_scenarios_elastic.ts";
 import { lazyChild, lazyRows } from "./_scenarios_lazy.ts";
@@ -74,7 +82,8 @@ await step("rolling", () => rollingRows(quick ? 1 : 3));
 
 console.log(
   `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ${Deno.build.target}, ${navigator.hardwareConcurrency} cores; ` +
-    `load average ${startLoad} at start, ${load()} at the end${quick ? "; --quick" : ""}\n`,
+    `load average ${startLoad} at start, ${load()} at the end${quick ? "; --quick" : ""}; ` +
+    `fresh processes with --v8-flags=${CHILD_V8_FLAGS}\n`,
 );
 console.log(table(rows));
 if (values.json) {

@@ -88,7 +88,7 @@ if (first === "--tier") {
         "run",
         "--unstable-worker-options",
         "--no-prompt",
-        "--v8-flags=--disallow-code-generation-from-strings",
+        "--v8-flags=--disallow-code-generation-from-strings,--min-semi-space-size=2",
         "-A",
         new URL(import.meta.url).pathname,
         "--tier",

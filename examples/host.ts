@@ -2,7 +2,7 @@
 //
 // Least privilege, from the repository root: the host reads its code, the config and the plugins, and may
 // write only the storage plugin's data folder (each plugin gets a narrower share of that in its own Worker):
-//   deno run --unstable-worker-options --no-prompt --v8-flags=--disallow-code-generation-from-strings \
+//   deno run --unstable-worker-options --no-prompt --v8-flags=--disallow-code-generation-from-strings,--min-semi-space-size=2 \
 //     --allow-read=. --allow-write=plugins/storage/data examples/host.ts
 import { createPluginHost } from "../mod.ts";
 import type compute from "../plugins/compute/mod.ts";
