@@ -79,6 +79,8 @@ async function drive(input: DriverInput): Promise<DriverResult> {
       (await row(id).locator("th, td:not(.actions)").allTextContents()).map((s) => s.trim());
     for (const id of input.plugins) {
       await row(id).locator(".col-state", { hasText: /^Running$/ }).waitFor();
+      // A row can show its state (from an event) before its metrics (from the list) fill its numbers.
+      await row(id).locator(".col-calls", { hasText: /\d/ }).waitFor();
     }
     await page.locator("#conn", { hasText: "live" }).waitFor();
     const before = Object.fromEntries(
