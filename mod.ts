@@ -36,6 +36,7 @@ export type { DiscoveredPlugin } from "./src/discovery/plugin_folder.ts";
 export { CONFIG_DEFAULTS, loadConfig, normalizeConfig, parseConfig } from "./src/config/config.ts";
 export type {
   AdminConfig,
+  ClusterConfig,
   ConfigDefaults,
   HostConfig,
   LoadedConfig,
@@ -82,6 +83,7 @@ export type {
   CrashEvent,
   DependencyEvent,
   DiscoveryFailureEvent,
+  FleetEvent,
   HostEventMap,
   ProtocolErrorEvent,
   ReloadEvent,
@@ -187,3 +189,4 @@ export type {
   ServiceProxy,
   UntypedMethods,
 } from "./src/plugin_api.ts";
+export type { FleetHost, HostCluster } from "./src/cluster/types.ts";

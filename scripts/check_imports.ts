@@ -20,6 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["events"],
   ["plugin"],
   ["deps"],
+  ["cluster"],
   ["host"],
   ["admin"],
   ["create.ts"],

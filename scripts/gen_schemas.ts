@@ -151,6 +151,11 @@ const CONFIG_NAMES: readonly string[] = [
   "TokenFile",
   "Logging",
   "Format",
+  "Servers",
+  "Name",
+  "HostId",
+  "CredsFile",
+  "Bundles",
   "Enabled",
   "Isolation",
   "ResourceLimits",
@@ -268,6 +273,27 @@ const CONFIG_DOCS: Readonly<Record<string, JsonSchema>> = {
       "text: one readable line a record, its properties after the message; json: one JSON object a " +
       "line with timestamp, level, category, pluginId, message and every property. run --log-format overrides it.",
     default: d.logging.format,
+  },
+  "Plugins.Cluster": {
+    description:
+      "The fleet this host joins over NATS: hosts with one Name on the same servers form one fleet.",
+  },
+  "Plugins.Cluster.Servers": {
+    description: 'NATS servers ("nats://127.0.0.1:4222" or "host:port"), tried in order.',
+    default: ["nats://127.0.0.1:4222"],
+  },
+  "Plugins.Cluster.Name": { description: "The fleet's name (a NATS subject token).", default: "dotcompute" },
+  "Plugins.Cluster.HostId": {
+    description: "This host's id in the fleet (a NATS subject token); default: the hostname and the pid.",
+  },
+  "Plugins.Cluster.Token": { description: "The NATS server's token; TokenFile is read when it is absent." },
+  "Plugins.Cluster.TokenFile": {
+    description: "A file whose content (less a trailing newline) is the NATS token; relative to this file.",
+  },
+  "Plugins.Cluster.CredsFile": { description: "A NATS credentials file (user JWT and NKey seed)." },
+  "Plugins.Cluster.Bundles": {
+    description: "Install the signed bundles published to the fleet (publish DIR --cluster URL).",
+    default: false,
   },
   "Plugins.*": {
     description: "The host's settings for the plugin with this id (ids match without regard to case).",

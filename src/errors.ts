@@ -35,7 +35,8 @@ export type PluginHostErrorCode =
   | "DEPENDENCY_FAILED"
   | "INVALID_RANGE"
   | "REPLICA_LOST"
-  | "QUEUE_TIMEOUT";
+  | "QUEUE_TIMEOUT"
+  | "HOST_LOST";
 
 /** Options for {@linkcode PluginHostError}. */
 export interface PluginHostErrorOptions {

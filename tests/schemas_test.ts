@@ -495,9 +495,10 @@ function sample(schema: JsonSchema, path: string): unknown {
       // A soft limit must be below the hard one beside it (1 here).
       return /\.Soft\w+$/.test(path) ? 0.5 : 1;
     case "array":
-      return [];
+      return /\.Cluster\.Servers$/.test(path) ? ["nats://127.0.0.1:4222"] : [];
     case "string":
       if (schema.pattern === undefined) return "x".repeat(Math.max(1, Number(schema.minLength ?? 1)));
+      if (/\.Cluster\.(HostId|Name)$/.test(path)) return "host-1";
       throw new Error(`no sample for "${path}"; extend sample() in tests/schemas_test.ts`);
     case "object": {
       const out: Record<string, unknown> = {};

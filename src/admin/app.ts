@@ -76,6 +76,7 @@ const STATUS: Readonly<Partial<Record<PluginHostErrorCode, ContentfulStatusCode>
   DEPENDENCY_FAILED: 409,
   INVALID_RANGE: 400,
   REPLICA_LOST: 502,
+  HOST_LOST: 502,
   QUEUE_TIMEOUT: 503,
 };
 
@@ -91,6 +92,7 @@ const EVENTS: Readonly<Record<keyof HostEventMap, true>> = {
   heal: true,
   approval: true,
   dependency: true,
+  fleet: true,
 };
 
 /** Events queued for one slow `/events` client before its stream is closed. */

@@ -104,6 +104,17 @@ export function buildConfig(
       ...(p.admin?.tokenfile === undefined ? {} : { tokenFile: resolve(baseDir, p.admin.tokenfile) }),
     }),
     logging: Object.freeze({ format: p.logging?.format ?? d.logging.format }),
+    ...(p.cluster === undefined ? {} : {
+      cluster: Object.freeze({
+        servers: unique(p.cluster.servers ?? ["nats://127.0.0.1:4222"]), // NATS's own default
+        name: p.cluster.name ?? "dotcompute",
+        ...(p.cluster.hostid === undefined ? {} : { hostId: p.cluster.hostid }),
+        ...(p.cluster.token === undefined ? {} : { token: p.cluster.token }),
+        ...(p.cluster.tokenfile === undefined ? {} : { tokenFile: resolve(baseDir, p.cluster.tokenfile) }),
+        ...(p.cluster.credsfile === undefined ? {} : { credsFile: resolve(baseDir, p.cluster.credsfile) }),
+        bundles: p.cluster.bundles ?? false,
+      }),
+    }),
     plugins: Object.freeze(plugins),
     security: Object.freeze(securityEntries),
   });

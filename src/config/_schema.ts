@@ -47,8 +47,18 @@ export const OPTIONS: Names = {
   probingpaths: "ProbingPaths",
   admin: "Admin",
   logging: "Logging",
+  cluster: "Cluster",
 };
 const LOGGING: Names = { format: "Format" };
+const CLUSTER: Names = {
+  servers: "Servers",
+  name: "Name",
+  hostid: "HostId",
+  token: "Token",
+  tokenfile: "TokenFile",
+  credsfile: "CredsFile",
+  bundles: "Bundles",
+};
 const LIMITS: Names = {
   maxmemorymb: "MaxMemoryMB",
   maxcpupercent: "MaxCpuPercent",
@@ -155,6 +165,7 @@ export function scanKeys(root: unknown, written: (path: readonly Segment[]) => s
     unknown(plugins.resourcelimits, LIMITS, ["plugins", "resourcelimits"]);
     unknown(plugins.admin, ADMIN, ["plugins", "admin"]);
     unknown(plugins.logging, LOGGING, ["plugins", "logging"]);
+    unknown(plugins.cluster, CLUSTER, ["plugins", "cluster"]);
   }
   if (isObj(root.pluginsecurity)) {
     for (const [key, value] of Object.entries(root.pluginsecurity)) {
@@ -238,6 +249,25 @@ const adminToken = z.string({ error: "must be a string or null" }).min(1, { erro
     if (why) ctx.addIssue({ code: "custom", message: why });
   });
 
+// A fleet's name and a host's id are NATS subject tokens (src/cluster/subjects.ts): no dots, blanks or wildcards.
+const subjectToken = string.regex(/^[A-Za-z0-9_-]{1,64}$/, {
+  error: 'must be 1 to 64 letters, digits, "_" or "-"',
+});
+const natsServer = string.regex(/^((nats|tls|ws|wss):\/\/)?[^\s/]+(:\d+)?\/?$/, {
+  error: 'must be a NATS server URL ("nats://127.0.0.1:4222") or "host:port"',
+});
+const cluster = z.object({
+  servers: z.array(natsServer, { error: "must be an array of NATS server URLs" }).min(1, {
+    error: "must name at least one server",
+  }).optional(),
+  name: subjectToken.optional(),
+  hostid: subjectToken.optional(),
+  token: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).optional(),
+  tokenfile: string.optional(),
+  credsfile: string.optional(),
+  bundles: bool.optional(),
+}, OBJECT);
+
 /** The schema of the whole (lowercased) configuration. */
 export const configSchema = z.object({
   plugins: z.object({
@@ -263,6 +293,7 @@ export const configSchema = z.object({
     logging: z.object({
       format: z.enum(["text", "json"], { error: 'must be "text" or "json"' }).optional(),
     }, OBJECT).optional(),
+    cluster: cluster.optional(),
   }, OBJECT).catchall(pluginBlock).optional(),
   pluginsecurity: z.record(z.string(), security, OBJECT).optional(),
 }, { error: "the configuration must be a JSON object" });

@@ -14,6 +14,7 @@ import { buildConfig, type KeyLocator } from "./_build.ts";
 import type { ConfigDefaults, HostConfig, PluginConfig, SecurityEntry } from "./types.ts";
 export type {
   AdminConfig,
+  ClusterConfig,
   ConfigDefaults,
   HostConfig,
   LoggingConfig,

@@ -127,6 +127,8 @@ export interface HostConfig {
   readonly admin: AdminConfig;
   /** How `run` writes its log records; `--log-format` overrides it. */
   readonly logging: LoggingConfig;
+  /** The fleet this host joins (key `Plugins.Cluster`); absent: none, and no NATS module is loaded. */
+  readonly cluster?: ClusterConfig;
   /** Plugin blocks by lowercased plugin id; look up with {@linkcode pluginConfigFor}. */
   readonly plugins: Readonly<Record<string, PluginConfig>>;
   /** `PluginSecurity` entries by lowercased plugin id; look up with {@linkcode securityFor}. */
@@ -181,4 +183,22 @@ export interface AdminConfig {
 export interface LoggingConfig {
   /** `"text"` (default): one readable line a record; `"json"`: one JSON object a line. */
   readonly format: "text" | "json";
+}
+
+/** The fleet a host joins (`Plugins.Cluster`): hosts with one `name` on the same NATS servers form one fleet. */
+export interface ClusterConfig {
+  /** NATS servers (`nats://host:port` or `host:port`), tried in order; default `nats://127.0.0.1:4222`. */
+  readonly servers: readonly string[];
+  /** The fleet's name, a NATS subject token; default `"dotcompute"`. */
+  readonly name: string;
+  /** This host's id in the fleet, a NATS subject token; default the hostname and pid (`box-1234`). */
+  readonly hostId?: string;
+  /** A NATS token (`Token`); `tokenFile` is read when this is absent. */
+  readonly token?: string;
+  /** An absolute path whose content (less a trailing newline) is the NATS token. */
+  readonly tokenFile?: string;
+  /** An absolute path to a NATS credentials file (`CredsFile`: a user JWT and its NKey seed). */
+  readonly credsFile?: string;
+  /** Install the bundles published to the fleet (`Bundles`); default false. */
+  readonly bundles: boolean;
 }

@@ -31,8 +31,10 @@ export interface ServiceHandle<M = UntypedMethods> extends Pick<PluginHandle<M>,
   readonly id: string;
   /** The version of `name` it offers. */
   readonly version: string;
-  /** The provider's plugin handle. */
-  readonly plugin: PluginHandle<M>;
+  /** Where it runs: `"local"` (this host), or the id of the fleet's host that runs it (`Plugins.Cluster`). */
+  readonly location: string;
+  /** The provider's plugin handle; undefined when it runs on another host. */
+  readonly plugin: PluginHandle<M> | undefined;
 }
 
 /**
@@ -127,6 +129,7 @@ export function findService(
     name,
     id: plugin.id,
     version,
+    location: "local",
     plugin,
     call: (method, ...args) => plugin.call(method, ...args),
     request: (method, args, options) => plugin.request(method, args, options),

@@ -118,6 +118,21 @@ export interface ApprovalEvent extends PendingApproval {
   readonly action: "requested" | "approved" | "rejected";
 }
 
+/** Another host of the fleet (`Plugins.Cluster`) joined, changed what it offers, left, or was lost. */
+export interface FleetEvent {
+  /** That host's id. */
+  readonly hostId: string;
+  /**
+   * `joined`: its first beat; `offers`: the plugins it offers changed; `left`: it said goodbye; `lost`: no beat
+   * for 3 s (its calls in flight rejected with `HOST_LOST`).
+   */
+  readonly change: "joined" | "offers" | "left" | "lost";
+  /** The plugins it offers now (`id@version`), empty when it left or was lost. */
+  readonly offers: readonly string[];
+  /** When, in ms since the epoch. */
+  readonly at: number;
+}
+
 /** Every event the host emits, by name. */
 export interface HostEventMap {
   /** A plugin changed state. */
@@ -140,6 +155,8 @@ export interface HostEventMap {
   approval: ApprovalEvent;
   /** A dependent was told about a change of one of its dependencies. */
   dependency: DependencyEvent;
+  /** The fleet changed: a host joined, left or was lost, or changed what it offers. */
+  fleet: FleetEvent;
 }
 
 /**

@@ -20,6 +20,8 @@ import type { Reloader } from "./_reload.ts";
 import { signatureCheck } from "./_trust.ts";
 import type { AdminServer } from "./types.ts";
 import { watchConfigFile } from "./config_watch.ts";
+import type { Fleet } from "../cluster/fleet.ts";
+import type { FleetSource } from "../cluster/types.ts";
 
 const log = getLogger(["dotcompute", "host"]);
 
@@ -38,6 +40,8 @@ export interface RunParts {
   readonly dir: string;
   /** PluginHostOptions.watchConfig. */
   readonly watchConfig: boolean;
+  /** What the fleet (`Plugins.Cluster`) reads from the host. */
+  readonly fleetSource: FleetSource;
 }
 
 /** Whether the host runs, and what runs while it does (timers, watchers, the start order). */
@@ -50,6 +54,7 @@ export class HostRun {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #configWatcher: DebouncedWatcher | undefined;
   #pluginWatcher: DebouncedWatcher | undefined;
+  #fleet: Fleet | undefined;
 
   constructor(parts: RunParts) {
     this.#p = parts;
@@ -65,10 +70,16 @@ export class HostRun {
     return this.#started;
   }
 
+  /** The fleet this run joined (`Plugins.Cluster`), once it has. */
+  get fleet(): Fleet | undefined {
+    return this.#fleet;
+  }
+
   /** `PluginHost.start`. */
   async start(): Promise<void> {
     const { registry, config, deps, control, definitions } = this.#p;
     this.#running = true;
+    await this.#join();
     this.#healthTimer ??= setInterval(() => void this.#checkHealth(), config.current.healthCheckIntervalMs);
     this.#watch();
     const results = await discoverPlugins(this.#p.dir, { verify: signatureCheck(config.current) });
@@ -126,6 +137,24 @@ export class HostRun {
     // Plugins added after start (none yet) or outside the levels.
     await Promise.all([...registry.plugins.values()].map((p) => p.unload()));
     await Promise.all([...admins].map((server) => server.shutdown()));
+    await this.#fleet?.close();
+    this.#fleet = undefined;
+  }
+
+  /**
+   * Joins the fleet of `Plugins.Cluster`, loading the NATS client only then. Servers out of reach are an
+   * error in the log, not a failed start: the host serves its own plugins without the fleet.
+   */
+  async #join(): Promise<void> {
+    const cluster = this.#p.config.current.cluster;
+    if (!cluster || this.#fleet) return;
+    try {
+      const { Fleet } = await import("../cluster/fleet.ts");
+      this.#fleet = await Fleet.join(cluster, this.#p.fleetSource);
+      log.info("joined fleet {name} as {hostId}", { name: cluster.name, hostId: this.#fleet.hostId });
+    } catch (e) {
+      log.error("not in fleet {name}: {error}", { name: cluster.name, error: String(e) });
+    }
   }
 
   /** The config file (unless told not to) and the plugin folders: hot reload off, failed ones are retried. */

@@ -10,6 +10,8 @@ import { type HostConfig, loadConfig, normalizeConfig } from "../config/config.t
 import { type Diagnostic, formatDiagnostic } from "../errors.ts";
 import type { ConfigEvent, DiscoveryFailureEvent, HostEventMap } from "../events/events.ts";
 import { findService, type ServiceHandle } from "../deps/services.ts";
+import { remoteService } from "../cluster/service.ts";
+import type { HostCluster } from "../cluster/types.ts";
 import type { PendingApproval } from "./approvals.ts";
 import type { PluginHandle } from "../plugin/types.ts";
 import type { PluginMethods } from "../plugin_api.ts";
@@ -128,6 +130,12 @@ class Host implements PluginHost {
       admins: this.#admins,
       dir,
       watchConfig: options.watchConfig ?? true,
+      fleetSource: {
+        plugins: () => registry.plugins.values(),
+        onChange: (listener) => events.on("state", listener),
+        callTimeoutMs: () => this.#config.current.callTimeoutMs,
+        emit: (e) => events.emit("fleet", e),
+      },
     });
     if (options.fallbackReport !== false) reportWhileUnconfigured((type, f) => events.on(type, f));
   }
@@ -138,6 +146,10 @@ class Host implements PluginHost {
 
   get started(): boolean {
     return this.#run.started;
+  }
+
+  get cluster(): HostCluster | undefined {
+    return this.#run.fleet;
   }
 
   on<K extends keyof HostEventMap>(type: K, listener: (event: HostEventMap[K]) => void): () => void {
@@ -177,7 +189,10 @@ class Host implements PluginHost {
     const found = findService(plugins, name, range) as ServiceHandle<PluginMethods<P>> | undefined;
     // The lookup that picks a dormant plugin starts it: its first call then waits less.
     if (found) void this.#registry.plugins.get(found.id)?.activate().catch(() => {});
-    return found;
+    const fleet = this.#run.fleet;
+    if (found || !fleet) return found;
+    const offer = fleet.find(name, [range]);
+    return offer && remoteService(fleet, name, offer) as ServiceHandle<PluginMethods<P>>;
   }
 
   getDiscoveryFailures(): readonly DiscoveryFailureEvent[] {

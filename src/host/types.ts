@@ -1,3 +1,4 @@
+import type { HostCluster } from "../cluster/types.ts";
 import type { HostConfig } from "../config/config.ts";
 import type { ServiceHandle } from "../deps/services.ts";
 import type { Diagnostic } from "../errors.ts";
@@ -63,6 +64,11 @@ export interface PluginHost extends AsyncDisposable {
   readonly warnings: readonly Diagnostic[];
   /** Whether `start()` has discovered the plugins and started every enabled one (false again after `stop()`). */
   readonly started: boolean;
+  /**
+   * The fleet this host is part of (`Plugins.Cluster`), once `start()` has joined it; undefined without a
+   * cluster, or while its servers are out of reach.
+   */
+  readonly cluster: HostCluster | undefined;
   /** Discovers the plugins and starts every enabled one, dependencies first. One failure never stops others. */
   start(): Promise<void>;
   /** Stops every plugin (dependents first) and ends their workers. */
@@ -93,7 +99,9 @@ export interface PluginHost extends AsyncDisposable {
   reload(id: string): Promise<PluginHandle>;
   /**
    * The Running plugin that offers `name` (a capability from `provides`, or a plugin id) in the highest version
-   * `range` accepts (default `*`); undefined when none does. Throws `INVALID_RANGE` for a bad range.
+   * `range` accepts (default `*`); undefined when none does. Throws `INVALID_RANGE` for a bad range. A local
+   * plugin first; else, in a fleet, one a host of it offers (a Running `Clusterable` plugin): its handle's
+   * `location` is that host's id.
    */
   getService<P = unknown>(name: string, range?: string): ServiceHandle<PluginMethods<P>> | undefined;
   /** Marks the plugin enabled and starts it. */

@@ -1,0 +1,244 @@
+/**
+ * The fleet: this host's part of it on NATS. It beats (what it runs, once a second and on each change),
+ * listens to the others' beats ({@linkcode Peers}), serves the fleet's calls to its Clusterable plugins and
+ * makes calls to theirs ({@linkcode RemoteCalls}). Loaded by the host only when `Plugins.Cluster` is set.
+ *
+ * @module
+ */
+
+import { hostname } from "node:os";
+import { getLogger } from "../_npm/logtape.ts";
+import { connect, credsAuthenticator, type NatsConnection, type Subscription } from "../_npm/nats.ts";
+import type { ClusterConfig } from "../config/types.ts";
+import { PluginHostError } from "../errors.ts";
+import { decodeFrame, encodeFrame } from "./_codec.ts";
+import { RemoteCalls } from "./_calls.ts";
+import { BEAT_MS, Peers } from "./_peers.ts";
+import { isOffered, serveCall } from "./_serve.ts";
+import { type Beat, FLEET_PROTOCOL, type FleetPlugin, parseBeat, subjects } from "./protocol.ts";
+import type { FleetHost, FleetSource, HostCluster, RemoteOffer } from "./types.ts";
+
+const log = getLogger(["dotcompute", "cluster"]);
+
+/** This host's id when `HostId` is not set: the hostname (as a subject token) and the pid. */
+export function defaultHostId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 48) || "host";
+  return `${host}-${Deno.pid}`;
+}
+
+async function secret(
+  config: ClusterConfig,
+): Promise<Pick<Parameters<typeof connect>[0] & object, "token" | "authenticator">> {
+  if (config.credsFile) return { authenticator: credsAuthenticator(await Deno.readFile(config.credsFile)) };
+  if (config.token) return { token: config.token };
+  if (config.tokenFile) return { token: (await Deno.readTextFile(config.tokenFile)).replace(/\r?\n$/, "") };
+  return {};
+}
+
+/** This host in its fleet. */
+export class Fleet implements HostCluster {
+  readonly hostId: string;
+  readonly name: string;
+  readonly #nc: NatsConnection;
+  readonly #source: FleetSource;
+  readonly #subjects: ReturnType<typeof subjects>;
+  readonly #peers: Peers;
+  readonly #calls: RemoteCalls;
+  readonly #subs: Subscription[] = [];
+  readonly #unlisten: () => void;
+  #seq = 0;
+  #beatTimer: ReturnType<typeof setInterval> | undefined;
+  #beatSoon = false;
+  #closed = false;
+
+  /** Connects to the fleet's servers and joins it. */
+  static async join(config: ClusterConfig, source: FleetSource): Promise<Fleet> {
+    const hostId = config.hostId ?? defaultHostId();
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: [...config.servers],
+        name: `dotcompute ${config.name} ${hostId}`,
+        maxReconnectAttempts: -1, // a server restart: reconnect for as long as it takes
+        reconnectTimeWait: 250,
+        ...(await secret(config)),
+      });
+    } catch (e) {
+      throw new PluginHostError(
+        "CONFIG_INVALID",
+        `Plugins.Cluster: cannot reach the NATS servers ${config.servers.join(", ")}: ${
+          e instanceof Error ? e.message : e
+        }`,
+        { cause: e },
+      );
+    }
+    return new Fleet(config.name, hostId, nc, source);
+  }
+
+  private constructor(name: string, hostId: string, nc: NatsConnection, source: FleetSource) {
+    this.name = name;
+    this.hostId = hostId;
+    this.#nc = nc;
+    this.#source = source;
+    this.#subjects = subjects(name);
+    this.#calls = new RemoteCalls(nc, this.#subjects.call, hostId);
+    this.#peers = new Peers(
+      (id) => this.#calls.lost(id, `no beat for ${3 * BEAT_MS} ms, or it left`),
+      (hostId, change, offers) => source.emit({ hostId, change, offers, at: Date.now() }),
+    );
+    this.#subs.push(
+      nc.subscribe(this.#subjects.beat, {
+        callback: (err, msg) => {
+          if (!err) this.#onBeat(msg.data);
+        },
+      }),
+    );
+    this.#subs.push(nc.subscribe(this.#subjects.call(hostId), {
+      callback: (err, msg) => {
+        if (err) return;
+        const find = (id: string) => [...source.plugins()].find((p) => p.id === id);
+        void serveCall(
+          msg,
+          find,
+          source.callTimeoutMs(),
+          nc.info?.max_payload ?? 1 << 20,
+          (e) => log.warn("a malformed call from the fleet was refused: {error}", { error: e.message }),
+        );
+      },
+    }));
+    this.#unlisten = source.onChange(() => this.#beatNow());
+    const timer = setInterval(() => this.#tick(), BEAT_MS);
+    Deno.unrefTimer(timer as unknown as number);
+    this.#beatTimer = timer;
+    void this.#watchStatus();
+    this.#beat();
+  }
+
+  #onBeat(data: Uint8Array): void {
+    let beat: Beat;
+    try {
+      beat = parseBeat(decodeFrame(data));
+    } catch (e) {
+      log.warn("a malformed beat from the fleet was ignored: {error}", { error: String(e) });
+      return;
+    }
+    if (beat.hostId === this.hostId) return;
+    this.#peers.apply(beat, performance.now());
+  }
+
+  /** Beats again after a reconnect: the others may have lost this host while the server was away. */
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type === "reconnect") {
+        log.info("reconnected to {server}", { server: String((s as { server?: unknown }).server ?? "") });
+        this.#beat();
+      }
+    }
+  }
+
+  #tick(): void {
+    this.#peers.sweep(performance.now());
+    this.#beat();
+  }
+
+  /** A change: beat in this task's end, once for all the changes of the task. */
+  #beatNow(): void {
+    if (this.#beatSoon) return;
+    this.#beatSoon = true;
+    queueMicrotask(() => {
+      this.#beatSoon = false;
+      this.#beat();
+    });
+  }
+
+  #offers(): FleetPlugin[] {
+    return [...this.#source.plugins()].map((p) => {
+      const offered = isOffered(p);
+      return {
+        id: p.id,
+        version: p.version,
+        state: p.state,
+        offered,
+        provides: offered ? p.manifest.provides : {},
+        idempotent: offered ? p.manifest.idempotent : [],
+      };
+    });
+  }
+
+  #beat(gone = false): void {
+    if (this.#closed || this.#nc.isClosed()) return;
+    const beat: Beat = {
+      v: FLEET_PROTOCOL,
+      hostId: this.hostId,
+      seq: this.#seq++,
+      plugins: gone ? [] : this.#offers(),
+      ...(gone ? { gone: true as const } : {}),
+    };
+    try {
+      this.#nc.publish(this.#subjects.beat, encodeFrame(beat));
+    } catch (e) {
+      log.warn("a beat could not be sent: {error}", { error: String(e) });
+    }
+  }
+
+  async hosts(): Promise<FleetHost[]> {
+    await Promise.resolve();
+    const list = (plugins: readonly FleetPlugin[]) =>
+      plugins.map(({ id, version, state }) => ({ id, version, state }));
+    return [
+      { hostId: this.hostId, self: true, plugins: list(this.#offers()) },
+      ...this.#peers.beats().sort((a, b) => a.hostId < b.hostId ? -1 : 1).map((b) => ({
+        hostId: b.hostId,
+        self: false,
+        plugins: list(b.plugins),
+      })),
+    ];
+  }
+
+  /** The fleet's best offer of `name` among the other hosts (see {@linkcode Peers.find}). */
+  find(name: string, ranges: readonly string[]): RemoteOffer | undefined {
+    return this.#peers.find(name, ranges, (h) => this.#calls.load(h));
+  }
+
+  /**
+   * Calls `method` of the plugin `to` names; when its host is lost and the method is idempotent there, once
+   * more on another host offering the same plugin.
+   */
+  async request(
+    to: RemoteOffer,
+    method: string,
+    args: readonly unknown[],
+    options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.#source.callTimeoutMs();
+    try {
+      return await this.#calls.request(to, method, args, timeoutMs, options.signal);
+    } catch (e) {
+      if (!(e instanceof PluginHostError) || e.code !== "HOST_LOST") throw e;
+      if (!this.#peers.idempotent(to.id, to.version, method)) throw e;
+      const other = this.#peers.find(to.id, [to.version], (h) => this.#calls.load(h), to.hostId);
+      if (!other) throw e;
+      log.info("retrying idempotent {id}.{method} on host {host}: {why}", {
+        id: to.id,
+        method,
+        host: other.hostId,
+        why: e.message,
+      });
+      return await this.#calls.request(other, method, args, timeoutMs, options.signal);
+    }
+  }
+
+  /** Leaves the fleet: a last beat saying so, then the connection drained. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#beat(true);
+    this.#closed = true;
+    clearInterval(this.#beatTimer);
+    this.#unlisten();
+    try {
+      await this.#nc.drain();
+    } catch {
+      await this.#nc.close().catch(() => {});
+    }
+  }
+}
