@@ -234,11 +234,21 @@ export function createAdminApp(host: PluginHost, options: AdminAppOptions = {}):
     },
   });
   app.post("/plugins/:id/call/:method", limit, async (c) => {
-    const p = plugin(c.req.param("id"));
+    const id = c.req.param("id");
+    // A plugin of this host, else the same id offered by another host of the fleet.
+    const remote = host.getPlugin(id) ? undefined : host.getService(id);
+    const p = remote?.id === id ? remote : plugin(id);
     const args = parseArguments(await c.req.text());
     // Bounded by the call timeout. Not by request.signal: Deno.serve also aborts it after every response.
     const result = await p.request(c.req.param("method"), args);
     return c.body(toJson({ result }), 200, { "Content-Type": "application/json" });
+  });
+
+  // The fleet (Plugins.Cluster) as host.cluster.hosts() sees it; null ids when the host is in none.
+  app.get("/cluster", async (c) => {
+    const cluster = host.cluster;
+    if (!cluster) return c.json({ hostId: null, name: null, hosts: [] });
+    return c.json({ hostId: cluster.hostId, name: cluster.name, hosts: await cluster.hosts() });
   });
 
   app.get("/events", (c) => streamSSE(c, (stream) => forwardEvents(host, stream, options, health)));
