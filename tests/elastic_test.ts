@@ -321,8 +321,12 @@ Deno.test("IdleTimeout on replicas: every replica ends (reason idle), the next c
   const both = new Promise<void>((resolve) =>
     t.host.on("shutdown", (e) => void (e.reason === "idle" && idle.push(e) === 2 && resolve()))
   );
+  // The plugin is dormant once it is Stopped, which may come after the last replica's shutdown event.
+  const stopped = new Promise<void>((resolve) =>
+    t.host.on("state", (e) => void (e.id === "pool" && e.to === "Stopped" && resolve()))
+  );
   const before = new Set(await Promise.all([p.call("hold", 30), p.call("hold", 30)]));
-  await both;
+  await Promise.all([both, stopped]);
   assert.deepEqual(idle.map((e) => e.replica).sort(), [0, 1]);
   assert.equal(p.dormant, "idle");
   const after = new Set(await Promise.all([p.call("hold", 30), p.call("hold", 30)]));
