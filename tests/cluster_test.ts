@@ -93,6 +93,20 @@ Deno.test({
     assert.equal(b.host.getService("compute.hidden"), undefined);
     assert.equal(b.host.getService("compute.vector", "^2.0.0"), undefined);
 
+    // The admin API of host-b: the fleet, and a call to the plugin host-a runs.
+    await using admin = await b.host.serveAdmin({ hostname: "127.0.0.1", port: 0 });
+    const view = await (await fetch(`${admin.url}/cluster`)).json();
+    assert.deepEqual([view.hostId, view.hosts.map((h: { hostId: string }) => h.hostId)], [
+      "host-b",
+      ["host-b", "host-a", "host-c"],
+    ]);
+    const res = await fetch(`${admin.url}/plugins/vector.math/call/sum`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "[[1, 2, 3, 4]]",
+    });
+    assert.deepEqual([res.status, await res.json()], [200, { result: 10 }]);
+
     const hosts = await b.host.cluster!.hosts();
     assert.deepEqual(hosts.map((h) => [h.hostId, h.self]), [["host-b", true], ["host-a", false], [
       "host-c",

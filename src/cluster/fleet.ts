@@ -8,7 +8,7 @@
 
 import { hostname } from "node:os";
 import { getLogger } from "../_npm/logtape.ts";
-import { connect, credsAuthenticator, type NatsConnection, type Subscription } from "../_npm/nats.ts";
+import { connect, credsAuthenticator, type NatsConnection } from "../_npm/nats.ts";
 import type { ClusterConfig } from "../config/types.ts";
 import { PluginHostError } from "../errors.ts";
 import { decodeFrame, encodeFrame } from "./_codec.ts";
@@ -44,7 +44,6 @@ export class Fleet implements HostCluster {
   readonly #subjects: ReturnType<typeof subjects>;
   readonly #peers: Peers;
   readonly #calls: RemoteCalls;
-  readonly #subs: Subscription[] = [];
   readonly #unlisten: () => void;
   #seq = 0;
   #beatTimer: ReturnType<typeof setInterval> | undefined;
@@ -86,26 +85,24 @@ export class Fleet implements HostCluster {
       (id) => this.#calls.lost(id, `no beat for ${3 * BEAT_MS} ms, or it left`),
       (hostId, change, offers) => source.emit({ hostId, change, offers, at: Date.now() }),
     );
-    this.#subs.push(
-      nc.subscribe(this.#subjects.beat, {
-        callback: (err, msg) => {
-          if (!err) this.#onBeat(msg.data);
-        },
-      }),
-    );
-    this.#subs.push(nc.subscribe(this.#subjects.call(hostId), {
+    // Both subscriptions end with the connection's drain (close()).
+    nc.subscribe(this.#subjects.beat, {
+      callback: (err, msg) => {
+        if (!err) this.#onBeat(msg.data);
+      },
+    });
+    nc.subscribe(this.#subjects.call(hostId), {
       callback: (err, msg) => {
         if (err) return;
-        const find = (id: string) => [...source.plugins()].find((p) => p.id === id);
         void serveCall(
           msg,
-          find,
+          (id) => source.plugin(id),
           source.callTimeoutMs(),
           nc.info?.max_payload ?? 1 << 20,
           (e) => log.warn("a malformed call from the fleet was refused: {error}", { error: e.message }),
         );
       },
-    }));
+    });
     this.#unlisten = source.onChange(() => this.#beatNow());
     const timer = setInterval(() => this.#tick(), BEAT_MS);
     Deno.unrefTimer(timer as unknown as number);
@@ -181,18 +178,18 @@ export class Fleet implements HostCluster {
     }
   }
 
-  async hosts(): Promise<FleetHost[]> {
-    await Promise.resolve();
+  // A promise, though answered from the last beats: a fleet view that asks the hosts stays compatible.
+  hosts(): Promise<FleetHost[]> {
     const list = (plugins: readonly FleetPlugin[]) =>
       plugins.map(({ id, version, state }) => ({ id, version, state }));
-    return [
+    return Promise.resolve([
       { hostId: this.hostId, self: true, plugins: list(this.#offers()) },
       ...this.#peers.beats().sort((a, b) => a.hostId < b.hostId ? -1 : 1).map((b) => ({
         hostId: b.hostId,
         self: false,
         plugins: list(b.plugins),
       })),
-    ];
+    ]);
   }
 
   /** The fleet's best offer of `name` among the other hosts (see {@linkcode Peers.find}). */

@@ -32,6 +32,8 @@ export interface HostCluster {
 export interface FleetSource {
   /** Every plugin of the host. */
   plugins(): Iterable<PluginHandle>;
+  /** The host's plugin with this id (a fleet call's target), without a scan. */
+  plugin(id: string): PluginHandle | undefined;
   /** Calls `listener` when a plugin's state changes; returns the unsubscribe. */
   onChange(listener: () => void): () => void;
   /** `Plugins.CallTimeout`. */

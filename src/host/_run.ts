@@ -118,6 +118,10 @@ export class HostRun {
     const { registry, config, deps, healer, admins } = this.#p;
     this.#running = false;
     this.#started = false;
+    // The fleet first: its goodbye sends the others' calls elsewhere, and the drain answers the ones in flight
+    // here while the plugins still run.
+    await this.#fleet?.close();
+    this.#fleet = undefined;
     clearInterval(this.#healthTimer);
     this.#healthTimer = undefined;
     clearTimeout(this.#idleTimer);
@@ -137,8 +141,6 @@ export class HostRun {
     // Plugins added after start (none yet) or outside the levels.
     await Promise.all([...registry.plugins.values()].map((p) => p.unload()));
     await Promise.all([...admins].map((server) => server.shutdown()));
-    await this.#fleet?.close();
-    this.#fleet = undefined;
   }
 
   /**

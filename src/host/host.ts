@@ -132,6 +132,7 @@ class Host implements PluginHost {
       watchConfig: options.watchConfig ?? true,
       fleetSource: {
         plugins: () => registry.plugins.values(),
+        plugin: (id) => registry.plugins.get(id),
         onChange: (listener) => events.on("state", listener),
         callTimeoutMs: () => this.#config.current.callTimeoutMs,
         emit: (e) => events.emit("fleet", e),
