@@ -102,6 +102,17 @@ Deno.test({
       // Load on both hosts, then kill one.
       while (results.servers.size < 2) await new Promise((r) => setTimeout(r, 20));
       const before = results.get + results.put;
+      // One long put surely in flight on host-b when it dies (the pick follows load: look until it is b).
+      let onB = caller.host.getService("fleet.kv")!;
+      for (let i = 0; i < 200 && onB.location !== "host-b"; i++) {
+        await onB.call("get", 0).catch(() => {});
+        onB = caller.host.getService("fleet.kv")!;
+      }
+      assert.equal(onB.location, "host-b");
+      const longPut = onB.call("put", 60_000).then(
+        () => "answered",
+        (e) => e instanceof PluginHostError ? e.code : String(e),
+      );
       b.kill("SIGKILL");
       await b.status;
       const lost = new Promise<void>((resolve) => {
@@ -118,7 +129,7 @@ Deno.test({
       assert.ok(before > 0);
       assert.equal(results.lostGets, 0, `idempotent calls lost: ${results.other.join("; ")}`);
       assert.deepEqual(results.other, []);
-      assert.ok(results.hostLost > 0, "the killed host's put calls in flight rejected with HOST_LOST");
+      assert.equal(await longPut, "HOST_LOST", "a put in flight on the killed host");
       const hosts = await caller.host.cluster!.hosts();
       assert.deepEqual(hosts.map((h) => h.hostId), ["caller", "host-c"]);
     } finally {
