@@ -78,6 +78,7 @@ export type { QueueSnapshot, ReplicaSnapshot } from "./src/plugin/pool_metrics.t
 export { Emitter } from "./src/events/events.ts";
 export type {
   ApprovalEvent,
+  BundleEvent,
   ConfigChange,
   ConfigEvent,
   CrashEvent,

@@ -93,6 +93,7 @@ const EVENTS: Readonly<Record<keyof HostEventMap, true>> = {
   approval: true,
   dependency: true,
   fleet: true,
+  bundle: true,
 };
 
 /** Events queued for one slow `/events` client before its stream is closed. */

@@ -1,6 +1,6 @@
 /**
  * The command line's trust commands: `keygen`, `sign`, `verify`, and `approvals` / `approve` / `reject`, which
- * talk to a running host's admin API.
+ * talk to a running host's admin API (or, with `--cluster`, decide for a whole fleet: src/cli/_fleet.ts).
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { describePermissions, type PendingApproval } from "../host/approvals.ts";
 import { paintStatus } from "./_output.ts";
 import { UsageError } from "./_usage.ts";
+import { FLEET_OPTIONS, fleetDecision } from "./_fleet.ts";
 import { signPlugin, verifyPlugin } from "../trust/trust.ts";
 import { readSigningKeys, writeKeyPair } from "../trust/keys.ts";
 
@@ -130,16 +131,24 @@ function envToken(): string | undefined {
 async function adminCommand(command: string, args: string[]): Promise<number | undefined> {
   const { values, positionals } = parseArgs({
     args,
-    options: { url: { type: "string" }, token: { type: "string" }, help },
+    options: { ...FLEET_OPTIONS, url: { type: "string" }, version: { type: "string" }, help },
     allowPositionals: true,
   });
   if (values.help) return undefined;
-  if (values.url === undefined) {
-    throw new UsageError(`"${command}" needs --url URL (the admin API's address)`);
-  }
   const id = command === "approvals"
     ? undefined
     : onePositional(command, positionals, `a plugin id: ${command} ID`);
+  if (values.cluster !== undefined && id !== undefined) {
+    if (values.url !== undefined) throw new UsageError(`"${command}" takes --url or --cluster, not both`);
+    return await fleetDecision(command as "approve" | "reject", id, values);
+  }
+  if (values.url === undefined) {
+    throw new UsageError(
+      `"${command}" needs --url URL (the admin API's address)${
+        id ? " or --cluster URL (the fleet's NATS)" : ""
+      }`,
+    );
+  }
   if (id === undefined && positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`);
   }

@@ -25,6 +25,7 @@ import { configureLogging, paintStatus, style, table } from "./_output.ts";
 import { discoverCommand, validateCommand } from "./_plugins.ts";
 import { newCommand } from "./_new.ts";
 import { TRUST_COMMANDS, trustCommand } from "./_trust.ts";
+import { FLEET_COMMANDS, fleetCommand } from "./_fleet.ts";
 import { UsageError } from "./_usage.ts";
 import { watchForStop } from "./_stop.ts";
 
@@ -46,6 +47,15 @@ Commands:
   approve ID --url URL [--token T] / reject ID --url URL [--token T]
                           load / drop the held version of plugin ID, through a running host's admin API
                           (the token may also come from DOTCOMPUTE_ADMIN_TOKEN)
+  approve ID --cluster URL [--version V] / reject ID --cluster URL [--version V]
+                          decide for every host of the fleet at once (default V: the published one)
+  publish DIR --cluster URL
+                          put a signed plugin folder into the fleet's bundle store (refused unless its
+                          plugin.sig.json verifies); hosts with Cluster.Bundles install it
+  fleet --cluster URL [--json]
+                          list the fleet's hosts and their plugins
+                          (--cluster takes: [--name FLEET] [--token T | --creds FILE]; the token may also
+                          come from DOTCOMPUTE_CLUSTER_TOKEN)
   new ID [--dir DIR] [--json]
                           scaffold a plugin folder (default ./ID): plugin.jsonc, mod.ts and a
                           mod_test.ts that passes as generated (exit 1 if DIR is not empty)
@@ -90,6 +100,7 @@ export async function main(args: readonly string[]): Promise<number> {
       return 2;
     }
     if (TRUST_COMMANDS.has(command)) return await trustCommand(command, rest) ?? usage();
+    if (FLEET_COMMANDS.has(command)) return await fleetCommand(command, rest) ?? usage();
     switch (command) {
       case "run":
         return await run(rest);

@@ -8,13 +8,16 @@
 
 import { hostname } from "node:os";
 import { getLogger } from "../_npm/logtape.ts";
-import { connect, credsAuthenticator, type NatsConnection } from "../_npm/nats.ts";
+import type { NatsConnection } from "../_npm/nats.ts";
+import { connectNats } from "./_connect.ts";
 import type { ClusterConfig } from "../config/types.ts";
 import { PluginHostError } from "../errors.ts";
 import { decodeFrame, encodeFrame } from "./_codec.ts";
 import { RemoteCalls } from "./_calls.ts";
 import { BEAT_MS, Peers } from "./_peers.ts";
 import { isOffered, serveCall } from "./_serve.ts";
+import { FleetDecisions, openStateStore } from "./_decisions.ts";
+import { BundleInstaller, openBundleStore } from "./bundles.ts";
 import { type Beat, FLEET_PROTOCOL, type FleetPlugin, parseBeat, subjects } from "./protocol.ts";
 import type { FleetHost, FleetSource, HostCluster, RemoteOffer } from "./types.ts";
 
@@ -24,15 +27,6 @@ const log = getLogger(["dotcompute", "cluster"]);
 export function defaultHostId(): string {
   const host = hostname().replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 48) || "host";
   return `${host}-${Deno.pid}`;
-}
-
-async function secret(
-  config: ClusterConfig,
-): Promise<Pick<Parameters<typeof connect>[0] & object, "token" | "authenticator">> {
-  if (config.credsFile) return { authenticator: credsAuthenticator(await Deno.readFile(config.credsFile)) };
-  if (config.token) return { token: config.token };
-  if (config.tokenFile) return { token: (await Deno.readTextFile(config.tokenFile)).replace(/\r?\n$/, "") };
-  return {};
 }
 
 /** This host in its fleet. */
@@ -45,6 +39,8 @@ export class Fleet implements HostCluster {
   readonly #peers: Peers;
   readonly #calls: RemoteCalls;
   readonly #unlisten: () => void;
+  #decisions: FleetDecisions | undefined;
+  #installer: BundleInstaller | undefined;
   #seq = 0;
   #beatTimer: ReturnType<typeof setInterval> | undefined;
   #beatSoon = false;
@@ -55,21 +51,9 @@ export class Fleet implements HostCluster {
     const hostId = config.hostId ?? defaultHostId();
     let nc: NatsConnection;
     try {
-      nc = await connect({
-        servers: [...config.servers],
-        name: `dotcompute ${config.name} ${hostId}`,
-        maxReconnectAttempts: -1, // a server restart: reconnect for as long as it takes
-        reconnectTimeWait: 250,
-        ...(await secret(config)),
-      });
+      nc = await connectNats(config.servers, `dotcompute ${config.name} ${hostId}`, config, true);
     } catch (e) {
-      throw new PluginHostError(
-        "CONFIG_INVALID",
-        `Plugins.Cluster: cannot reach the NATS servers ${config.servers.join(", ")}: ${
-          e instanceof Error ? e.message : e
-        }`,
-        { cause: e },
-      );
+      throw new PluginHostError("CONFIG_INVALID", `Plugins.Cluster: ${(e as Error).message}`, { cause: e });
     }
     return new Fleet(config.name, hostId, nc, source);
   }
@@ -83,7 +67,7 @@ export class Fleet implements HostCluster {
     this.#calls = new RemoteCalls(nc, this.#subjects.call, hostId);
     this.#peers = new Peers(
       (id) => this.#calls.lost(id, `no beat for ${3 * BEAT_MS} ms, or it left`),
-      (hostId, change, offers) => source.emit({ hostId, change, offers, at: Date.now() }),
+      (hostId, change, offers) => source.emit("fleet", { hostId, change, offers, at: Date.now() }),
     );
     // Both subscriptions end with the connection's drain (close()).
     nc.subscribe(this.#subjects.beat, {
@@ -101,6 +85,12 @@ export class Fleet implements HostCluster {
           nc.info?.max_payload ?? 1 << 20,
           (e) => log.warn("a malformed call from the fleet was refused: {error}", { error: e.message }),
         );
+      },
+    });
+    // "Who is there" (the CLI's fleet): each host answers with its beat.
+    nc.subscribe(this.#subjects.hosts, {
+      callback: (err, msg) => {
+        if (!err && msg.reply) msg.respond(encodeFrame(this.#beatOf(false)));
       },
     });
     this.#unlisten = source.onChange(() => this.#beatNow());
@@ -162,17 +152,20 @@ export class Fleet implements HostCluster {
     });
   }
 
-  #beat(gone = false): void {
-    if (this.#closed || this.#nc.isClosed()) return;
-    const beat: Beat = {
+  #beatOf(gone: boolean): Beat {
+    return {
       v: FLEET_PROTOCOL,
       hostId: this.hostId,
       seq: this.#seq++,
       plugins: gone ? [] : this.#offers(),
       ...(gone ? { gone: true as const } : {}),
     };
+  }
+
+  #beat(gone = false): void {
+    if (this.#closed || this.#nc.isClosed()) return;
     try {
-      this.#nc.publish(this.#subjects.beat, encodeFrame(beat));
+      this.#nc.publish(this.#subjects.beat, encodeFrame(this.#beatOf(gone)));
     } catch (e) {
       log.warn("a beat could not be sent: {error}", { error: String(e) });
     }
@@ -225,6 +218,27 @@ export class Fleet implements HostCluster {
     }
   }
 
+  /**
+   * Once the host has started its own plugins: the fleet's decisions on held versions and, with `bundles`, the
+   * fleet's bundles. Both live in JetStream; a server without it is an error in the log, and calls still work.
+   */
+  async openStores(bundles: boolean): Promise<void> {
+    try {
+      this.#decisions = new FleetDecisions(this.#source.approvals);
+      await this.#decisions.start(await openStateStore(this.#nc, this.name));
+      if (!bundles) return;
+      const store = await openBundleStore(this.#nc, this.name);
+      this.#installer = new BundleInstaller(store, this.#source.bundles, (t, e) => this.#source.emit(t, e));
+      await this.#installer.start();
+    } catch (e) {
+      log.error("fleet {name}: no shared approvals{bundles} (does the server run JetStream?): {error}", {
+        name: this.name,
+        bundles: bundles ? " and no bundles" : "",
+        error: String(e),
+      });
+    }
+  }
+
   /** Leaves the fleet: a last beat saying so, then the connection drained. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -232,6 +246,8 @@ export class Fleet implements HostCluster {
     this.#closed = true;
     clearInterval(this.#beatTimer);
     this.#unlisten();
+    await this.#installer?.[Symbol.asyncDispose]();
+    await this.#decisions?.[Symbol.asyncDispose]();
     try {
       await this.#nc.drain();
     } catch {

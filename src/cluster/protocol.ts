@@ -136,7 +136,49 @@ export function parseCallReply(v: unknown): CallReply {
   return v as unknown as CallReply;
 }
 
-/** The subjects of fleet `name`. */
-export function subjects(name: string): { readonly beat: string; call(hostId: string): string } {
-  return { beat: `dc.${name}.beat`, call: (hostId) => `dc.${name}.call.${hostId}` };
+/** The subjects of fleet `name`: beats, calls to one host, and "who is there" (every host answers its beat). */
+export function subjects(
+  name: string,
+): { readonly beat: string; readonly hosts: string; call(hostId: string): string } {
+  return {
+    beat: `dc.${name}.beat`,
+    hosts: `dc.${name}.hosts`,
+    call: (hostId) => `dc.${name}.call.${hostId}`,
+  };
+}
+
+/** The JetStream buckets of fleet `name`: its bundle store (objects) and its shared decisions (key-value). */
+export function buckets(name: string): { readonly bundles: string; readonly state: string } {
+  return { bundles: `dc_${name}_bundles`, state: `dc_${name}_state` };
+}
+
+/** An operator's decision on a held version, for every host of the fleet (`approve ID --cluster URL`). */
+export interface Decision {
+  readonly v: typeof FLEET_PROTOCOL;
+  readonly id: string;
+  readonly version: string;
+  readonly action: "approved" | "rejected";
+  readonly at: number;
+}
+
+/** The key-value key of the decision on `id`@`version` (base64url: a version's "+" is no key character). */
+export function decisionKey(id: string, version: string): string {
+  return `approval.${
+    new TextEncoder().encode(`${id}@${version}`).toBase64({ alphabet: "base64url", omitPadding: true })
+  }`;
+}
+
+/** Checks a decision read from the key-value store. */
+export function parseDecision(v: unknown): Decision {
+  if (!isObject(v)) return bad("decision", "(root)", "must be an object");
+  version("decision", v.v);
+  name("decision", "id", v.id);
+  if (typeof v.version !== "string" || v.version === "" || v.version.length > 256) {
+    bad("decision", "version", "must be a version");
+  }
+  if (v.action !== "approved" && v.action !== "rejected") {
+    bad("decision", "action", 'must be "approved" or "rejected"');
+  }
+  if (typeof v.at !== "number") bad("decision", "at", "must be a number");
+  return v as unknown as Decision;
 }

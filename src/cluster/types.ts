@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FleetEvent } from "../events/events.ts";
+import type { HostEventMap, PendingApproval, ReloadEvent } from "../events/events.ts";
 import type { PluginHandle } from "../plugin/types.ts";
 
 /** One host of the fleet and what it runs (`GET /cluster`, `fleet --cluster URL`). */
@@ -38,8 +38,38 @@ export interface FleetSource {
   onChange(listener: () => void): () => void;
   /** `Plugins.CallTimeout`. */
   callTimeoutMs(): number;
-  /** Tells the host's listeners of a change in the fleet. */
-  emit(event: FleetEvent): void;
+  /** Tells the host's listeners of a change in the fleet, or of what a bundle became here. */
+  emit<K extends "fleet" | "bundle">(type: K, event: HostEventMap[K]): void;
+  /** The host's approval gate, for the fleet's decisions (`approve ID --cluster URL`). */
+  readonly approvals: FleetApprovals;
+  /** Where bundles go, when the host installs them (`Plugins.Cluster.Bundles`). */
+  readonly bundles: BundleTarget;
+}
+
+/** The host's approval gate as the fleet's decisions reach it. */
+export interface FleetApprovals {
+  /** The held version of `id`, if any. */
+  pending(id: string): PendingApproval | undefined;
+  /** `PluginHost.approve`: loads the held version. */
+  approve(id: string): Promise<unknown>;
+  /** `PluginHost.reject`: drops it. */
+  reject(id: string): unknown;
+  /** Calls `listener` after a reload held a version for approval; returns the unsubscribe. */
+  onHeld(listener: (id: string, version: string) => void): () => void;
+}
+
+/** What installing a bundle needs from the host. */
+export interface BundleTarget {
+  /** The folder bundles are installed in (`<plugins folder>/.fleet`: hidden from discovery and hot reload). */
+  readonly folder: string;
+  /** `TrustedCertificateThumbprints` now. */
+  trusted(): readonly string[];
+  /**
+   * Loads the plugin folder `dir` through the reload path: a new plugin, or a new version of the plugin that
+   * runs from `dir` (blue/green, approval gate); or why the host refused the folder (also among its discovery
+   * failures).
+   */
+  install(dir: string): Promise<ReloadEvent | { readonly refused: string }>;
 }
 
 /** A plugin the fleet offers on another host, as {@linkcode Fleet.find} picks it. */

@@ -96,8 +96,8 @@ export interface ReloadEvent {
   readonly toVersion?: string;
   /** How long the reload took, in ms. */
   readonly durationMs: number;
-  /** What triggered it: a file change or an API call. */
-  readonly trigger: "watch" | "api";
+  /** What triggered it: a file change, an API call, or a bundle from the fleet (`Plugins.Cluster.Bundles`). */
+  readonly trigger: "watch" | "api" | "fleet";
   /** Why it failed, for `rolled-back`. */
   readonly error?: string;
   /** When, in ms since the epoch. */
@@ -133,6 +133,26 @@ export interface FleetEvent {
   readonly at: number;
 }
 
+/** A bundle from the fleet's store (`Plugins.Cluster.Bundles`): what this host did with it. */
+export interface BundleEvent {
+  /** The plugin the bundle holds (as the store names it). */
+  readonly id: string;
+  /** Its version, as the bundle says. */
+  readonly version: string;
+  /**
+   * `installed`: Running (or ready, when lazy) here; `held`: it asks for more permissions than the running
+   * version and waits for approval; `refused`: its signature is not trusted here, it is malformed, or a local
+   * folder holds the same plugin; `failed`: it was installed but did not start.
+   */
+  readonly outcome: "installed" | "held" | "refused" | "failed";
+  /** Why, for `refused` and `failed`. */
+  readonly reason?: string;
+  /** The thumbprint of the key that signed it, as its signature file says. */
+  readonly thumbprint?: string;
+  /** When, in ms since the epoch. */
+  readonly at: number;
+}
+
 /** Every event the host emits, by name. */
 export interface HostEventMap {
   /** A plugin changed state. */
@@ -157,6 +177,8 @@ export interface HostEventMap {
   dependency: DependencyEvent;
   /** The fleet changed: a host joined, left or was lost, or changed what it offers. */
   fleet: FleetEvent;
+  /** A bundle published to the fleet was installed, held, refused, or failed to start here. */
+  bundle: BundleEvent;
 }
 
 /**

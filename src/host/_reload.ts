@@ -54,7 +54,7 @@ export class Reloader {
   }
 
   /** Reloads one plugin from its folder: blue/green when it runs and is HotReloadable, else stop and start. */
-  async #reloadPlugin(plugin: Plugin, trigger: "watch" | "api"): Promise<ReloadEvent> {
+  async #reloadPlugin(plugin: Plugin, trigger: ReloadEvent["trigger"]): Promise<ReloadEvent> {
     const s = this.#s;
     const t0 = performance.now();
     const fromVersion = plugin.version;
@@ -146,37 +146,56 @@ export class Reloader {
       return;
     }
     if (known) return void await this.#reloadPlugin(known, "watch");
+    await this.#add(folder, "watch");
+  }
+
+  /**
+   * A bundle from the fleet, verified and in its folder: a new version of the plugin that runs from `folder`
+   * (restarted even when not HotReloadable: the operator published it), or a new plugin.
+   */
+  async install(folder: string): Promise<ReloadEvent | { readonly refused: string }> {
+    const known = this.#s.registry.at(folder);
+    if (known) return await this.#reloadPlugin(known, "fleet");
+    return await this.#add(folder, "fleet");
+  }
+
+  /** Adds the plugin of a new folder, or refuses it (a discovery failure) and says why. */
+  async #add(
+    folder: string,
+    trigger: ReloadEvent["trigger"],
+  ): Promise<ReloadEvent | { readonly refused: string }> {
+    const s = this.#s;
+    const t0 = performance.now();
     // What discovery said of this folder before no longer holds: it is inspected again below.
     s.registry.forgetFailures(folder);
     // A new folder: it is refused when another folder claims its id too (src/host/_trust.ts).
     const report = await inspectNewFolder(folder, s.dir, s.config());
     if (!report.ok) {
       const { message } = report.error;
-      return s.registry.refuse({
-        dir: folder,
-        message,
-        at: Date.now(),
-        ...(report.id ? { id: report.id } : {}),
-      });
+      s.registry.refuse({ dir: folder, message, at: Date.now(), ...(report.id ? { id: report.id } : {}) });
+      return { refused: message };
     }
     const id = report.plugin.manifest.id;
     const running = s.registry.plugins.get(id);
     if (running) {
       const why = "where it runs: this folder is refused";
       const { message } = duplicateIdError(report.plugin, [running.discovered], why);
-      return s.registry.refuse({ dir: folder, id, message, at: Date.now() });
+      s.registry.refuse({ dir: folder, id, message, at: Date.now() });
+      return { refused: message };
     }
     const plugin = s.definitions.create(report.plugin);
     s.registry.add(plugin);
     await s.control.startIfEnabled(plugin);
-    s.registry.events.emit("reload", {
+    const event: ReloadEvent = {
       id,
       outcome: "added",
       toVersion: plugin.version,
       durationMs: performance.now() - t0,
-      trigger: "watch",
+      trigger,
       at: Date.now(),
       ...(plugin.lastError ? { error: plugin.lastError.message } : {}),
-    });
+    };
+    s.registry.events.emit("reload", event);
+    return event;
   }
 }

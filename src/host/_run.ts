@@ -109,6 +109,8 @@ export class HostRun {
       await Promise.all(level.map((id) => control.startIfEnabled(registry.get(id))));
     }
     this.#started = this.#running;
+    // The fleet's decisions and bundles once this host's own plugins run: a bundle never races discovery.
+    await this.#fleet?.openStores(config.current.cluster?.bundles === true);
     clearTimeout(this.#idleTimer);
     this.#sweepIdle(); // now that the plugins are known: their IdleTimeout sets the pace
   }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { reportWhileUnconfigured } from "./fallback_report.ts";
 import { getLogger } from "../_npm/logtape.ts";
 import { type HostConfig, loadConfig, normalizeConfig } from "../config/config.ts";
@@ -135,7 +136,21 @@ class Host implements PluginHost {
         plugin: (id) => registry.plugins.get(id),
         onChange: (listener) => events.on("state", listener),
         callTimeoutMs: () => this.#config.current.callTimeoutMs,
-        emit: (e) => events.emit("fleet", e),
+        emit: (type, e) => events.emit(type, e),
+        approvals: {
+          pending: (id) => this.#approvals.get(id),
+          approve: (id) => this.approve(id),
+          reject: (id) => this.reject(id),
+          onHeld: (listener) =>
+            events.on("reload", (e) => {
+              if (e.outcome === "held" && e.toVersion !== undefined) listener(e.id, e.toVersion);
+            }),
+        },
+        bundles: {
+          folder: join(dir, ".fleet"),
+          trusted: () => this.#config.current.trustedCertificateThumbprints,
+          install: (folder) => this.#reloader.install(folder),
+        },
       },
     });
     if (options.fallbackReport !== false) reportWhileUnconfigured((type, f) => events.on(type, f));

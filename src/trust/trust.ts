@@ -189,7 +189,8 @@ function publicKeyOf(publicKey: string): Promise<{ key: CryptoKey | undefined; t
 }
 
 /** Lowercase hex without `:` or spaces. */
-const normalizeThumbprint = (t: string): string => t.replace(/[\s:]/g, "").toLowerCase();
+/** A thumbprint as written anywhere ("AB:CD …") in the form signatures carry: lowercase hex. */
+export const normalizeThumbprint = (t: string): string => t.replace(/[\s:]/g, "").toLowerCase();
 
 /**
  * Verifies a signed plugin folder: the signature file is well formed, its key is trusted, its signature
