@@ -49,6 +49,7 @@ export type {
 export { PluginHostBuilder, usePlugins } from "./src/host/builder.ts";
 export type {
   AdminOptions,
+  ClusterOptions,
   Duration,
   LoaderOptions,
   ManagerOptions,

@@ -109,6 +109,24 @@ export interface AdminOptions {
   readonly tokenFile?: string;
 }
 
+/** {@linkcode PluginHostBuilder.cluster}'s options: `Plugins.Cluster`, the fleet this host joins on NATS. */
+export interface ClusterOptions {
+  /** NATS servers (`nats://host:port`); default `["nats://127.0.0.1:4222"]`. */
+  readonly servers?: readonly string[];
+  /** The fleet's name (a NATS subject token); default `"dotcompute"`. */
+  readonly name?: string;
+  /** This host's id in the fleet; default the hostname and pid. */
+  readonly hostId?: string;
+  /** A NATS token. */
+  readonly token?: string;
+  /** A file whose content is the NATS token (absolute path). */
+  readonly tokenFile?: string;
+  /** A NATS credentials file (absolute path). */
+  readonly credsFile?: string;
+  /** Install the bundles published to the fleet; default false. */
+  readonly bundles?: boolean;
+}
+
 /** `ResourceLimits` as a file spells it. */
 export interface Limits {
   MaxMemoryMB?: number;
@@ -136,6 +154,15 @@ export interface Section {
   SharedModules?: string[];
   ProbingPaths?: string[];
   Admin?: { Hostname?: string; Port?: number; Token?: string | null; TokenFile?: string };
+  Cluster?: {
+    Servers?: string[];
+    Name?: string;
+    HostId?: string;
+    Token?: string;
+    TokenFile?: string;
+    CredsFile?: string;
+    Bundles?: boolean;
+  };
 }
 
 /** A plugin block, as a file spells it. */

@@ -13,6 +13,7 @@ import { isPluginId } from "../config/_values.ts";
 import {
   type AdminOptions,
   type Block,
+  type ClusterOptions,
   blockScalars,
   defined,
   type Duration,
@@ -27,6 +28,7 @@ import {
 } from "./_builder_options.ts";
 export type {
   AdminOptions,
+  ClusterOptions,
   Duration,
   LoaderOptions,
   ManagerOptions,
@@ -475,6 +477,39 @@ export class PluginHostBuilder {
         Port: options.port,
         Token: options.token,
         TokenFile: options.tokenFile,
+      }),
+    };
+    return this;
+  }
+
+  /**
+   * Sets `Plugins.Cluster`: the fleet this host joins on NATS (see README "A fleet on NATS"). Options left out
+   * keep their earlier value, or the defaults: `nats://127.0.0.1:4222`, fleet `dotcompute`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PluginHostBuilder } from "./builder.ts";
+   * const config = new PluginHostBuilder()
+   *   .cluster({ servers: ["nats://10.0.0.5:4222"], name: "render", bundles: true })
+   *   .build();
+   * assert.deepEqual(config, {
+   *   Plugins: { Cluster: { Servers: ["nats://10.0.0.5:4222"], Name: "render", Bundles: true } },
+   * });
+   * assert.throws(() => new PluginHostBuilder().cluster({ name: "not a token" }).build()); // a ConfigError
+   * ```
+   */
+  cluster(options: ClusterOptions = {}): this {
+    this.#options.Cluster = {
+      ...this.#options.Cluster,
+      ...defined({
+        Servers: options.servers && [...options.servers],
+        Name: options.name,
+        HostId: options.hostId,
+        Token: options.token,
+        TokenFile: options.tokenFile,
+        CredsFile: options.credsFile,
+        Bundles: options.bundles,
       }),
     };
     return this;
