@@ -240,3 +240,64 @@ Deno.test("Plugins.Cluster: defaults, any spelling, and located errors for bad v
     ]);
   }
 });
+
+Deno.test({
+  name:
+    "a dependency satisfied by the fleet: the dependent starts, and ctx.plugins.call reaches the other host",
+  ignore: natsServerPath === undefined,
+  async fn() {
+    await using nats = await startNats();
+    const app: PluginSource = {
+      manifest: { id: "app.uses", dependencies: { "compute.vector": "^1.0.0" } },
+      code: `export default { methods: {
+        total: async (xs) => {
+          const svc = await globalThis.ctx.plugins.getService("compute.vector");
+          return { id: svc.id, sum: await svc.call("sum", xs), direct: await globalThis.ctx.plugins.call("vector.math", "sum", xs) };
+        },
+        sneak: () => globalThis.ctx.plugins.call("local.only", "hi"),
+      }, start: (ctx) => { globalThis.ctx = ctx; } };`,
+    };
+    const rogue: PluginSource = {
+      manifest: { id: "rogue.caller" },
+      code:
+        `export default { methods: { steal: () => globalThis.ctx.plugins.call("vector.math", "sum", [1]) },
+        start: (ctx) => { globalThis.ctx = ctx; } };`,
+    };
+    await using a = await hostWith({ vector, hidden }, cluster(nats.url, "dep-a", "d"));
+    await a.host.start();
+    await using b = await hostWith({ app, rogue }, cluster(nats.url, "dep-b", "d"));
+    await b.host.start();
+    // host-b learnt the fleet when it joined: the dependency was there before its plugins started.
+    const uses = b.host.getPlugin("app.uses")!;
+    assert.equal(uses.state, "Running");
+    assert.deepEqual(await uses.call("total", [1, 2, 3]), { id: "vector.math", sum: 6, direct: 6 });
+    // The rule holds across hosts: a plugin that declares nothing may not call the remote one.
+    await assert.rejects(b.host.getPlugin("rogue.caller")!.call("steal"), /may not call "vector\.math"/);
+    await assert.rejects(uses.call("sneak"), /may not call "local\.only"/);
+  },
+});
+
+Deno.test({
+  name: "a dependency the fleet offers later: the dependent waits, then starts when the other host offers it",
+  ignore: natsServerPath === undefined,
+  async fn() {
+    await using nats = await startNats();
+    const app: PluginSource = {
+      manifest: { id: "app.waits", dependencies: { "compute.vector": "^1.0.0" } },
+      code: "export default {};",
+    };
+    await using b = await hostWith({ app }, cluster(nats.url, "late-b", "l"));
+    await b.host.start();
+    const waiting = b.host.getPlugin("app.waits")!;
+    assert.equal(waiting.state, "Failed");
+    assert.match(waiting.lastError!.message, /compute\.vector/);
+    const running = new Promise<void>((resolve) => {
+      const off = b.host.on("state", (c) => {
+        if (c.id === "app.waits" && c.to === "Running") off(), resolve();
+      });
+    });
+    await using a = await hostWith({ vector }, cluster(nats.url, "late-a", "l"));
+    await a.host.start();
+    await running;
+  },
+});

@@ -20,13 +20,34 @@ export class Peers {
   readonly #idempotent = new Map<string, readonly string[]>();
   readonly #onLost: (hostId: string) => void;
   readonly #onChange: (hostId: string, change: FleetEvent["change"], offers: readonly string[]) => void;
+  #generation = 0;
 
   constructor(
     onLost: (hostId: string) => void,
     onChange: (hostId: string, change: FleetEvent["change"], offers: readonly string[]) => void,
   ) {
     this.#onLost = onLost;
-    this.#onChange = onChange;
+    this.#onChange = (hostId, change, offers) => {
+      this.#generation++;
+      onChange(hostId, change, offers);
+    };
+  }
+
+  /** Moves each time a host joins, leaves, is lost or changes what it offers. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Every plugin offered, the highest version of each id (for the dependency resolver). */
+  manifests(): { id: string; version: string; provides: Readonly<Record<string, string>> }[] {
+    const best = new Map<string, FleetPlugin>();
+    for (const { beat } of this.#peers.values()) {
+      for (const p of beat.plugins) {
+        const had = best.get(p.id);
+        if (p.offered && (!had || byVersionDesc(p.version, had.version) < 0)) best.set(p.id, p);
+      }
+    }
+    return [...best.values()].map(({ id, version, provides }) => ({ id, version, provides }));
   }
 
   /** Takes a beat in; a `gone` one forgets the host at once. */
@@ -81,7 +102,7 @@ export class Peers {
         if (
           order < 0 || (order === 0 && (l < best!.load || (l === best!.load && hostId < best!.offer.hostId)))
         ) {
-          best = { offer: { hostId, id: p.id, version }, load: l };
+          best = { offer: { hostId, id: p.id, version, provides: p.provides }, load: l };
         }
       }
     }

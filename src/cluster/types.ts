@@ -7,6 +7,7 @@
 
 import type { HostEventMap, PendingApproval, ReloadEvent } from "../events/events.ts";
 import type { PluginHandle } from "../plugin/types.ts";
+import type { RemoteRef } from "../deps/remote.ts";
 
 /** One host of the fleet and what it runs (`GET /cluster`, `fleet --cluster URL`). */
 export interface FleetHost {
@@ -73,11 +74,7 @@ export interface BundleTarget {
 }
 
 /** A plugin the fleet offers on another host, as {@linkcode Fleet.find} picks it. */
-export interface RemoteOffer {
-  readonly hostId: string;
-  readonly id: string;
-  readonly version: string;
-}
+export type RemoteOffer = RemoteRef;
 
 /** What a remote service handle calls through (the fleet). */
 export interface FleetCaller {

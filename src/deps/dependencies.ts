@@ -23,6 +23,7 @@ import type { DependencyChange } from "../plugin_api.ts";
 import { type DependencyBinding, type Resolution, resolveDependencies } from "./resolver.ts";
 import { satisfiesRange } from "../_common/semver.ts";
 import { offeredVersion } from "./services.ts";
+import type { RemotePlugins } from "./remote.ts";
 
 const log = getLogger(["dotcompute", "host", "dependencies"]);
 const NONE: ReadonlySet<string> = new Set();
@@ -35,6 +36,8 @@ export interface DependencyHost {
   readonly disabled: ReadonlySet<string>;
   /** The host's events: read for state changes and reloads, written with `dependency` events. */
   readonly events: Emitter<HostEventMap>;
+  /** The plugins other hosts of the fleet offer, when the host is in one: they satisfy dependencies too. */
+  readonly remote?: () => RemotePlugins | undefined;
 }
 
 /**
@@ -99,6 +102,8 @@ export class Dependencies {
   #resolution: Resolution = { plugins: new Map(), levels: [], failed: [] };
   /** The manifests the resolution was made from, to notice when it is stale. */
   #from = new Map<string, PluginManifest>();
+  /** The fleet's generation the resolution was made at (-1: none, or no fleet). */
+  #fromRemote = -1;
   /** provider id -> the plugins bound to it, with how. */
   #dependents = new Map<string, { readonly id: string; readonly binding: DependencyBinding }[]>();
   /** Plugins kept from running by a dependency: started again once all they need runs. */
@@ -123,7 +128,15 @@ export class Dependencies {
     this.#up.clear();
     for (const p of this.#host.plugins.values()) if (p.state === "Running") this.#up.add(p.id);
     this.#refresh();
-    return [...this.#resolution.levels, this.#resolution.failed];
+    // A provider on another host is in the resolution but is no plugin of this host to start.
+    const local = (ids: readonly string[]) => ids.filter((id) => this.#host.plugins.has(id));
+    return [...this.#resolution.levels.map(local), local(this.#resolution.failed)];
+  }
+
+  /** What the fleet offers changed: the plugins waiting for a dependency may find it there now. */
+  fleetChanged(): void {
+    if (this.#closed || this.#held.size === 0) return;
+    void this.#enqueue(() => this.#retryHeld());
   }
 
   /** Stops reacting (the host is stopping); resolves once the work under way is done. */
@@ -186,7 +199,8 @@ export class Dependencies {
   /** The resolution in force, made again when a plugin was added, removed or redefined. */
   current(): Resolution {
     const plugins = this.#host.plugins;
-    let stale = plugins.size !== this.#from.size;
+    let stale = plugins.size !== this.#from.size ||
+      this.#fromRemote !== (this.#host.remote?.()?.generation ?? -1);
     for (const p of plugins.values()) {
       if (stale) break;
       stale = this.#from.get(p.id) !== p.manifest;
@@ -198,7 +212,11 @@ export class Dependencies {
   #refresh(): void {
     const plugins = [...this.#host.plugins.values()];
     this.#from = new Map(plugins.map((p) => [p.id, p.manifest]));
-    this.#resolution = resolveDependencies(plugins.map((p) => p.manifest));
+    const remote = this.#host.remote?.();
+    this.#fromRemote = remote?.generation ?? -1;
+    // This host's plugins first: a local plugin hides another host's of the same id.
+    const elsewhere = (remote?.manifests() ?? []).filter((m) => !this.#from.has(m.id));
+    this.#resolution = resolveDependencies([...plugins.map((p) => p.manifest), ...elsewhere]);
     this.#dependents = new Map();
     for (const r of this.#resolution.plugins.values()) {
       for (const binding of r.bindings) {
@@ -232,7 +250,7 @@ export class Dependencies {
       const version = offeredVersion(p, b.name);
       if (version !== undefined && satisfiesRange(version, b.range)) return true;
     }
-    return false;
+    return this.#host.remote?.()?.find(b.name, [b.range]) !== undefined;
   }
 
   /** Why plugin `id` may not start now; undefined when it may. */

@@ -16,6 +16,7 @@ import type { PluginManifest } from "../manifest/manifest.ts";
 import type { PluginHandle } from "../plugin/types.ts";
 import type { UntypedMethods } from "../plugin_api.ts";
 import { SERVICE_TARGET } from "../rpc/protocol.ts";
+import type { RemotePlugins } from "./remote.ts";
 import { byVersionDesc, satisfiesRange } from "../_common/semver.ts";
 
 const validRange = semver.validRange as (range: string) => string | null;
@@ -137,10 +138,14 @@ export function findService(
 }
 
 /** Whether `caller` may call plugin `target` (see the module documentation). */
-function mayCall(caller: PluginHandle, target: PluginHandle | undefined, targetId: string): boolean {
+function mayCall(
+  caller: PluginHandle,
+  provides: Readonly<Record<string, string>> | undefined,
+  targetId: string,
+): boolean {
   if (declaredRange(caller.manifest, targetId) !== undefined) return true;
-  if (!target) return false;
-  return Object.entries(target.manifest.provides).some(([name, version]) => {
+  if (!provides) return false;
+  return Object.entries(provides).some(([name, version]) => {
     const range = declaredRange(caller.manifest, name);
     return range !== undefined && satisfiesRange(version, range);
   });
@@ -237,7 +242,8 @@ const denied = (from: string, what: string): PluginHostError =>
 
 /**
  * Carries one call from plugin `from` to `target` (or a service lookup), after the permission check.
- * Arguments and results move with their buffers transferred, never copied.
+ * Arguments and results move with their buffers transferred, never copied. What no local plugin answers, a
+ * plugin the fleet offers (`remote`) may, under the same rule: the caller declares it or what it provides.
  *
  * @example
  * ```ts
@@ -280,6 +286,7 @@ export async function routePluginCall(
   method: string,
   args: readonly unknown[],
   signal: AbortSignal,
+  remote?: RemotePlugins,
 ): Promise<unknown> {
   const caller = plugins.get(from);
   if (!caller) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${from}"`, { pluginId: from });
@@ -296,7 +303,8 @@ export async function routePluginCall(
       );
       return ok ? { name, id: name, version: HOST_METRICS_VERSION } : null;
     }
-    const found = findService(plugins.values(), name, declared, ...(range === null ? [] : [range]));
+    const ranges = [declared, ...(range === null ? [] : [range])];
+    const found = findService(plugins.values(), name, ...ranges) ?? remote?.find(name, ranges);
     return found ? { name, id: found.id, version: found.version } : null;
   }
   if (target === HOST_METRICS_SERVICE) {
@@ -307,7 +315,14 @@ export async function routePluginCall(
     return hostMetrics(plugins, method);
   }
   const callee = plugins.get(target);
-  if (!mayCall(caller, callee, target)) throw denied(from, `call "${target}"`);
+  if (!callee && remote) {
+    const offer = remote.find(target, [declaredRange(caller.manifest, target) ?? "*"]);
+    if (offer?.id === target) {
+      if (!mayCall(caller, offer.provides, target)) throw denied(from, `call "${target}"`);
+      return await remote.request(offer, method, args, { signal });
+    }
+  }
+  if (!mayCall(caller, callee?.manifest.provides, target)) throw denied(from, `call "${target}"`);
   if (!callee) throw new PluginHostError("PLUGIN_NOT_FOUND", `No plugin "${target}"`, { pluginId: target });
   return await callee.request(method, args, { signal });
 }

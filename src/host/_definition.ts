@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { RemotePlugins } from "../deps/remote.ts";
 import { fileURLToPath } from "node:url";
 import { type HostConfig, type PluginConfig, pluginConfigFor, securityFor } from "../config/config.ts";
 import { PluginHostError } from "../errors.ts";
@@ -31,6 +32,8 @@ export interface DefinitionSources {
   readonly config: () => HostConfig;
   /** PluginHostOptions.logRate, for every plugin. */
   readonly logRate: LogRate | false | undefined;
+  /** The fleet's plugins, when the host is in one: a plugin's call no local plugin answers may reach them. */
+  readonly remote: () => RemotePlugins | undefined;
 }
 
 /** Turns discovered plugin folders into plugins, under the configuration in force or a planned one. */
@@ -100,7 +103,7 @@ export class Definitions {
       ...this.of(d),
       events: registry.events,
       onPluginCall: (from, target, method, args, signal) =>
-        routePluginCall(registry.plugins, from, target, method, args, signal),
+        routePluginCall(registry.plugins, from, target, method, args, signal, this.#s.remote()),
     });
   }
 }

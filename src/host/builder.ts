@@ -13,8 +13,8 @@ import { isPluginId } from "../config/_values.ts";
 import {
   type AdminOptions,
   type Block,
-  type ClusterOptions,
   blockScalars,
+  type ClusterOptions,
   defined,
   type Duration,
   limits,

@@ -95,7 +95,13 @@ class Host implements PluginHost {
     const registry = this.#registry, events = this.#events;
     this.#tiers = options.tiers ?? { worker: new WorkerTier(), process: new ProcessTier() };
     const dir = options.pluginsDirectory ?? config.pluginsDirectory;
-    const deps = new Dependencies(registry);
+    const deps = new Dependencies({
+      plugins: registry.plugins,
+      disabled: registry.disabled,
+      events,
+      remote: () => this.#run.fleet,
+    });
+    events.on("fleet", () => deps.fleetChanged());
     const healer = options.restartPolicy === false ? undefined : new SelfHealer({
       restart: async (id) => void await registry.get(id).start(),
       wanted: (id) => this.#run.running && registry.plugins.has(id) && !registry.disabled.has(id),
@@ -109,6 +115,7 @@ class Host implements PluginHost {
       tiers: this.#tiers,
       config: current,
       logRate: options.logRate,
+      remote: () => this.#run.fleet,
     });
     this.#control = new Control(registry, deps, healer);
     this.#config = new ConfigKeeper(config, registry, definitions, this.#control);
