@@ -301,3 +301,34 @@ Deno.test({
     await running;
   },
 });
+
+Deno.test({
+  name: "payloads over the servers' max_payload cross through the spill bucket, both ways, and are deleted",
+  ignore: natsServerPath === undefined,
+  async fn() {
+    await using nats = await startNats();
+    await using a = await hostWith({ vector }, cluster(nats.url, "big-a", "big"));
+    await using b = await hostWith({ other }, cluster(nats.url, "big-b", "big"));
+    const seen = offered(b.host, "compute.vector");
+    await Promise.all([a.host.start(), b.host.start()]);
+    await seen;
+    const svc = b.host.getService("compute.vector")!;
+    const input = new Float32Array(768 * 1024).map((_, i) => i % 1000); // 3 MiB, over the 1 MiB default
+    const out = await svc.call("scale", input, 2) as Float32Array;
+    assert.ok(out instanceof Float32Array);
+    assert.equal(out.length, input.length);
+    assert.deepEqual([out[0], out[999], out[1000], out.at(-1)], [
+      0,
+      1998,
+      0,
+      2 * ((input.length - 1) % 1000),
+    ]);
+    // Small calls still go as one message, and the spilled frames do not stay behind.
+    assert.equal(await svc.call("sum", [1, 2]), 3);
+    const { Objm } = await import("../src/_npm/nats.ts");
+    const nc = await connect({ servers: nats.url });
+    const store = await new Objm(nc).open("dc_big_spill");
+    assert.deepEqual((await store.list()).filter((o) => !o.deleted), []);
+    await nc.close();
+  },
+});

@@ -5,9 +5,10 @@ import { PluginHostError } from "../errors.ts";
 import type { NatsConnection } from "../_npm/nats.ts";
 import { RequestError, TimeoutError } from "../_npm/nats.ts";
 import { deserializeError } from "../rpc/_wire_errors.ts";
-import { decodeFrame, encodeFrame } from "./_codec.ts";
+import { encodeFrame } from "./_codec.ts";
 import { type CallRequest, FLEET_PROTOCOL, parseCallReply } from "./protocol.ts";
 import type { RemoteOffer } from "./types.ts";
+import type { Spill } from "./_spill.ts";
 
 // The codes a host's answer may carry that keep their meaning here (others become plain errors by name).
 const REMOTE_CODES: ReadonlySet<string> = new Set([
@@ -35,9 +36,11 @@ export class RemoteCalls {
   readonly #subject: (hostId: string) => string;
   readonly #hostId: string;
   readonly #inFlight = new Map<string, Set<InFlight>>();
+  readonly #spill: Spill;
 
-  constructor(nc: NatsConnection, subject: (hostId: string) => string, hostId: string) {
+  constructor(nc: NatsConnection, subject: (hostId: string) => string, hostId: string, spill: Spill) {
     this.#nc = nc;
+    this.#spill = spill;
     this.#subject = subject;
     this.#hostId = hostId;
   }
@@ -71,7 +74,6 @@ export class RemoteCalls {
       args,
       timeoutMs,
     };
-    const frame = encodeFrame(body);
     let entry: InFlight | undefined;
     const settled = new Promise<never>((_, reject) => {
       entry = { reject };
@@ -83,11 +85,12 @@ export class RemoteCalls {
       entry!.reject(new PluginHostError("CALL_ABORTED", `The call to "${to.id}" was aborted`));
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
+      const frame = await this.#spill.out(encodeFrame(body));
       const reply = await Promise.race([
         this.#nc.request(this.#subject(to.hostId), frame, { timeout: timeoutMs }),
         settled,
       ]);
-      const answer = parseCallReply(decodeFrame(reply.data));
+      const answer = parseCallReply(await this.#spill.read(reply.data));
       if (answer.ok) return answer.value;
       const e = answer.error;
       if (e.name === "PluginHostError" && e.code && REMOTE_CODES.has(e.code)) {

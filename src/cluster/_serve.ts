@@ -1,11 +1,13 @@
 // Calls from other hosts to this one's plugins: each request is checked like a Worker's message, reaches only
 // a plugin the fleet is offered (Clusterable, Running or dormant), and is bounded by the caller's timeout and
-// this host's CallTimeout, whichever is shorter. Whatever happens, the request gets an answer.
+// this host's CallTimeout, whichever is shorter. Whatever happens, the request gets an answer (one over
+// max_payload through the spill bucket, src/cluster/_spill.ts).
 import { PluginHostError } from "../errors.ts";
 import type { Msg } from "../_npm/nats.ts";
 import type { PluginHandle } from "../plugin/types.ts";
 import { serializeError } from "../rpc/_wire_errors.ts";
-import { decodeFrame, encodeFrame } from "./_codec.ts";
+import { encodeFrame } from "./_codec.ts";
+import type { Spill } from "./_spill.ts";
 import { type CallReply, FLEET_PROTOCOL, parseCallRequest } from "./protocol.ts";
 
 /** Whether the fleet may call `p`: it declares Clusterable and serves (or starts on need). */
@@ -19,12 +21,12 @@ export async function serveCall(
   msg: Msg,
   plugins: (id: string) => PluginHandle | undefined,
   callTimeoutMs: number,
-  maxPayload: number,
+  spill: Spill,
   onBadMessage: (error: PluginHostError) => void,
 ): Promise<void> {
   let reply: CallReply;
   try {
-    const req = parseCallRequest(decodeFrame(msg.data));
+    const req = parseCallRequest(await spill.read(msg.data));
     const p = plugins(req.plugin);
     if (!p || !isOffered(p)) {
       throw new PluginHostError(
@@ -42,13 +44,7 @@ export async function serveCall(
   if (!msg.reply) return; // a publish, not a request: nobody to answer
   let frame: Uint8Array;
   try {
-    frame = encodeFrame(reply);
-    if (frame.byteLength > maxPayload) {
-      throw new PluginHostError(
-        "REMOTE_ERROR",
-        `The answer is ${frame.byteLength} bytes, over the NATS servers' max_payload of ${maxPayload}`,
-      );
-    }
+    frame = await spill.out(encodeFrame(reply)); // over max_payload: through the spill bucket
   } catch (e) { // a result the wire cannot carry (a Map, a function, too many bytes...)
     frame = encodeFrame({ v: FLEET_PROTOCOL, ok: false, error: bare(e) });
   }

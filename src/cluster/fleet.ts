@@ -16,9 +16,10 @@ import { decodeFrame, encodeFrame } from "./_codec.ts";
 import { RemoteCalls } from "./_calls.ts";
 import { BEAT_MS, Peers } from "./_peers.ts";
 import { isOffered, serveCall } from "./_serve.ts";
+import { Spill } from "./_spill.ts";
 import { FleetDecisions, openStateStore } from "./_decisions.ts";
 import { BundleInstaller, openBundleStore } from "./bundles.ts";
-import { type Beat, FLEET_PROTOCOL, type FleetPlugin, parseBeat, subjects } from "./protocol.ts";
+import { type Beat, buckets, FLEET_PROTOCOL, type FleetPlugin, parseBeat, subjects } from "./protocol.ts";
 import type { FleetHost, FleetSource, HostCluster, RemoteOffer } from "./types.ts";
 import type { RemotePlugins } from "../deps/remote.ts";
 
@@ -67,7 +68,8 @@ export class Fleet implements HostCluster, RemotePlugins {
     this.#nc = nc;
     this.#source = source;
     this.#subjects = subjects(name);
-    this.#calls = new RemoteCalls(nc, this.#subjects.call, hostId);
+    const spill = new Spill(nc, buckets(name).spill);
+    this.#calls = new RemoteCalls(nc, this.#subjects.call, hostId, spill);
     this.#peers = new Peers(
       (id) => this.#calls.lost(id, `no beat for ${3 * BEAT_MS} ms, or it left`),
       (hostId, change, offers) => source.emit("fleet", { hostId, change, offers, at: Date.now() }),
@@ -85,7 +87,7 @@ export class Fleet implements HostCluster, RemotePlugins {
           msg,
           (id) => source.plugin(id),
           source.callTimeoutMs(),
-          nc.info?.max_payload ?? 1 << 20,
+          spill,
           (e) => log.warn("a malformed call from the fleet was refused: {error}", { error: e.message }),
         );
       },

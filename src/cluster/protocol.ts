@@ -147,9 +147,14 @@ export function subjects(
   };
 }
 
-/** The JetStream buckets of fleet `name`: its bundle store (objects) and its shared decisions (key-value). */
-export function buckets(name: string): { readonly bundles: string; readonly state: string } {
-  return { bundles: `dc_${name}_bundles`, state: `dc_${name}_state` };
+/**
+ * The JetStream buckets of fleet `name`: its bundle store and the messages over max_payload (objects), its
+ * shared decisions (key-value).
+ */
+export function buckets(
+  name: string,
+): { readonly bundles: string; readonly spill: string; readonly state: string } {
+  return { bundles: `dc_${name}_bundles`, spill: `dc_${name}_spill`, state: `dc_${name}_state` };
 }
 
 /** An operator's decision on a held version, for every host of the fleet (`approve ID --cluster URL`). */
