@@ -4,7 +4,7 @@
 //   deno task bench                 # the full run (several minutes on 2 cores)
 //   deno task bench --quick         # fewer rounds and smaller scales, for CI
 //   deno task bench --json out.json # also writes the rows as JSON
-//   deno task bench --only calls,start,memory,reload,discovery,metrics,replicas,lazy,rolling
+//   deno task bench --only calls,start,memory,reload,discovery,metrics,replicas,lazy,rolling,fleet
 //   BENCH_V8_FLAGS=--disallow-code-generation-from-strings deno task bench --only memory  # V8's default young gen
 //
 // Run it with the host's flags: --unstable-worker-options --no-prompt and -A (it spawns workers, child
@@ -22,6 +22,7 @@ import {
 import { discoveryRow, metricsScrapeRow } from "./_scenarios_ops.ts";
 import { replicasRow, rollingRows } from "./_scenarios_elastic.ts";
 import { lazyChild, lazyRows } from "./_scenarios_lazy.ts";
+import { fleetRows } from "./_scenarios_fleet.ts";
 import { passes, type Row, table } from "./_row.ts";
 
 const { values } = parseArgs({
@@ -47,7 +48,7 @@ if (values.child) {
 
 const quick = values.quick;
 const only = new Set(
-  (values.only ?? "calls,start,memory,reload,discovery,metrics,replicas,lazy,rolling").split(","),
+  (values.only ?? "calls,start,memory,reload,discovery,metrics,replicas,lazy,rolling,fleet").split(","),
 );
 const sizes = quick
   ? { rounds: 7, sequential: 300, pipelined: 4000, depth: 64, transfers: 5, plugins: 20, signed: 200 }
@@ -79,6 +80,8 @@ await step("metrics", () => metricsScrapeRow(sizes.plugins, quick ? 3 : 7));
 await step("replicas", () => replicasRow(quick ? 3 : 11, quick ? 300 : 400));
 await step("lazy", () => lazyRows(quick ? 200 : 1000, quick ? 3 : 7, quick ? 3 : 5, self));
 await step("rolling", () => rollingRows(quick ? 1 : 3));
+// The fleet on a nats-server of its own: round trip and pipelined calls against raw NATS, publish → Running.
+await step("fleet", () => fleetRows(sizes, quick ? 3 : 7));
 
 console.log(
   `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ${Deno.build.target}, ${navigator.hardwareConcurrency} cores; ` +

@@ -1,9 +1,9 @@
 // Calls from this host to plugins on others: one request per call on the callee host's subject, answered on
-// the client's shared inbox. The owner of the calls in flight per host: a host the beats lose rejects its
+// one inbox of this host's (src/cluster/_mux.ts). The owner of the calls in flight per host: a host the beats lose rejects its
 // calls at once with HOST_LOST (a NATS request to a dead host would only time out).
 import { PluginHostError } from "../errors.ts";
 import type { NatsConnection } from "../_npm/nats.ts";
-import { RequestError, TimeoutError } from "../_npm/nats.ts";
+import { MuxError, RequestMux } from "./_mux.ts";
 import { deserializeError } from "../rpc/_wire_errors.ts";
 import { encodeFrame } from "./_codec.ts";
 import { type CallRequest, FLEET_PROTOCOL, parseCallReply } from "./protocol.ts";
@@ -32,14 +32,14 @@ interface InFlight {
 }
 
 export class RemoteCalls {
-  readonly #nc: NatsConnection;
+  readonly #mux: RequestMux;
   readonly #subject: (hostId: string) => string;
   readonly #hostId: string;
   readonly #inFlight = new Map<string, Set<InFlight>>();
   readonly #spill: Spill;
 
   constructor(nc: NatsConnection, subject: (hostId: string) => string, hostId: string, spill: Spill) {
-    this.#nc = nc;
+    this.#mux = new RequestMux(nc);
     this.#spill = spill;
     this.#subject = subject;
     this.#hostId = hostId;
@@ -87,7 +87,7 @@ export class RemoteCalls {
     try {
       const frame = await this.#spill.out(encodeFrame(body));
       const reply = await Promise.race([
-        this.#nc.request(this.#subject(to.hostId), frame, { timeout: timeoutMs }),
+        this.#mux.request(this.#subject(to.hostId), frame, timeoutMs),
         settled,
       ]);
       const answer = parseCallReply(await this.#spill.read(reply.data));
@@ -98,10 +98,10 @@ export class RemoteCalls {
       }
       throw deserializeError(e, to.id);
     } catch (e) {
-      if (e instanceof RequestError && e.isNoResponders()) {
+      if (e instanceof MuxError && e.reason === "no-responders") {
         throw hostLost(to.hostId, "nobody serves its subject");
       }
-      if (e instanceof TimeoutError) {
+      if (e instanceof MuxError) {
         throw new PluginHostError(
           "CALL_TIMEOUT",
           `Call to "${to.id}.${method}" on host "${to.hostId}" timed out after ${timeoutMs} ms`,

@@ -34,8 +34,10 @@ export async function serveCall(
         `This host offers no plugin "${req.plugin}" to the fleet`,
       );
     }
-    const timeoutMs = Math.min(req.timeoutMs, callTimeoutMs);
-    const value = await p.request(req.method, req.args, { timeoutMs });
+    // The caller's bound when it is the shorter; else the plugin's own CallTimeout, with no timer of ours.
+    const value = req.timeoutMs < callTimeoutMs
+      ? await p.request(req.method, req.args, { timeoutMs: req.timeoutMs })
+      : await p.request(req.method, req.args);
     reply = { v: FLEET_PROTOCOL, ok: true, value };
   } catch (e) {
     if (e instanceof PluginHostError && e.code === "PROTOCOL_ERROR") onBadMessage(e);
