@@ -85,12 +85,14 @@ export class RemoteCalls {
       entry!.reject(new PluginHostError("CALL_ABORTED", `The call to "${to.id}" was aborted`));
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const frame = await this.#spill.out(encodeFrame(body));
+      const out = this.#spill.out(encodeFrame(body));
+      const frame = out instanceof Promise ? await out : out;
       const reply = await Promise.race([
         this.#mux.request(this.#subject(to.hostId), frame, timeoutMs),
         settled,
       ]);
-      const answer = parseCallReply(await this.#spill.read(reply.data));
+      const read = this.#spill.read(reply.data);
+      const answer = parseCallReply(read instanceof Promise ? await read : read);
       if (answer.ok) return answer.value;
       const e = answer.error;
       if (e.name === "PluginHostError" && e.code && REMOTE_CODES.has(e.code)) {

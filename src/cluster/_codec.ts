@@ -9,6 +9,9 @@
 import { PluginHostError } from "../errors.ts";
 
 const MAGIC = [0x44, 0x43, 0x01] as const;
+// One of each, made once: constructing them is a good part of a small message's cost.
+const UTF8 = new TextEncoder();
+const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true });
 /** The third byte of a frame whose header is plain JSON (no tags, no buffers): decoded without a walk. */
 const PLAIN = 0x02;
 const TAG = "\u0000";
@@ -64,13 +67,13 @@ function plain(v: unknown, depth: number): boolean {
 /** Encodes `header` (JSON plus the kinds above) as one message's bytes. */
 export function encodeFrame(header: unknown): Uint8Array {
   if (plain(header, 0)) { // the common case, a third of the walk's cost
-    const json = new TextEncoder().encode(JSON.stringify(header));
-    const frame = new Uint8Array(7 + json.byteLength);
+    const text = JSON.stringify(header);
+    const frame = new Uint8Array(7 + text.length * 3); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    const { written } = UTF8.encodeInto(text, frame.subarray(7));
     frame.set(MAGIC);
     frame[2] = PLAIN;
-    new DataView(frame.buffer).setUint32(3, json.byteLength);
-    frame.set(json, 7);
-    return frame;
+    new DataView(frame.buffer).setUint32(3, written);
+    return frame.subarray(0, 7 + written);
   }
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -105,7 +108,7 @@ export function encodeFrame(header: unknown): Uint8Array {
     }
     return out;
   };
-  const json = new TextEncoder().encode(JSON.stringify(walk(header, "", 0)));
+  const json = UTF8.encode(JSON.stringify(walk(header, "", 0)));
   const frame = new Uint8Array(7 + json.byteLength + offset);
   frame.set(MAGIC);
   new DataView(frame.buffer).setUint32(3, json.byteLength);
@@ -131,7 +134,7 @@ export function decodeFrame(frame: Uint8Array): unknown {
   if (7 + length > frame.byteLength) refuse(`its header claims ${length} bytes; the message has fewer`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(frame.subarray(7, 7 + length)));
+    header = JSON.parse(UTF8_STRICT.decode(frame.subarray(7, 7 + length)));
   } catch (e) {
     refuse(`its header is not JSON: ${e instanceof Error ? e.message : e}`);
   }

@@ -26,7 +26,8 @@ export async function serveCall(
 ): Promise<void> {
   let reply: CallReply;
   try {
-    const req = parseCallRequest(await spill.read(msg.data));
+    const read = spill.read(msg.data);
+    const req = parseCallRequest(read instanceof Promise ? await read : read);
     const p = plugins(req.plugin);
     if (!p || !isOffered(p)) {
       throw new PluginHostError(
@@ -46,7 +47,8 @@ export async function serveCall(
   if (!msg.reply) return; // a publish, not a request: nobody to answer
   let frame: Uint8Array;
   try {
-    frame = await spill.out(encodeFrame(reply)); // over max_payload: through the spill bucket
+    const out = spill.out(encodeFrame(reply)); // over max_payload: through the spill bucket
+    frame = out instanceof Promise ? await out : out;
   } catch (e) { // a result the wire cannot carry (a Map, a function, too many bytes...)
     frame = encodeFrame({ v: FLEET_PROTOCOL, ok: false, error: bare(e) });
   }

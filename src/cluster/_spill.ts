@@ -57,10 +57,16 @@ export class Spill {
     return this.#store;
   }
 
-  /** The bytes to send for `frame`: itself when it fits, else a pointer to it in the spill bucket. */
-  async out(frame: Uint8Array): Promise<Uint8Array> {
+  /**
+   * The bytes to send for `frame`: itself when it fits (at once, no promise: the common case stays off the
+   * microtask queue), else a promise of a pointer to it in the spill bucket.
+   */
+  out(frame: Uint8Array): Uint8Array | Promise<Uint8Array> {
     const max = this.#nc.info?.max_payload ?? 1 << 20;
-    if (frame.byteLength <= max - HEADROOM) return frame;
+    return frame.byteLength <= max - HEADROOM ? frame : this.#put(frame);
+  }
+
+  async #put(frame: Uint8Array): Promise<Uint8Array> {
     if (frame.byteLength > MAX_SPILL_BYTES) {
       throw new PluginHostError(
         "REMOTE_ERROR",
@@ -73,10 +79,16 @@ export class Spill {
     return encodeFrame({ v: FLEET_PROTOCOL, spill: key, n: frame.byteLength } satisfies Pointer);
   }
 
-  /** The decoded message `data` carries: a pointer's frame is read back from the bucket, then deleted. */
-  async read(data: Uint8Array): Promise<unknown> {
+  /**
+   * The decoded message `data` carries (at once, no promise), or for a pointer the promise of its frame, read
+   * back from the bucket, then deleted. Never itself a promise otherwise: a frame decodes to JSON values.
+   */
+  read(data: Uint8Array): unknown {
     const v = decodeFrame(data);
-    if (!isPointer(v)) return v;
+    return isPointer(v) ? this.#fetch(v) : v;
+  }
+
+  async #fetch(v: Pointer): Promise<unknown> {
     const store = await this.#open();
     const info = await store.info(v.spill);
     if (!info || info.deleted || info.size !== v.n) {
