@@ -16,10 +16,14 @@ export interface DriverInput {
   readonly token?: string;
   /** Plugin ids the page must list as Running. */
   readonly plugins: readonly string[];
-  /** The plugin whose Reload button is clicked. */
-  readonly reload: string;
+  /** The plugin whose Reload button is clicked (none: no click, no diagnosis). */
+  readonly reload?: string;
   /** The version the reloaded plugin's row must then show. */
-  readonly expectVersion: string;
+  readonly expectVersion?: string;
+  /** Hosts the fleet view must list (each with `fleetPlugin` Running there). */
+  readonly fleetHosts?: readonly string[];
+  /** A plugin every one of `fleetHosts` runs. */
+  readonly fleetPlugin?: string;
   /** Where to save a screenshot. */
   readonly screenshot: string;
 }
@@ -40,6 +44,8 @@ export interface DriverResult {
   readonly diagnosis: readonly string[];
   /** Errors the page logged. */
   readonly pageErrors: readonly string[];
+  /** The fleet view's title and its rows' cells (host, count, plugins), when `fleetHosts` was given. */
+  readonly fleet?: { readonly title: string; readonly rows: readonly (readonly string[])[] };
 }
 
 const FLAGS = [
@@ -87,13 +93,39 @@ async function drive(input: DriverInput): Promise<DriverResult> {
       await Promise.all(input.plugins.map(async (id) => [id, await cells(id)])),
     );
 
+    let fleet: DriverResult["fleet"];
+    if (input.fleetHosts) {
+      for (const h of input.fleetHosts) {
+        await page.locator(`#fleet-hosts tbody tr[data-host="${h}"] li`, { hasText: input.fleetPlugin })
+          .locator(".badge", { hasText: /^Running$/ }).waitFor();
+      }
+      const rows = await Promise.all(
+        (await page.locator("#fleet-hosts tbody tr").all()).map(async (r) =>
+          (await r.locator("th, td").allTextContents()).map((s) => s.trim())
+        ),
+      );
+      fleet = { title: (await page.locator("#fleet-title").textContent() ?? "").trim(), rows };
+    }
+    if (input.reload === undefined) {
+      await page.screenshot({ path: input.screenshot });
+      return {
+        before,
+        after: before,
+        events: [],
+        askedForToken,
+        buttons: [],
+        diagnosis: [],
+        pageErrors,
+        ...(fleet ? { fleet } : {}),
+      };
+    }
     const buttons = await Promise.all(
       (await row(input.reload).getByRole("button").all()).map(async (b) =>
         await b.getAttribute("aria-label") ?? ""
       ),
     );
     await page.getByRole("button", { name: `Reload ${input.reload}`, exact: true }).click();
-    await row(input.reload).locator(".col-version", { hasText: input.expectVersion }).waitFor();
+    await row(input.reload).locator(".col-version", { hasText: input.expectVersion ?? "" }).waitFor();
     await row(input.reload).locator(".col-state", { hasText: /^Running$/ }).waitFor();
     await page.locator("#events li", { hasText: `${input.reload}: reload` }).first().waitFor();
     await page.locator("#message", { hasText: `${input.reload} is Running` }).waitFor();

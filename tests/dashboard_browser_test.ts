@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { DriverInput, DriverResult } from "./_dashboard_driver.ts";
 import { hostWith, type PluginSource } from "./_helpers.ts";
+import { natsServerPath, startNats } from "./_nats.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 
@@ -122,5 +123,54 @@ Deno.test({
     ]);
     const png = await Deno.readFile(screenshot);
     assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+  },
+});
+
+Deno.test({
+  name: "the dashboard shows the fleet: every host and what it runs, updated as hosts join",
+  ignore: chromiumPath === undefined || natsServerPath === undefined,
+  async fn() {
+    await using nats = await startNats();
+    const cluster = (hostId: string) => ({
+      Plugins: { Cluster: { Servers: [nats.url], Name: "view", HostId: hostId } },
+    });
+    const vector: PluginSource = {
+      manifest: { id: "vector.math", name: "Vector Math", capabilities: ["Clusterable"] },
+      code: "export default { methods: { sum: (xs) => xs.reduce((a, b) => a + b, 0) } };",
+    };
+    await using a = await hostWith(
+      { hello: plugin("hello.world", "Hello World", "healthy") },
+      cluster("view-a"),
+    );
+    await using b = await hostWith({ vector }, cluster("view-b"));
+    await a.host.start();
+    await using server = await a.host.serveAdmin({ hostname: "127.0.0.1", port: 0 });
+    // host b joins once the page may already be showing the fleet: its row comes with the fleet event.
+    await b.host.start();
+    const input: DriverInput = {
+      executablePath: chromiumPath!,
+      url: `${server.url}/`,
+      plugins: ["hello.world"],
+      fleetHosts: ["view-a", "view-b"],
+      fleetPlugin: "",
+      screenshot: join(a.root, "fleet.png"),
+    };
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", "tests/_dashboard_driver.ts", JSON.stringify(input)],
+      cwd: repo,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    assert.equal(out.code, 0, `the browser driver failed:\n${new TextDecoder().decode(out.stderr)}`);
+    const result: DriverResult = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.deepEqual(result.pageErrors, []);
+    assert.equal(result.fleet?.title, "Fleet view");
+    assert.deepEqual(result.fleet?.rows.map((r) => r.slice(0, 2)), [["view-a (this host)", "1"], [
+      "view-b",
+      "1",
+    ]]);
+    assert.match(result.fleet!.rows[0][2], /^hello\.world 1\.0\.0 Running$/);
+    assert.match(result.fleet!.rows[1][2], /^vector\.math 1\.0\.0 Running$/);
   },
 });

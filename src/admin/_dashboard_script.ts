@@ -140,6 +140,7 @@ async function refreshAll(first = false) {
     if (m && rows.has(p.id)) render({ ...p, state: m.state }, m);
   }));
   await refreshHealth();
+  await refreshFleet().catch(() => {}); // _dashboard_fleet.ts
 }
 
 async function refreshOne(id, withHostHealth = true) {
@@ -172,6 +173,8 @@ function describe(type, e) {
     case "dependency": return e.id + ": dependency " + e.dependency + " " + e.change + (e.reason ? ": " + e.reason : "");
     case "protocolError": return e.id + ": malformed message dropped: " + e.reason;
     case "discoveryFailure": return e.dir + ": " + e.message;
+    case "fleet": return "host " + e.hostId + " " + e.change + (e.offers.length ? ": " + e.offers.join(", ") : "");
+    case "bundle": return e.id + " " + e.version + ": bundle " + e.outcome + (e.reason ? ": " + e.reason : "");
     case "config":
       return "config " + e.outcome + ": " + ((e.changes ?? []).map((c) => c.id + " " + c.action).join(", ") ||
         (e.problems ?? []).join("; ") || "no change");
@@ -199,6 +202,7 @@ function onEvent(type, data) {
     badge(tr.querySelector(".col-health"), "health", e.to);
     tr.dataset.reportedIn = tr.dataset.state;
   }
+  if (type === "bundle") void refreshFleet().catch(() => {}); // a fleet event refreshes all below
   if (typeof e.id === "string") scheduleRefresh(e.id);
   else void refreshAll().catch(() => {});
 }

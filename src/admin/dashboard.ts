@@ -13,6 +13,7 @@
  */
 
 import { DASHBOARD_SCRIPT } from "./_dashboard_script.ts";
+import { DASHBOARD_FLEET_HTML, DASHBOARD_FLEET_SCRIPT } from "./_dashboard_fleet.ts";
 
 const STYLE = `
 :root { color-scheme: light dark; --ok: #16794a; --bad: #b3261e; --warn: #8a5a00; --dim: #6b6b6b;
@@ -90,6 +91,7 @@ const BODY = `
       <button type="button" id="close-diagnosis">Close</button>
     </section>
   </section>
+${DASHBOARD_FLEET_HTML}
   <section aria-labelledby="events-title">
     <h2 id="events-title">Recent events</h2>
     <ol id="events"></ol>
@@ -121,7 +123,7 @@ export function dashboardHtml(nonce: string): string {
 <title>DotCompute plugins</title>
 <style nonce="${nonce}">${STYLE}</style>
 </head>
-<body>${BODY}<script type="module" nonce="${nonce}">${DASHBOARD_SCRIPT}</script>
+<body>${BODY}<script type="module" nonce="${nonce}">${DASHBOARD_SCRIPT}${DASHBOARD_FLEET_SCRIPT}</script>
 </body>
 </html>
 `;
