@@ -115,6 +115,12 @@ Deno.test("README: every command it shows runs as written, or is run by the test
       if (/validate plugins --json \| jq/.test(line)) assert.equal(stdout.trim(), "", "no problems to print");
       if (/examples\/host\.ts/.test(line)) assert.match(stdout, /runs: \d+/, line);
       if (/examples\/otel\.ts/.test(line)) assert.match(stdout, /instruments registered/, line);
+      if (/task fleet$/.test(line)) {
+        for (const h of ["a", "b", "c"]) {
+          assert.match(stdout, new RegExp(`host-${h}\\s+hello\\.world\\s+1\\.2\\.0\\s+Running`));
+        }
+        assert.match(stdout, /host-c: POST \/plugins\/demo\.where\/call\/where → 200 .*on host-a/);
+      }
     }
     assert.ok(thumbprint !== "", "keygen printed a thumbprint");
   } finally {
