@@ -23,7 +23,7 @@ await host.start();
 if (!host.cluster) throw new Error("the host did not join the fleet");
 if (input.raw) {
   const nc = await connect({ servers: input.nats });
-  nc.subscribe(input.raw, { callback: (_e, m) => m.respond(m.data) });
+  nc.subscribe(input.raw, { callback: (_e, m) => void m.respond(m.data) });
   await nc.flush();
 }
 console.log("ready");
