@@ -263,9 +263,9 @@ Deno.test("/events streams host events and lets go of its listeners when the cli
   assert.equal(res.headers.get("Content-Type"), "text/event-stream");
   assert.equal(
     counting.active(),
-    12,
+    13,
     "state, crash, shutdown, protocolError, discoveryFailure, config, reload, approval, dependency, heal, " +
-      "fleet; " +
+      "fleet, bundle; " +
       "state for health",
   );
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
